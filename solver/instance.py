@@ -1,0 +1,92 @@
+"""The validated, immutable instance that every downstream step reads (never the files)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class CashSettings:
+    initial: float = 0.0
+    min_balance: float = 0.0
+    credit_limit: float = 0.0
+    interest_rate: float = 0.0
+    initial_loan: float = 0.0
+    overhead: float = 0.0
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    pool: float = float("inf")
+    emergency_pool: float = 0.0
+    emergency_premium: float = 0.0
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    terminal_value: float = 0.0
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One planning instance with defaults applied (MODEL.md §2).
+
+    `tables` holds one DataFrame per table of `solver.schema.TABLES`, every column present
+    (blank cells filled with their defaults). Each table with a `period` column also has an
+    integer column `t` (1..n). Completions the format implies are made here:
+    channels named only in demand get default rows; `terms` holds the built-in `cash`
+    (lag 0, share 1); `budget_lines` holds every line named anywhere; `demand` holds only the
+    rows of the selected `scenario` (all scenarios stay in `all_demand`).
+    """
+
+    name: str
+    currency: str
+    periods: tuple[str, ...]
+    cash: CashSettings
+    budget: BudgetSettings
+    policy: PolicySettings
+    tables: Mapping[str, pd.DataFrame]
+    scenario: str = "base"
+    source: str = ""
+    all_demand: pd.DataFrame | None = None
+    fingerprint: str = ""
+
+    @property
+    def n(self) -> int:
+        return len(self.periods)
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        # inst.items, inst.demand, ... as shorthand for inst.tables[...]
+        tables = object.__getattribute__(self, "tables")
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    @property
+    def scenarios(self) -> tuple[str, ...]:
+        src = self.all_demand if self.all_demand is not None else self.tables["demand"]
+        return tuple(sorted(src["scenario"].unique()))
+
+
+def freeze_tables(tables: dict[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
+    return MappingProxyType(dict(tables))
+
+
+def fingerprint_of(files: dict[str, bytes]) -> str:
+    """A stable digest of the raw input bytes (file name + content), for baselines."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update(files[name])
+        h.update(b"\0")
+    return h.hexdigest()[:16]
