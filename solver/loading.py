@@ -1,0 +1,907 @@
+"""Load and validate an instance (MODEL.md §2, §7) into one immutable `Instance`.
+
+An instance is a folder (`instance.toml` + `<table>.csv`) or one `.xlsx` workbook (one sheet
+per table plus a key/value sheet `instance`). Everything is driven by `solver.schema`: the
+table specs give columns, types, defaults, bounds and references, so no table is described
+twice. Validation collects every problem at once; each names file, row and column.
+
+Pipeline: read the sources as text cells -> convert each column (vectorised, reporting bad
+cells) -> cross-table checks -> completion (defaults, implied rows, `t` columns).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import io
+import logging
+import math
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from solver.instance import (
+    BudgetSettings,
+    CashSettings,
+    Instance,
+    PolicySettings,
+    fingerprint_of,
+    freeze_tables,
+)
+from solver.problems import InputError, Problem
+from solver.schema import (
+    INSTANCE_KEYS,
+    INSTANCE_SECTIONS,
+    TABLE_SPECS,
+    TABLES,
+    ColumnSpec,
+    KeySpec,
+    TableSpec,
+)
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "instance.toml"
+CONFIG_SHEET = "instance"
+BUILTIN_TERMS = "cash"
+SHARE_TOLERANCE = 1e-6
+MAX_ROWS_REPORTED = 20  # per check and column; further rows are summarised in one problem
+
+MADE_KINDS = ("product", "component")
+MATERIAL_ONLY = ("moq", "order_cost", "terms", "budget_line")  # MODEL.md §7
+MADE_ONLY = ("min_lot",)
+
+KEY_SPECS: dict[str, KeySpec] = {k.path: k for k in INSTANCE_KEYS}
+_INF_WORDS = frozenset({"inf", "+inf", "infinity", "+infinity"})
+_NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
+_BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+_EXPECTED_OVERRIDE = {("resources", "reserve"): "a fraction 0 <= reserve < 1"}
+_PERIOD_COLUMN = "period"
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def load_instance(path: str | Path, scenario: str = "base") -> Instance:
+    """Load, validate and complete an instance; raise `InputError` listing every error."""
+    ctx = _validate(Path(path), scenario)
+    if any(p.is_error for p in ctx.rep.problems):
+        raise InputError(ctx.rep.problems)
+    for p in ctx.rep.problems:
+        log.warning("%s", p)
+    return _complete(ctx, str(path))
+
+
+def validate(path: str | Path, scenario: str = "base") -> list[Problem]:
+    """Every error and warning of an instance (never raises for bad data)."""
+    return list(_validate(Path(path), scenario).rep.problems)
+
+
+# --------------------------------------------------------------------------- problem collection
+
+
+class _Report:
+    """Collects problems; `cells` reports many rows of one column with a cap."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, file: str, row: int | None, column: str | None, message: str,
+            expected: str = "", severity: str = "error") -> None:
+        self.problems.append(Problem(file, row, column, message, expected, severity))  # type: ignore[arg-type]
+
+    def cells(self, file: str, column: str | None, found: pd.Series,
+              message: Callable[[object], str] | str, expected: str = "",
+              severity: str = "error") -> None:
+        """One problem per row of `found` (index = file row, value = what was found)."""
+        for row, value in found.iloc[:MAX_ROWS_REPORTED].items():
+            text = message(value) if callable(message) else message
+            self.add(file, int(row), column, text, expected, severity)
+        extra = len(found) - MAX_ROWS_REPORTED
+        if extra > 0:
+            self.add(file, None, column, f"… and {extra} more rows with the same problem",
+                     expected, severity)
+
+
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    match = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _listing(values: Iterable[str], limit: int = 8) -> str:
+    values = list(values)
+    shown = ", ".join(map(str, values[:limit]))
+    return shown + (f", … ({len(values)} in all)" if len(values) > limit else "")
+
+
+# --------------------------------------------------------------------------- reading sources
+
+
+@dataclass
+class _RawTable:
+    label: str  # "demand.csv" or "plan.xlsx[demand]"
+    cells: pd.DataFrame  # stripped text cells; index = row number as the user sees it
+
+
+@dataclass
+class _Source:
+    config_label: str
+    config: dict[str, tuple[object, int | None]] | None  # key path -> (value, row)
+    strict: bool  # TOML values carry types; workbook cells are text to be parsed
+    labels: dict[str, str]
+    tables: dict[str, _RawTable] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def _read_source(path: Path, rep: _Report) -> _Source:
+    if path.is_dir():
+        return _read_folder(path, rep)
+    if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_workbook(path, rep)
+    what = "is not a folder or an .xlsx workbook" if path.exists() else "does not exist"
+    rep.add(str(path), None, None, f"the instance path {what}",
+            "a folder with instance.toml and CSV files, or an .xlsx workbook")
+    return _Source(str(path), None, True, {t.name: t.file for t in TABLES})
+
+
+def _read_folder(folder: Path, rep: _Report) -> _Source:
+    src = _Source(CONFIG_FILE, None, True, {t.name: t.file for t in TABLES})
+    toml_path = folder / CONFIG_FILE
+    if toml_path.is_file():
+        data = toml_path.read_bytes()
+        src.files[CONFIG_FILE] = data
+        src.config = _read_toml(data, rep)
+    else:
+        rep.add(CONFIG_FILE, None, None, "required file is missing", f"{CONFIG_FILE} in {folder}")
+    for spec in TABLES:
+        file = folder / spec.file
+        if file.is_file():
+            data = file.read_bytes()
+            src.files[spec.file] = data
+            raw = _read_csv(data, spec.file, rep)
+            if raw is not None:
+                src.tables[spec.name] = raw
+        elif spec.required:
+            rep.add(spec.file, None, None, "required file is missing", f"{spec.file} in {folder}")
+    known = [t.file for t in TABLES]
+    for file in sorted(folder.glob("*.csv")):
+        if file.name not in known:
+            rep.add(file.name, None, None, "unknown table file, ignored" + _did_you_mean(file.name, known),
+                    f"one of: {_listing(known, 20)}", "warning")
+    return src
+
+
+def _decode(data: bytes, label: str, rep: _Report) -> str | None:
+    """UTF-8 text (a BOM is accepted); an error naming line and byte offset otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        rep.add(label, line, None,
+                f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at byte offset {exc.start}, line {line})",
+                "UTF-8 text; in Excel use 'Save as: CSV UTF-8'")
+        return None
+
+
+def _read_csv(data: bytes, label: str, rep: _Report) -> _RawTable | None:
+    text = _decode(data, label, rep)
+    if text is None:
+        return None
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        rep.add(label, None, None, f"cannot be read as CSV: {exc}", "comma-separated values")
+        return None
+    return _table_from_records(records, label, rep)
+
+
+def _table_from_records(records: list[list[str]], label: str, rep: _Report) -> _RawTable | None:
+    """Text records (header first) -> stripped cells indexed by the row number in the file."""
+    if not records or not any(str(c).strip() for c in records[0]):
+        rep.add(label, 1, None, "the header row is missing or blank", "a header row naming the columns")
+        return None
+    header = [str(c).strip() for c in records[0]]
+    body = records[1:]
+    width = max([len(header)] + [len(r) for r in body])
+    if any(len(r) != width for r in body):
+        body = [list(r) + [""] * (width - len(r)) for r in body]
+    header += [""] * (width - len(header))
+    frame = pd.DataFrame(body, columns=range(width), dtype=object)
+    frame.index = pd.RangeIndex(2, len(body) + 2)
+    cells = frame.apply(lambda c: c.fillna("").astype(str).str.strip()) if len(frame) else frame
+    cells = cells[cells.ne("").any(axis=1)] if len(cells) else cells  # ignore fully blank rows
+    keep = []
+    for pos, name in enumerate(header):
+        if name == "":
+            filled = cells[pos][cells[pos].ne("")]
+            if len(filled):
+                rep.cells(label, None, filled, lambda v, p=pos: f"column {p + 1} has no header but holds '{v}'",
+                          "a header naming every column that holds data")
+        elif name in header[:pos]:
+            rep.add(label, 1, name, f"column '{name}' appears twice (columns {header.index(name) + 1} and {pos + 1})",
+                    "each column once")
+        else:
+            keep.append(pos)
+    cells = cells[keep]
+    cells.columns = [header[p] for p in keep]
+    return _RawTable(label, cells)
+
+
+def _read_toml(data: bytes, rep: _Report) -> dict[str, tuple[object, int | None]] | None:
+    text = _decode(data, CONFIG_FILE, rep)
+    if text is None:
+        return None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        rep.add(CONFIG_FILE, int(m.group(1)) if m else None, None, f"not valid TOML: {exc}", "TOML syntax")
+        return None
+    lines = text.splitlines()
+    flat: dict[str, tuple[object, int | None]] = {}
+    for key, value in doc.items():
+        if isinstance(value, dict) and key in INSTANCE_SECTIONS:
+            for sub, v in value.items():
+                flat[f"{key}.{sub}"] = (v, _toml_line(lines, key, sub))
+        elif isinstance(value, dict):
+            rep.add(CONFIG_FILE, _toml_line(lines, None, key), key,
+                    f"unknown section [{key}]" + _did_you_mean(key, INSTANCE_SECTIONS),
+                    "sections " + ", ".join(f"[{s}]" for s in INSTANCE_SECTIONS))
+        else:
+            flat[key] = (value, _toml_line(lines, "", key))
+    return flat
+
+
+def _toml_line(lines: list[str], section: str | None, key: str) -> int | None:
+    """Line number of `key` in `[section]` ("" = top level; None = the section header itself)."""
+    current = ""
+    key_re = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(lines, start=1):
+        head = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if head:
+            current = head.group(1).strip("\"'")
+            if section is None and current == key:
+                return number
+        elif section is not None and current == section and key_re.match(line):
+            return number
+    return None
+
+
+def _read_workbook(path: Path, rep: _Report) -> _Source:
+    import openpyxl
+
+    name = path.name
+    src = _Source(f"{name}[{CONFIG_SHEET}]", None, False, {t.name: f"{name}[{t.name}]" for t in TABLES})
+    data = path.read_bytes()
+    src.files[name] = data
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        rep.add(name, None, None, f"cannot be opened as an Excel workbook: {exc}", "an .xlsx workbook")
+        return src
+    try:
+        sheets = {ws.title: ws for ws in wb.worksheets}
+        for sheet, ws in sheets.items():
+            records = [[_cell_text(v) for v in row] for row in ws.iter_rows(min_row=1, values_only=True)]
+            if sheet == CONFIG_SHEET:
+                src.config = _config_from_records(records, src.config_label, rep)
+            elif sheet in TABLE_SPECS:
+                raw = _table_from_records(records, src.labels[sheet], rep)
+                if raw is not None:
+                    src.tables[sheet] = raw
+            else:
+                rep.add(f"{name}[{sheet}]", None, None, "unknown sheet, ignored" + _did_you_mean(sheet, TABLE_SPECS),
+                        f"one of: {CONFIG_SHEET}, {_listing(TABLE_SPECS, 20)}", "warning")
+    finally:
+        wb.close()
+    if src.config is None and CONFIG_SHEET not in sheets:
+        rep.add(src.config_label, None, None, "required sheet is missing", f"a sheet '{CONFIG_SHEET}' of key/value rows")
+    for spec in TABLES:
+        if spec.required and spec.name not in sheets:
+            rep.add(src.labels[spec.name], None, None, "required sheet is missing", f"a sheet '{spec.name}' in {name}")
+    return src
+
+
+def _cell_text(value: object) -> str:
+    """A workbook cell as the text a CSV would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _config_from_records(records: list[list[str]], label: str, rep: _Report) -> dict[str, tuple[object, int | None]]:
+    flat: dict[str, tuple[object, int | None]] = {}
+    for row, rec in enumerate(records, start=1):
+        key = rec[0].strip() if rec else ""
+        value = rec[1].strip() if len(rec) > 1 else ""
+        if key == "" or (row == 1 and key.lower() == "key"):
+            continue
+        if key in flat:
+            rep.add(label, row, key, f"key '{key}' is given twice (first on row {flat[key][1]})", "each key once")
+            continue
+        if value != "":
+            flat[key] = (value, row)
+    return flat
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class _Bad(Exception):
+    def __init__(self, message: str, expected: str) -> None:
+        super().__init__(message)
+        self.message, self.expected = message, expected
+
+
+def _parse_settings(src: _Source, rep: _Report) -> dict[str, object] | None:
+    """Typed values of every INSTANCE_KEYS path (defaults applied); None if unusable."""
+    if src.config is None:
+        return None
+    values: dict[str, object] = {}
+    for path, (value, row) in src.config.items():
+        spec = KEY_SPECS.get(path)
+        if spec is None:
+            hint = f" ('{path}' is a section: write [{path}])" if path in INSTANCE_SECTIONS else _did_you_mean(path, KEY_SPECS)
+            rep.add(src.config_label, row, path, f"unknown key '{path}'{hint}", f"one of: {_listing(KEY_SPECS, 20)}")
+            continue
+        try:
+            values[path] = _convert_key(spec, value, src.strict)
+        except _Bad as bad:
+            rep.add(src.config_label, row, path, bad.message, bad.expected)
+    ok = True
+    for spec in INSTANCE_KEYS:
+        if spec.path in values:
+            continue
+        if spec.path in src.config:  # present but bad, already reported
+            ok = ok and not spec.required
+        elif spec.required:
+            rep.add(src.config_label, None, spec.path, f"required key '{spec.path}' is missing", spec.description)
+            ok = False
+        values[spec.path] = spec.default
+    return values if ok else None
+
+
+def _convert_key(spec: KeySpec, value: object, strict: bool) -> object:
+    if spec.dtype == "periods":
+        return _convert_periods(value, strict)
+    if spec.dtype == "str":
+        if isinstance(value, str):
+            return value.strip()
+        if strict:
+            raise _Bad(f"{value!r} is not a string", "a quoted string")
+        return str(value)
+    number = _key_number(spec, value, strict)
+    if spec.dtype == "int":
+        if not float(number).is_integer():
+            raise _Bad(f"{value!r} is not an integer", "an integer")
+        return int(number)
+    return number
+
+
+def _key_number(spec: KeySpec, value: object, strict: bool) -> float:
+    expected = "a number" + (f" >= {spec.min:g}" if spec.min is not None else "") + (", or inf" if spec.allow_inf else "")
+    if isinstance(value, bool):
+        raise _Bad(f"{value!r} is not a number", expected)
+    if isinstance(value, int | float):
+        x = float(value)
+    elif isinstance(value, str) and not strict:
+        try:
+            x = float(value.strip())
+        except ValueError:
+            raise _Bad(f"'{value}' is not a number", expected) from None
+    else:
+        raise _Bad(f"{value!r} is not a number", expected)
+    if math.isnan(x):
+        raise _Bad("NaN is not a valid value", expected)
+    if math.isinf(x) and not (spec.allow_inf and x > 0):
+        raise _Bad(f"{value} is not allowed here", expected)
+    if spec.min is not None and x < spec.min:
+        raise _Bad(f"{value} is " + ("negative" if spec.min == 0 else f"below {spec.min:g}"), expected)
+    return x
+
+
+def _convert_periods(value: object, strict: bool) -> tuple[str, ...]:
+    expected = "a list of period labels, or an integer n meaning \"1\"..\"n\""
+    if isinstance(value, str) and not strict:
+        text = value.strip()
+        value = int(text) if re.fullmatch(r"\d+", text) else [p for p in text.split(",")]
+    if isinstance(value, bool) or isinstance(value, float):
+        raise _Bad(f"{value!r} is not a list of periods or an integer", expected)
+    if isinstance(value, int):
+        if value < 1:
+            raise _Bad(f"{value} periods is not a horizon", "an integer >= 1")
+        return tuple(str(i) for i in range(1, value + 1))
+    if not isinstance(value, list):
+        raise _Bad(f"{value!r} is not a list of periods or an integer", expected)
+    labels = [str(p).strip() if isinstance(p, str | int) and not isinstance(p, bool) else None for p in value]
+    if not labels or any(p in (None, "") for p in labels):
+        raise _Bad("the periods list is empty or holds a blank or non-text label", expected)
+    twice = sorted({p for p in labels if labels.count(p) > 1})
+    if twice:
+        raise _Bad(f"period {', '.join(repr(p) for p in twice)} is listed twice", "each period label once")
+    return tuple(labels)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- column conversion
+
+
+@dataclass
+class _Table:
+    spec: TableSpec
+    label: str
+    data: pd.DataFrame  # typed; NA where blank-without-default or invalid; index = file row
+    given: pd.DataFrame  # True where the user filled the cell
+    present: bool  # the file or sheet was read
+
+
+def _expected(table: str, col: ColumnSpec) -> str:
+    if (table, col.name) in _EXPECTED_OVERRIDE:
+        return _EXPECTED_OVERRIDE[(table, col.name)]
+    if col.dtype == "bool":
+        return "true or false"
+    if col.dtype == "str":
+        return f"one of: {', '.join(col.choices)}" if col.choices else "a name"
+    text = "an integer" if col.dtype == "int" else "a number"
+    if col.min is not None and col.max is not None:
+        text += f" between {col.min:g} and {col.max:g}"
+    elif col.min is not None:
+        text += f" >= {col.min:g}"
+    elif col.max is not None:
+        text += f" <= {col.max:g}"
+    return text + (", or inf" if col.allow_inf else "")
+
+
+def _convert_table(spec: TableSpec, raw: _RawTable | None, label: str, rep: _Report) -> _Table:
+    cells = raw.cells if raw is not None else pd.DataFrame(columns=list(spec.column_names), dtype=object)
+    if raw is not None:
+        _check_header(spec, cells, label, rep)
+    data, given = {}, {}
+    for col in spec.columns:
+        present = col.name in cells.columns
+        text = cells[col.name] if present else pd.Series("", index=cells.index, dtype=object)
+        given[col.name] = text.ne("")
+        data[col.name] = _convert_column(spec.name, col, text, label, present, rep)
+    return _Table(spec, label, pd.DataFrame(data, index=cells.index), pd.DataFrame(given, index=cells.index),
+                  raw is not None)
+
+
+def _check_header(spec: TableSpec, cells: pd.DataFrame, label: str, rep: _Report) -> None:
+    known = spec.column_names
+    for name in cells.columns:
+        if name not in known:
+            rep.add(label, 1, name, f"unknown column '{name}'{_did_you_mean(name, known)}", f"one of: {', '.join(known)}")
+    for col in spec.columns:
+        if col.required and col.name not in cells.columns:
+            required = ", ".join(c.name for c in spec.columns if c.required)
+            rep.add(label, 1, col.name, f"required column '{col.name}' is missing", f"a header with the columns {required}")
+
+
+def _convert_column(table: str, col: ColumnSpec, text: pd.Series, label: str, present: bool,
+                    rep: _Report) -> pd.Series:
+    """Typed column: defaults filled for blanks, NA where blank-without-default or invalid."""
+    blank = text.eq("")
+    expected = _expected(table, col)
+    if col.required and present and blank.any():
+        rep.cells(label, col.name, text[blank], "required value is blank", expected)
+    convert = {"str": _to_str, "float": _to_number, "int": _to_number, "bool": _to_bool}[col.dtype]
+    values = convert(col, text, blank, label, expected, rep)
+    if col.default is not None:
+        values = values.where(~blank, col.default)
+    return values
+
+
+def _to_str(col: ColumnSpec, text: pd.Series, blank: pd.Series, label: str, expected: str,
+            rep: _Report) -> pd.Series:
+    values = text.astype(object).where(~blank, None)
+    if col.choices:
+        values = values.str.lower()
+        bad = ~blank & ~values.isin(col.choices)
+        rep.cells(label, col.name, text[bad], lambda v: f"'{v}' is not allowed{_did_you_mean(str(v).lower(), col.choices)}", expected)
+        values = values.where(~bad, None)
+    return values
+
+
+def _to_number(col: ColumnSpec, text: pd.Series, blank: pd.Series, label: str, expected: str,
+               rep: _Report) -> pd.Series:
+    lower = text.str.lower()
+    num = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
+    num = num.where(~lower.isin(_INF_WORDS), math.inf)
+    bad = ~blank & num.isna()
+    is_nan = lower.isin(_NAN_WORDS)
+    rep.cells(label, col.name, text[bad & is_nan], "NaN is not a valid value", expected)
+    rep.cells(label, col.name, text[bad & ~is_nan], lambda v: f"'{v}' is not a number", expected)
+    inf = np.isinf(num)
+    bad_inf = inf & ((num < 0) | (not col.allow_inf))
+    rep.cells(label, col.name, text[bad_inf], lambda v: f"{v} is not allowed here", expected)
+    num = num.where(~bad_inf)
+    if col.dtype == "int":
+        frac = num.notna() & ~inf & (num != np.floor(num))
+        rep.cells(label, col.name, text[frac], lambda v: f"{v} is not an integer", expected)
+        num = num.where(~frac)
+    if col.min is not None:
+        low = num < col.min
+        word = "is negative" if col.min == 0 else f"is below {col.min:g}"
+        rep.cells(label, col.name, text[low], lambda v: f"{v} {word}", expected)
+        num = num.where(~low)
+    if col.max is not None:
+        high = num > col.max
+        rep.cells(label, col.name, text[high], lambda v: f"{v} is above {col.max:g}", expected)
+        num = num.where(~high)
+    return num
+
+
+def _to_bool(col: ColumnSpec, text: pd.Series, blank: pd.Series, label: str, expected: str,
+             rep: _Report) -> pd.Series:
+    values = text.str.lower().map(_BOOL_WORDS).astype(object)
+    bad = ~blank & values.isna()
+    rep.cells(label, col.name, text[bad], lambda v: f"'{v}' is not true or false", expected)
+    return values.where(values.notna(), None)
+
+
+# --------------------------------------------------------------------------- cross-table checks
+
+
+@dataclass
+class _Context:
+    rep: _Report
+    source: _Source
+    scenario: str
+    settings: dict[str, object] | None
+    tables: dict[str, _Table]
+
+    @property
+    def periods(self) -> tuple[str, ...] | None:
+        return None if self.settings is None else self.settings["periods"]  # type: ignore[return-value]
+
+    def df(self, name: str) -> pd.DataFrame:
+        return self.tables[name].data
+
+    def label(self, name: str) -> str:
+        return self.tables[name].label
+
+    def item_kind(self) -> pd.Series:
+        items = self.df("items").dropna(subset=["item"])
+        return items.drop_duplicates("item").set_index("item")["kind"]
+
+    def terms_ids(self) -> set[str]:
+        return set(self.df("terms")["terms"].dropna()) | {BUILTIN_TERMS}
+
+    def ref_values(self, ref: str) -> set[str] | None:
+        """Valid values of a reference target, or None when it cannot be checked."""
+        if ref == "periods":
+            return None if self.periods is None else set(self.periods)
+        if ref == "terms.terms":
+            return self.terms_ids()
+        table, column = ref.split(".")
+        if not self.tables[table].present:
+            return None
+        return set(self.df(table)[column].dropna())
+
+
+def _validate(path: Path, scenario: str) -> _Context:
+    rep = _Report()
+    src = _read_source(path, rep)
+    settings = _parse_settings(src, rep)
+    tables = {s.name: _convert_table(s, src.tables.get(s.name), src.labels[s.name], rep) for s in TABLES}
+    ctx = _Context(rep, src, scenario, settings, tables)
+    for check in _CHECKS:
+        check(ctx)
+    return ctx
+
+
+def _check_references(ctx: _Context) -> None:
+    for t in ctx.tables.values():
+        for col in t.spec.columns:
+            known = ctx.ref_values(col.ref) if col.ref else None
+            if known is None:
+                continue
+            values = t.data[col.name]
+            bad = values.notna() & ~values.isin(known)
+            if col.ref == "periods":
+                ctx.rep.cells(t.label, col.name, values[bad], lambda v: f"period '{v}' is not one of the instance's periods",
+                              f"one of: {_listing(ctx.periods or ())}")
+            else:
+                what, file = col.ref.split(".")[1], ctx.label(col.ref.split(".")[0])
+                ctx.rep.cells(t.label, col.name, values[bad],
+                              lambda v, k=known, w=what: f"unknown {w} '{v}'{_did_you_mean(v, k)}",
+                              f"a {what} of {file}" + (f" or the built-in '{BUILTIN_TERMS}'" if what == "terms" else ""))
+
+
+def _check_duplicates(ctx: _Context) -> None:
+    for t in ctx.tables.values():
+        key = list(t.spec.key)
+        if t.spec.additive_key or not key or t.data.empty:
+            continue
+        keys = t.data[key].dropna()
+        rows = pd.Series(keys.index, index=keys.index)
+        first = rows.groupby([keys[k] for k in key], sort=False).transform("first")
+        dup = rows[rows.ne(first)]
+        ctx.rep.cells(t.label, key[0], dup,
+                      lambda r, k=keys, f=first: f"duplicate key {_key_text(k.loc[r])} (first on row {f[r]})",
+                      "each (" + ", ".join(key) + ") once")
+
+
+def _key_text(values: pd.Series) -> str:
+    return ", ".join(f"{k}='{v}'" for k, v in values.items())
+
+
+def _check_item_kinds(ctx: _Context) -> None:
+    """Columns that do not apply to the item's kind must be blank (MODEL.md §7)."""
+    t = ctx.tables["items"]
+    kind = t.data["kind"]
+    for cols, applies, who in ((MATERIAL_ONLY, kind.eq("material"), "materials"),
+                               (MADE_ONLY, kind.isin(MADE_KINDS), "made items (products and components)")):
+        for name in cols:
+            bad = kind.notna() & ~applies & t.given[name]
+            ctx.rep.cells(t.label, name, t.data.loc[bad, "item"].fillna("?"),
+                          lambda v, k=name: f"'{k}' is filled for '{v}', which is not one of the {who.split(' (')[0]}",
+                          f"a blank cell: '{name}' applies only to {who}")
+
+
+def _check_bom(ctx: _Context) -> None:
+    t, kinds = ctx.tables["bom"], ctx.item_kind()
+    bom = t.data.dropna(subset=["parent", "child"])
+    parent_kind, child_kind = bom["parent"].map(kinds), bom["child"].map(kinds)
+    ctx.rep.cells(t.label, "parent", bom["parent"][parent_kind.eq("material")],
+                  lambda v: f"'{v}' is a material (bought), so it cannot be a BOM parent", "a product or component")
+    ctx.rep.cells(t.label, "child", bom["child"][child_kind.eq("product")],
+                  lambda v: f"'{v}' is a product, so it cannot be a BOM child", "a component or material")
+    graph = nx.DiGraph()
+    for row, parent, child in zip(bom.index, bom["parent"], bom["child"], strict=True):
+        if not graph.has_edge(parent, child):
+            graph.add_edge(parent, child, row=row)
+    for nodes in nx.strongly_connected_components(graph):
+        if len(nodes) == 1 and not graph.has_edge(next(iter(nodes)), next(iter(nodes))):
+            continue
+        cycle = nx.find_cycle(graph.subgraph(nodes))
+        names = " → ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
+        row = min(graph.edges[u, v]["row"] for u, v in cycle)
+        ctx.rep.add(t.label, row, "child", f"BOM cycle {names}", "an acyclic bill of materials")
+
+
+def _check_demand_products(ctx: _Context) -> None:
+    t, kinds = ctx.tables["demand"], ctx.item_kind()
+    product = t.data["product"]
+    kind = product.map(kinds)
+    bad = kind.notna() & kind.ne("product")
+    ctx.rep.cells(t.label, "product", product[bad], lambda v: f"'{v}' is a {kinds[v]}, not a product", "a product of items")
+
+
+def _check_routings(ctx: _Context) -> None:
+    items, routings = ctx.tables["items"], ctx.tables["routings"]
+    if not routings.present:
+        return
+    routed = set(routings.data["item"].dropna())
+    made = items.data["kind"].isin(MADE_KINDS) & items.data["item"].notna()
+    missing = made & ~items.data["item"].isin(routed)
+    ctx.rep.cells(items.label, "item", items.data.loc[missing, "item"],
+                  lambda v: f"'{v}' is made but has no routing", f"at least one row for it in {routings.label}")
+    kind = routings.data["item"].map(ctx.item_kind())
+    ctx.rep.cells(routings.label, "item", routings.data["item"][kind.eq("material")],
+                  lambda v: f"'{v}' is a material (bought), so it cannot have a routing", "a product or component")
+
+
+def _check_terms(ctx: _Context) -> None:
+    """Shares sum to 1; collection lags >= 0; payment lags >= -lead_time (MODEL.md §2)."""
+    t = ctx.tables["terms"]
+    terms = t.data.dropna(subset=["terms"])
+    shares = terms.dropna(subset=["share"])
+    sums = shares.groupby("terms", sort=False)["share"].sum()
+    first = pd.Series(shares.index, index=shares.index).groupby(shares["terms"], sort=False).first()
+    off = sums[(sums - 1).abs() > SHARE_TOLERANCE]
+    ctx.rep.cells(t.label, "share", pd.Series(off.index, index=first[off.index].values),
+                  lambda v: f"the shares of terms '{v}' sum to {sums[v]:g}", "shares of one terms id summing to 1")
+    lagged = terms.dropna(subset=["lag"])
+    _check_collection_lags(ctx, t, lagged)
+    _check_payment_lags(ctx, t, lagged)
+
+
+def _check_collection_lags(ctx: _Context, t: _Table, lagged: pd.DataFrame) -> None:
+    channels = ctx.df("channels").dropna(subset=["channel", "terms"])
+    users = channels.groupby("terms")["channel"].first().to_dict()
+    defaulted = set(ctx.df("demand")["channel"].dropna()) - set(channels["channel"])
+    if defaulted:
+        users.setdefault(BUILTIN_TERMS, sorted(defaulted)[0])
+    bad = lagged["lag"].lt(0) & lagged["terms"].isin(users)
+    ctx.rep.cells(t.label, "lag", lagged.loc[bad, "terms"],
+                  lambda v: f"terms '{v}' has a negative lag but channel '{users[v]}' collects by it",
+                  "lag >= 0 for collection terms (counted from shipment)")
+
+
+def _check_payment_lags(ctx: _Context, t: _Table, lagged: pd.DataFrame) -> None:
+    items = ctx.df("items")
+    mats = items[items["kind"].eq("material")].dropna(subset=["terms", "lead_time"])
+    if mats.empty:
+        return
+    shortest = mats.sort_values("lead_time", kind="stable").drop_duplicates("terms").set_index("terms")
+    bound = -lagged["terms"].map(shortest["lead_time"])
+    bad = bound.notna() & (lagged["lag"] < bound)
+    ctx.rep.cells(t.label, "lag", lagged.loc[bad, "terms"],
+                  lambda v: (f"terms '{v}' pays earlier than the order: material '{shortest.loc[v, 'item']}' "
+                             f"has lead_time {int(shortest.loc[v, 'lead_time'])}"),
+                  "lag >= -lead_time of every material paying by these terms")
+
+
+def _check_stock_targets(ctx: _Context) -> None:
+    t, items = ctx.tables["stock_targets"], ctx.df("items").dropna(subset=["item"]).drop_duplicates("item").set_index("item")
+    lo = t.data["min"].fillna(t.data["item"].map(items["safety_stock"]))
+    hi = t.data["max"].fillna(t.data["item"].map(items["max_stock"]))
+    bad = lo > hi
+    rows = pd.Series(t.data.index[bad], index=t.data.index[bad])
+    ctx.rep.cells(t.label, "min", rows, lambda r: f"min {lo[r]:g} is above max {hi[r]:g}",
+                  "min <= max (blank = the item's safety_stock / max_stock)")
+
+
+def _check_scenario(ctx: _Context) -> None:
+    t = ctx.tables["demand"]
+    if not t.present:
+        return
+    scenarios = t.data["scenario"].dropna()
+    if not scenarios.eq(ctx.scenario).any():
+        ctx.rep.add(t.label, None, "scenario", f"no demand rows for scenario '{ctx.scenario}'",
+                    f"one of the scenarios in the file: {_listing(sorted(scenarios.unique())) or 'none'}")
+
+
+def _check_warnings(ctx: _Context) -> None:
+    """Suspicious but loadable data: reported as warnings."""
+    items, rep = ctx.tables["items"], ctx.rep
+    data = items.data.dropna(subset=["item"])
+    demand = ctx.df("demand")
+    if ctx.tables["demand"].present:
+        sold = set(demand.loc[demand["scenario"].eq(ctx.scenario), "product"].dropna())
+        idle = data["kind"].eq("product") & ~data["item"].isin(sold)
+        rep.cells(items.label, "item", data.loc[idle, "item"],
+                  lambda v: f"product '{v}' has no demand row in scenario '{ctx.scenario}'", "", "warning")
+    channels = ctx.tables["channels"]
+    unused = channels.data["channel"].notna() & ~channels.data["channel"].isin(set(demand["channel"].dropna()))
+    rep.cells(channels.label, "channel", channels.data.loc[unused, "channel"],
+              lambda v: f"channel '{v}' is never used in demand", "", "warning")
+    if ctx.tables["bom"].present or ctx.tables["items"].present:
+        children = set(ctx.df("bom")["child"].dropna())
+        orphan = data["kind"].eq("material") & ~data["item"].isin(children)
+        rep.cells(items.label, "item", data.loc[orphan, "item"],
+                  lambda v: f"material '{v}' is not used in any BOM", "", "warning")
+    if ctx.periods is not None:
+        n = len(ctx.periods)
+        long = data["lead_time"] >= n
+        rep.cells(items.label, "lead_time", data.loc[long, "lead_time"],
+                  lambda v: f"lead_time {int(v)} is not shorter than the horizon ({n} periods)", "", "warning")
+    s = ctx.settings
+    if s is not None and s["cash.initial_loan"] > s["cash.credit_limit"]:  # type: ignore[operator]
+        rep.add(ctx.source.config_label, None, "cash.initial_loan",
+                f"initial_loan {s['cash.initial_loan']:g} exceeds credit_limit {s['cash.credit_limit']:g}",
+                "initial_loan <= credit_limit", "warning")
+
+
+_CHECKS: tuple[Callable[[_Context], None], ...] = (
+    _check_references,
+    _check_duplicates,
+    _check_item_kinds,
+    _check_bom,
+    _check_demand_products,
+    _check_routings,
+    _check_terms,
+    _check_stock_targets,
+    _check_scenario,
+    _check_warnings,
+)
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def _complete(ctx: _Context, source: str) -> Instance:
+    """The immutable Instance, with every completion of the Instance docstring made."""
+    settings, periods = ctx.settings, ctx.periods
+    assert settings is not None and periods is not None
+    t = {name: tbl.data.reset_index(drop=True) for name, tbl in ctx.tables.items()}
+    t["channels"] = _complete_channels(t["channels"], t["demand"])
+    t["terms"] = _complete_terms(t["terms"])
+    t["budget_lines"] = _complete_budget_lines(t)
+    t["resources"]["plant"] = t["resources"]["plant"].fillna(t["resources"]["resource"])
+    t["stock_targets"] = _complete_stock_targets(t["stock_targets"], t["items"])
+    for name in ("bom", "open_orders"):
+        t[name] = _sum_additive(t[name], TABLE_SPECS[name])
+    position = {p: i for i, p in enumerate(periods, start=1)}
+    typed = {name: _finish(df, TABLE_SPECS[name], position) for name, df in t.items()}
+    all_demand = typed["demand"]
+    typed["demand"] = all_demand[all_demand["scenario"].eq(ctx.scenario)].reset_index(drop=True)
+    return Instance(
+        name=str(settings["name"]),
+        currency=str(settings["currency"]),
+        periods=tuple(periods),
+        cash=CashSettings(**_section(settings, "cash")),
+        budget=BudgetSettings(**_section(settings, "budget")),
+        policy=PolicySettings(**_section(settings, "policy")),
+        tables=freeze_tables(typed),
+        scenario=ctx.scenario,
+        source=source,
+        all_demand=all_demand,
+        fingerprint=fingerprint_of(ctx.source.files),
+    )
+
+
+def _section(settings: dict[str, object], section: str) -> dict[str, object]:
+    return {k.name: settings[k.path] for k in INSTANCE_KEYS if k.section == section}
+
+
+def _default_rows(spec: TableSpec, key: str, names: list[str]) -> pd.DataFrame:
+    """Rows for `names` in column `key`, every other column at its default."""
+    data = {c.name: [c.default] * len(names) for c in spec.columns}
+    data[key] = names
+    return pd.DataFrame(data)
+
+
+def _append(df: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    if rows.empty:
+        return df
+    if df.empty:
+        return rows.astype(object).reset_index(drop=True)
+    return pd.concat([df.astype(object), rows.astype(object)], ignore_index=True)
+
+
+def _complete_channels(channels: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
+    named = demand["channel"].drop_duplicates()
+    absent = named[~named.isin(set(channels["channel"]))].tolist()
+    return _append(channels, _default_rows(TABLE_SPECS["channels"], "channel", absent))
+
+
+def _complete_terms(terms: pd.DataFrame) -> pd.DataFrame:
+    if terms["terms"].eq(BUILTIN_TERMS).any():
+        return terms
+    cash = pd.DataFrame({"terms": [BUILTIN_TERMS], "lag": [0], "share": [1.0]})
+    return _append(terms, cash)
+
+
+def _complete_budget_lines(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    items = t["items"]
+    named = pd.concat([
+        t["budgets"]["line"],
+        items.loc[items["kind"].eq("material"), "budget_line"],
+        t["resources"]["budget_line"],
+    ], ignore_index=True).drop_duplicates()
+    lines = t["budget_lines"]
+    absent = named[~named.isin(set(lines["line"]))].tolist()
+    return _append(lines, _default_rows(TABLE_SPECS["budget_lines"], "line", absent))
+
+
+def _complete_stock_targets(targets: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    by_item = items.set_index("item")
+    targets = targets.copy()
+    targets["min"] = targets["min"].fillna(targets["item"].map(by_item["safety_stock"]))
+    targets["max"] = targets["max"].fillna(targets["item"].map(by_item["max_stock"]))
+    return targets
+
+
+def _sum_additive(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Repeated keys add up (bom, open_orders); first-occurrence order is kept."""
+    key = list(spec.key)
+    how = {c.name: ("sum" if c.dtype == "float" else "first") for c in spec.columns if c.name not in key}
+    return df.groupby(key, sort=False, as_index=False).agg(how) if len(df) else df
+
+
+_DTYPES = {"str": str, "float": "float64", "int": "int64", "bool": bool}
+
+
+def _finish(df: pd.DataFrame, spec: TableSpec, position: dict[str, int]) -> pd.DataFrame:
+    """Spec column order and dtypes, plus `t` (1..n) right after `period`."""
+    out = pd.DataFrame({c.name: df[c.name].astype(_DTYPES[c.dtype]) if len(df) else pd.Series([], dtype=_DTYPES[c.dtype])
+                        for c in spec.columns})
+    if _PERIOD_COLUMN in out.columns:
+        out.insert(out.columns.get_loc(_PERIOD_COLUMN) + 1, "t", out[_PERIOD_COLUMN].map(position).astype("int64"))
+    return out.reset_index(drop=True)
