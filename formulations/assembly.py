@@ -1,0 +1,61 @@
+"""Builds the whole model: blocks register terms, then the balances and the objective.
+
+Block order matters only in that a balance is built after every block feeding it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from formulations.budget import add_budget
+from formulations.capacity import add_capacity
+from formulations.cash import add_cash
+from formulations.context import PNL_SIGN, Context
+from formulations.data import PlanData, prepare
+from formulations.inventory import add_inventory
+from formulations.procurement import add_procurement
+from formulations.production import add_production
+from formulations.sales import add_sales
+from solver.instance import Instance
+
+
+@dataclass
+class BuiltModel:
+    model: pyo.ConcreteModel
+    ctx: Context
+
+    @property
+    def data(self) -> PlanData:
+        return self.ctx.data
+
+
+def build_model(inst: Instance) -> BuiltModel:
+    data = prepare(inst)
+    model = pyo.ConcreteModel(name=inst.name)
+    ctx = Context(inst=inst, data=data, model=model)
+    add_sales(ctx)
+    add_production(ctx)
+    add_procurement(ctx)
+    add_capacity(ctx)  # after production: reads the registered hours
+    add_inventory(ctx)  # after every stock flow is registered
+    add_cash(ctx)  # after every payment and receipt
+    add_budget(ctx)  # after every spend
+    model.profit = pyo.Objective(expr=profit_expression(ctx), sense=pyo.maximize)
+    return BuiltModel(model=model, ctx=ctx)
+
+
+def profit_expression(ctx: Context) -> LinearExpression:
+    """MODEL.md §5: Σ sign·component over every registered P&L term."""
+    coefs: list[float] = []
+    vars_: list = []
+    constant = 0.0
+    for key in sorted(ctx.pnl.keys(), key=lambda k: (k[0], k[1])):
+        sign = PNL_SIGN[key[0]]
+        expr = ctx.pnl.expr(key)
+        constant += sign * expr.constant
+        coefs.extend(sign * c for c in expr.linear_coefs)
+        vars_.extend(expr.linear_vars)
+    return LinearExpression(constant=constant, linear_coefs=coefs, linear_vars=vars_)

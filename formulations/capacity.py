@@ -1,0 +1,53 @@
+"""Capacity with overtime and the rush-order reserve; fixed resource costs (MODEL.md §4.4).
+
+    Σ_steps (hours_per_unit·x + setup_hours·y) - o[r,t] <= (1 - reserve_r) · cap[r,t]
+    o[r,t] <= overtime_max_r
+
+The reserve is capacity the monthly plan may not use (rush orders may). Rows exist only for
+finite capacity and periods with some use; overtime only where overtime_max > 0. Fixed costs
+are paid and committed every period whether or not the resource is used.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyomo.environ as pyo
+
+from formulations.context import Context
+
+
+def add_capacity(ctx: Context) -> pyo.Block:
+    d = ctx.data
+    b = pyo.Block()
+    ctx.model.capacity = b
+    rows = [
+        (r, t) for r in d.resources for t in d.T
+        if math.isfinite(d.capacity[(r, t)]) and ctx.hours.has_vars((r, t))
+    ]
+    ot_index = [(r, t) for (r, t) in rows if d.overtime_max[r] > 0]
+    b.overtime = pyo.Var(ot_index, within=pyo.NonNegativeReals)
+
+    def cap_rule(blk, r, t):
+        expr = ctx.hours.expr((r, t))
+        if (r, t) in blk.overtime:
+            expr = expr - blk.overtime[r, t]
+        return expr <= (1.0 - d.reserve[r]) * d.capacity[(r, t)]
+
+    b.hours = pyo.Constraint(rows, rule=cap_rule)
+    b.overtime_limit = pyo.Constraint(ot_index, rule=lambda blk, r, t: blk.overtime[r, t] <= d.overtime_max[r])
+
+    for r, t in ot_index:
+        o = b.overtime[r, t]
+        cost = d.overtime_cost[r]
+        ctx.payments.add(("overtime", t), cost, o)
+        ctx.spend.add((d.resource_line[r], t), cost, o)
+        ctx.pnl.add(("overtime", t), cost, o)
+    for r in d.resources:
+        for t in d.T:
+            fc = d.fixed_cost[r]
+            if fc:
+                ctx.payments.add_constant(("fixed", t), fc)
+                ctx.spend.add_constant((d.resource_line[r], t), fc)
+                ctx.pnl.add_constant(("fixed", t), fc)
+    return b

@@ -1,0 +1,272 @@
+"""Sparse index sets and parameters prepared from an `Instance` (MODEL.md §1–§3).
+
+Everything the blocks index over comes from the data: a start x[i,ρ,t] exists only for the
+routings in routings.csv and the periods where t + lead_time ≤ n, a setup binary only where
+the routing has a setup or the item a minimum lot, and so on. Nothing here knows about Pyomo.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import networkx as nx
+import pandas as pd
+
+from solver.instance import Instance
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Step:
+    resource: str
+    hours_per_unit: float
+    setup_hours: float
+    setup_cost: float
+
+
+@dataclass
+class PlanData:
+    n: int
+    periods: tuple[str, ...]
+    # items
+    kind: dict[str, str]
+    made: list[str]
+    materials: list[str]
+    lead: dict[str, int]
+    unit_cost: dict[str, float]
+    holding_cost: dict[str, float]
+    initial_stock: dict[str, float]
+    safety_penalty: dict[str, float]  # only items with a penalty (soft targets)
+    min_lot: dict[str, float]
+    moq: dict[str, float]
+    order_cost: dict[str, float]
+    pay_terms: dict[str, str]  # material -> payment terms id
+    material_line: dict[str, str]
+    # routings and production
+    routings: list[tuple[str, str]]
+    steps: dict[tuple[str, str], list[Step]]
+    routing_line: dict[tuple[str, str], str]
+    x_index: list[tuple[str, str, int]]
+    y_index: list[tuple[str, str, int]]
+    x_bound: dict[tuple[str, str, int], float]  # valid upper bound of a lot (big-M), may be inf
+    # procurement
+    q_index: list[tuple[str, int]]
+    z_index: list[tuple[str, int]]
+    q_bound: dict[tuple[str, int], float]
+    # BOM: child -> [(parent, qty)]
+    parents_of: dict[str, list[tuple[str, float]]]
+    # resources
+    resources: list[str]
+    capacity: dict[tuple[str, int], float]
+    reserve: dict[str, float]
+    overtime_max: dict[str, float]
+    overtime_cost: dict[str, float]
+    fixed_cost: dict[str, float]
+    resource_line: dict[str, str]
+    # stock targets and open orders
+    target_min: dict[tuple[str, int], float]
+    target_max: dict[tuple[str, int], float]
+    open_orders: dict[tuple[str, int], float]
+    # sales
+    demand: dict[tuple[str, str, int], float]
+    price: dict[tuple[str, str, int], float]  # also carried forward for backlog shipments
+    service: dict[str, str]
+    collect_terms: dict[str, str]
+    backlog_cost: dict[str, float]
+    lost_cost: dict[str, float]
+    ship_index: list[tuple[str, str, int]]
+    backlog_index: list[tuple[str, str, int]]
+    lost_index: list[tuple[str, str, int]]
+    # terms, cash and budget
+    terms: dict[str, list[tuple[int, float]]]
+    cash_min: dict[int, float]
+    overhead: dict[int, float]
+    lines: list[str]
+    line_ceiling: dict[str, float]
+    carryover: dict[str, bool]
+    period_ceiling: dict[tuple[str, int], float]
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def T(self) -> range:
+        return range(1, self.n + 1)
+
+
+def _per_period(df: pd.DataFrame, key: str, value: str) -> dict:
+    return {(k, int(t)): float(v) for k, t, v in zip(df[key], df["t"], df[value], strict=True)}
+
+
+def prepare(inst: Instance) -> PlanData:
+    n = inst.n
+    T = range(1, n + 1)
+    items = inst.tables["items"]
+    kind = dict(zip(items["item"], items["kind"], strict=True))
+    made = [i for i in items["item"] if kind[i] != "material"]
+    materials = [i for i in items["item"] if kind[i] == "material"]
+    col = lambda c: dict(zip(items["item"], items[c], strict=True))  # noqa: E731
+    lead = {i: int(v) for i, v in col("lead_time").items()}
+    unit_cost = {i: float(v) for i, v in col("unit_cost").items()}
+    penalty = {i: float(v) for i, v in col("safety_penalty").items() if pd.notna(v)}
+
+    # --- routings (file order matters: the first step's resource line is charged for unit_cost·x)
+    res = inst.tables["resources"]
+    resource_line = dict(zip(res["resource"], res["budget_line"], strict=True))
+    steps: dict[tuple[str, str], list[Step]] = defaultdict(list)
+    for item, rho, r, hpu, sh, sc in inst.tables["routings"][
+        ["item", "routing", "resource", "hours_per_unit", "setup_hours", "setup_cost"]
+    ].itertuples(index=False):
+        steps[(item, rho)].append(Step(r, float(hpu), float(sh), float(sc)))
+    routings = list(steps)
+    routing_line = {k: resource_line[s[0].resource] for k, s in steps.items()}
+
+    # --- capacity per (resource, period)
+    base_cap = dict(zip(res["resource"], res["capacity"].astype(float), strict=True))
+    capacity = {(r, t): base_cap[r] for r in res["resource"] for t in T}
+    capacity.update(_per_period(inst.tables["capacity"], "resource", "capacity"))
+    reserve = dict(zip(res["resource"], res["reserve"].astype(float), strict=True))
+    overtime_max = dict(zip(res["resource"], res["overtime_max"].astype(float), strict=True))
+
+    # --- stock targets
+    target_min = {(i, t): float(v) for i, v in col("safety_stock").items() for t in T}
+    target_max = {(i, t): float(v) for i, v in col("max_stock").items() for t in T}
+    st = inst.tables["stock_targets"]
+    target_min.update(_per_period(st, "item", "min"))
+    target_max.update(_per_period(st, "item", "max"))
+
+    oo = inst.tables["open_orders"]
+    open_orders = _per_period(oo.groupby(["item", "t"], as_index=False)["quantity"].sum(), "item", "quantity") if len(oo) else {}
+
+    # --- sales
+    ch = inst.tables["channels"]
+    service = dict(zip(ch["channel"], ch["service"], strict=True))
+    dem = inst.tables["demand"]
+    demand = {(p, k, int(t)): float(q) for p, k, t, q in zip(dem["product"], dem["channel"], dem["t"], dem["quantity"], strict=True)}
+    row_price = {(p, k, int(t)): float(v) for p, k, t, v in zip(dem["product"], dem["channel"], dem["t"], dem["price"], strict=True)}
+    first: dict[tuple[str, str], int] = {}
+    for p, k, t in demand:
+        first[(p, k)] = min(t, first.get((p, k), n + 1))
+    ship_index, backlog_index, lost_index = [], [], []
+    price = dict(row_price)
+    for (p, k), t0 in sorted(first.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        mode = service[k]
+        if mode == "backlog":
+            last_price = 0.0
+            for t in range(t0, n + 1):
+                last_price = row_price.get((p, k, t), last_price)
+                price[(p, k, t)] = last_price
+                ship_index.append((p, k, t))
+                backlog_index.append((p, k, t))
+            lost_index.append((p, k, n))
+        else:
+            for t in range(t0, n + 1):
+                if (p, k, t) in demand:
+                    ship_index.append((p, k, t))
+                    if mode == "lost":
+                        lost_index.append((p, k, t))
+
+    # --- terms
+    terms: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for tid, lag, share in inst.tables["terms"][["terms", "lag", "share"]].itertuples(index=False):
+        terms[tid].append((int(lag), float(share)))
+    terms.setdefault("cash", [(0, 1.0)])
+
+    # --- cash and budget
+    cash_min = {t: inst.cash.min_balance for t in T}
+    cash_min.update({int(t): float(a) for t, a in zip(inst.tables["cash_min"]["t"], inst.tables["cash_min"]["amount"], strict=True)})
+    overhead = {t: inst.cash.overhead for t in T}
+    overhead.update({int(t): float(a) for t, a in zip(inst.tables["overhead"]["t"], inst.tables["overhead"]["amount"], strict=True)})
+    bl = inst.tables["budget_lines"]
+    lines = list(bl["line"])
+    line_ceiling = {b: float(c) for b, c in zip(bl["line"], bl["ceiling"], strict=True)}
+    carryover = {b: bool(c) for b, c in zip(bl["line"], bl["carryover"], strict=True)}
+    period_ceiling = _per_period(inst.tables["budgets"], "line", "ceiling")
+
+    # --- BOM
+    bom = inst.tables["bom"]
+    parents_of: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for parent, child, qty in bom[["parent", "child", "quantity"]].itertuples(index=False):
+        parents_of[child].append((parent, float(qty)))
+
+    min_lot = {i: float(v) for i, v in col("min_lot").items()}
+    moq = {i: float(v) for i, v in col("moq").items()}
+    order_cost = {i: float(v) for i, v in col("order_cost").items()}
+
+    # --- index sets of production and purchases
+    x_index = [(i, rho, t) for (i, rho) in routings for t in range(1, n - lead[i] + 1)]
+    with_setup = {
+        k for k, s in steps.items()
+        if min_lot[k[0]] > 0 or any(st_.setup_hours > 0 or st_.setup_cost > 0 for st_ in s)
+    }
+    y_index = [k for k in x_index if (k[0], k[1]) in with_setup]
+    q_index = [(m, t) for m in materials for t in range(1, n - lead[m] + 1)]
+    z_index = [k for k in q_index if moq[k[0]] > 0 or order_cost[k[0]] > 0]
+
+    need = _horizon_need(inst, kind, parents_of, target_min, min_lot, x_index, n)
+    tv_ok = inst.policy.terminal_value <= 1.0
+    x_bound = {}
+    for i, rho, t in y_index:
+        cap_bound = INF
+        for s in steps[(i, rho)]:
+            c = capacity[(s.resource, t)]
+            if s.hours_per_unit > 0 and math.isfinite(c):
+                avail = (1 - reserve[s.resource]) * c + overtime_max[s.resource] - s.setup_hours
+                cap_bound = min(cap_bound, max(avail, 0.0) / s.hours_per_unit)
+        need_bound = max(min_lot[i], need[i]) if tv_ok else INF
+        x_bound[(i, rho, t)] = min(cap_bound, need_bound)
+    q_bound = {(m, t): (max(moq[m], need[m]) if tv_ok else INF) for m, t in z_index}
+
+    return PlanData(
+        n=n, periods=inst.periods, kind=kind, made=made, materials=materials, lead=lead,
+        unit_cost=unit_cost, holding_cost={i: float(v) for i, v in col("holding_cost").items()},
+        initial_stock={i: float(v) for i, v in col("initial_stock").items()},
+        safety_penalty=penalty, min_lot=min_lot, moq=moq, order_cost=order_cost,
+        pay_terms={m: col("terms")[m] for m in materials},
+        material_line={m: col("budget_line")[m] for m in materials},
+        routings=routings, steps=dict(steps), routing_line=routing_line,
+        x_index=x_index, y_index=y_index, x_bound=x_bound,
+        q_index=q_index, z_index=z_index, q_bound=q_bound, parents_of=dict(parents_of),
+        resources=list(res["resource"]), capacity=capacity, reserve=reserve,
+        overtime_max=overtime_max,
+        overtime_cost=dict(zip(res["resource"], res["overtime_cost"].astype(float), strict=True)),
+        fixed_cost=dict(zip(res["resource"], res["fixed_cost"].astype(float), strict=True)),
+        resource_line=resource_line, target_min=target_min, target_max=target_max,
+        open_orders=open_orders, demand=demand, price=price, service=service,
+        collect_terms=dict(zip(ch["channel"], ch["terms"], strict=True)),
+        backlog_cost=dict(zip(ch["channel"], ch["backlog_cost"].astype(float), strict=True)),
+        lost_cost=dict(zip(ch["channel"], ch["lost_cost"].astype(float), strict=True)),
+        ship_index=ship_index, backlog_index=backlog_index, lost_index=lost_index,
+        terms=dict(terms), cash_min=cash_min, overhead=overhead, lines=lines,
+        line_ceiling=line_ceiling, carryover=carryover, period_ceiling=period_ceiling,
+    )
+
+
+def _horizon_need(inst, kind, parents_of, target_min, min_lot, x_index, n) -> dict[str, float]:
+    """Upper bound on how much of each item an optimal plan can use over the horizon.
+
+    Need[i] = external demand + highest stock target + Σ_parents qty · Prod[parent], with
+    Prod[p] = Need[p] + (number of start periods) · min_lot[p] (each lot may overshoot).
+    A single lot or order larger than max(min_lot, Need) can be cut back without losing
+    feasibility or profit when terminal_value ≤ 1 (the unit is worth less in stock than it
+    cost), which makes these valid big-M values.
+    """
+    dem = inst.tables["demand"].groupby("product")["quantity"].sum().to_dict()
+    max_target: dict[str, float] = defaultdict(float)
+    for (i, _t), v in target_min.items():
+        max_target[i] = max(max_target[i], v)
+    starts: dict[str, int] = defaultdict(int)
+    for i, _rho, _t in x_index:
+        starts[i] += 1
+    g = nx.DiGraph()
+    g.add_nodes_from(kind)
+    for child, ps in parents_of.items():
+        for parent, _q in ps:
+            g.add_edge(parent, child)
+    need: dict[str, float] = {}
+    prod: dict[str, float] = {}
+    for i in nx.lexicographical_topological_sort(g):  # parents before children
+        need[i] = float(dem.get(i, 0.0)) + max_target[i] + sum(q * prod[p] for p, q in parents_of.get(i, []))
+        prod[i] = need[i] + starts[i] * min_lot[i]
+    return need

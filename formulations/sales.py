@@ -1,0 +1,56 @@
+"""Sales: shipments, backlog and lost sales per product, channel and period (MODEL.md §4.3).
+
+    must:     v[p,k,t] = d[p,k,t]
+    lost:     v[p,k,t] + l[p,k,t] = d[p,k,t]
+    backlog:  b[t] - b[t-1] + v[t] = d[t]   (t from the first demand row; d = 0 without a row)
+              l[p,k,n] = b[p,k,n]           (what is still owed at the end is lost)
+
+Shipments leave the product's stock; revenue price·v is collected by the channel's terms
+(share at t + lag; amounts after n are closing receivables).
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from formulations.context import Context
+
+
+def add_sales(ctx: Context) -> pyo.Block:
+    d = ctx.data
+    b = pyo.Block()
+    ctx.model.sales = b
+    b.ship = pyo.Var(d.ship_index, within=pyo.NonNegativeReals)
+    b.backlog = pyo.Var(d.backlog_index, within=pyo.NonNegativeReals)
+    b.lost = pyo.Var(d.lost_index, within=pyo.NonNegativeReals)
+
+    def demand_rule(blk, p, k, t):
+        qty = d.demand.get((p, k, t), 0.0)
+        mode = d.service[k]
+        if mode == "must":
+            return blk.ship[p, k, t] == qty
+        if mode == "lost":
+            return blk.ship[p, k, t] + blk.lost[p, k, t] == qty
+        prev = blk.backlog[p, k, t - 1] if (p, k, t - 1) in blk.backlog else 0.0
+        return blk.backlog[p, k, t] - prev + blk.ship[p, k, t] == qty
+
+    b.demand = pyo.Constraint(d.ship_index, rule=demand_rule)
+    ends = [(p, k, t) for (p, k, t) in d.lost_index if d.service[k] == "backlog"]
+    b.backlog_end = pyo.Constraint(ends, rule=lambda blk, p, k, t: blk.lost[p, k, t] == blk.backlog[p, k, t])
+
+    for p, k, t in d.ship_index:
+        v = b.ship[p, k, t]
+        price = d.price[(p, k, t)]
+        ctx.stock.add((p, t), -1.0, v)
+        ctx.pnl.add(("revenue", t), price, v)
+        for lag, share in d.terms[d.collect_terms[k]]:
+            when = t + lag
+            if when <= d.n:
+                ctx.receipts.add(when, share * price, v)
+            else:
+                ctx.closing.add("receivables", share * price, v)
+    for p, k, t in d.backlog_index:
+        ctx.pnl.add(("backlog", t), d.backlog_cost[k], b.backlog[p, k, t])
+    for p, k, t in d.lost_index:
+        ctx.pnl.add(("lost", t), d.lost_cost[k], b.lost[p, k, t])
+    return b

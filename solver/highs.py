@@ -1,0 +1,279 @@
+"""The single route from a Pyomo model to HiGHS and back.
+
+Pyomo's `LinearStandardFormCompiler` turns the model into sparse arrays, one
+`Highs.passModel` hands them over (several times faster than the persistent interfaces, which
+walk every constraint in Python), and the solution comes back as one numpy array indexed by
+column. The MIP plan is then *polished*: integers rounded and fixed, the LP re-solved, so the
+reported profit belongs to a plan that truly satisfies the model (big-M rows otherwise leak
+through the integrality tolerance). The polished LP is also where duals come from.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from solver.options import SolveOptions
+from solver.status import Status
+
+_MS = highspy.HighsModelStatus
+_LIMITS = {
+    _MS.kTimeLimit, _MS.kIterationLimit, _MS.kSolutionLimit, _MS.kInterrupt,
+    _MS.kObjectiveBound, _MS.kObjectiveTarget, _MS.kMemoryLimit,
+}
+
+
+@dataclass
+class StandardForm:
+    """The model as HiGHS sees it, with the maps back to Pyomo components."""
+
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    A: object  # scipy.sparse.csc_array, rows x cols
+    maximize: bool
+    columns: list  # column j -> Pyomo VarData
+    rows: list  # row i -> (ConstraintData, bound_type)
+    is_integer: np.ndarray
+    column_of: dict[int, int]  # id(VarData) -> column
+    offset: float
+
+    @property
+    def num_rows(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def num_cols(self) -> int:
+        return self.A.shape[1]
+
+    def to_lp(self, lower: np.ndarray | None = None, upper: np.ndarray | None = None,
+              integer: bool = True) -> highspy.HighsLp:
+        """A fresh HighsLp; `integer=False` relaxes integrality (used with fixed columns)."""
+        A = self.A
+        lp = highspy.HighsLp()
+        lp.num_col_ = A.shape[1]
+        lp.num_row_ = A.shape[0]
+        lp.col_cost_ = self.cost
+        lp.col_lower_ = self.col_lower if lower is None else lower
+        lp.col_upper_ = self.col_upper if upper is None else upper
+        lp.row_lower_ = self.row_lower
+        lp.row_upper_ = self.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = A.data.astype(float)
+        lp.a_matrix_.num_col_ = A.shape[1]
+        lp.a_matrix_.num_row_ = A.shape[0]
+        lp.sense_ = highspy.ObjSense.kMaximize if self.maximize else highspy.ObjSense.kMinimize
+        lp.offset_ = self.offset
+        if integer and self.is_integer.any():
+            lp.integrality_ = [
+                highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
+                for f in self.is_integer
+            ]
+        return lp
+
+    @property
+    def num_integers(self) -> int:
+        return int(self.is_integer.sum())
+
+
+def compile_model(model: pyo.ConcreteModel) -> StandardForm:
+    repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+    columns = list(repn.columns)
+    ncol = len(columns)
+    A = repn.A.tocsc()
+    rhs = np.asarray(repn.rhs, dtype=float)
+    kinds = np.array([r.bound_type for r in repn.rows], dtype=int)
+    row_lower = np.where(kinds <= 0, rhs, -highspy.kHighsInf)
+    row_upper = np.where(kinds >= 0, rhs, highspy.kHighsInf)
+    lower = np.array([-highspy.kHighsInf if v.lb is None else v.lb for v in columns], dtype=float)
+    upper = np.array([highspy.kHighsInf if v.ub is None else v.ub for v in columns], dtype=float)
+    is_integer = np.array([v.is_integer() for v in columns], dtype=bool)
+    cost = np.asarray(repn.c.toarray()).ravel() if repn.c.shape[0] else np.zeros(ncol)
+    sense = repn.objectives[0].sense if repn.objectives else pyo.minimize
+
+    offset = float(np.asarray(repn.c_offset).ravel()[0]) if np.asarray(repn.c_offset).size else 0.0
+    return StandardForm(
+        cost=cost, col_lower=lower, col_upper=upper, row_lower=row_lower, row_upper=row_upper,
+        A=A, maximize=(sense == pyo.maximize),
+        columns=columns,
+        rows=[(r.constraint, r.bound_type) for r in repn.rows],
+        is_integer=is_integer,
+        column_of={id(v): j for j, v in enumerate(columns)},
+        offset=offset,
+    )
+
+
+@dataclass
+class SolveOutcome:
+    status: Status
+    message: str
+    objective: float = math.nan  # of the (polished) plan, model's own objective
+    bound: float = math.nan
+    gap: float = math.nan
+    values: np.ndarray | None = None  # column values of the plan
+    row_duals: np.ndarray | None = None  # polished LP duals (HiGHS sign convention)
+    col_duals: np.ndarray | None = None
+    solve_seconds: float = 0.0
+    polish_seconds: float = 0.0
+    highs: highspy.Highs | None = field(default=None, repr=False)  # holds the fixed LP
+    solver_version: str = ""
+
+
+_banner_shown = False
+
+
+def _quiet_highs() -> highspy.Highs:
+    """A Highs object; the first one in a process prints a banner to fd 1, which we swallow
+    so that `--json` output stays clean."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _banner_shown = True
+    return h
+
+
+def new_highs(options: SolveOptions) -> highspy.Highs:
+    h = _quiet_highs()
+    h.setOptionValue("output_flag", bool(options.log))
+    h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("random_seed", int(options.seed))
+    h.setOptionValue("mip_rel_gap", float(options.gap))
+    h.setOptionValue("time_limit", float(options.time_limit))
+    return h
+
+
+def version() -> str:
+    return f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+
+
+def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarray | None = None) -> SolveOutcome:
+    h = new_highs(options)
+    h.passModel(sf.to_lp())
+    if start is not None and len(start) == sf.num_cols:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(start)
+        sol.value_valid = True
+        h.setSolution(sol)
+    t0 = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - t0
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_plan = info.primal_solution_status == highspy.kSolutionStatusFeasible
+    mip = sf.num_integers > 0
+    if ms == _MS.kOptimal:
+        status, message = Status.OPTIMAL, "optimal"
+    elif ms in _LIMITS and has_plan:
+        status, message = Status.FEASIBLE, f"stopped at a limit ({h.modelStatusToString(ms)}) with a plan"
+    elif ms == _MS.kInfeasible:
+        status, message = Status.INFEASIBLE, "no plan satisfies all constraints"
+    elif ms in (_MS.kUnbounded, _MS.kUnboundedOrInfeasible):
+        status, message = _unbounded_or_infeasible(sf, options, ms)
+    elif ms in _LIMITS:
+        status, message = Status.ERROR, f"{h.modelStatusToString(ms)} reached before any plan was found"
+    else:
+        status, message = Status.ERROR, f"HiGHS ended with {h.modelStatusToString(ms)}"
+    out = SolveOutcome(status=status, message=message, solve_seconds=seconds, solver_version=version())
+    if not status.has_plan:
+        return out
+    values = np.array(h.getSolution().col_value, dtype=float)
+    out.objective = info.objective_function_value
+    out.bound = info.mip_dual_bound if mip else info.objective_function_value
+    out.gap = info.mip_gap if mip else 0.0
+    out.values = values
+    if not mip:
+        sol = h.getSolution()
+        out.row_duals = np.array(sol.row_dual, dtype=float)
+        out.col_duals = np.array(sol.col_dual, dtype=float)
+        out.highs = h
+    elif options.polish:
+        _polish(sf, options, out)
+    return out
+
+
+def _unbounded_or_infeasible(sf: StandardForm, options: SolveOptions, ms) -> tuple[Status, str]:
+    """Presolve may not tell the two apart; a re-run without presolve does."""
+    h = new_highs(options)
+    h.setOptionValue("presolve", "off")
+    h.passModel(sf.to_lp())
+    h.run()
+    if h.getModelStatus() == _MS.kInfeasible:
+        return Status.INFEASIBLE, "no plan satisfies all constraints"
+    return Status.UNBOUNDED, "profit is unbounded: some revenue or value has no limiting cost or capacity"
+
+
+def fixed_lp(sf: StandardForm, values: np.ndarray) -> highspy.HighsLp:
+    """The LP with every integer column fixed at its rounded value and made continuous."""
+    lower = sf.col_lower.copy()
+    upper = sf.col_upper.copy()
+    rounded = np.round(values[sf.is_integer])
+    lower[sf.is_integer] = rounded
+    upper[sf.is_integer] = rounded
+    return sf.to_lp(lower, upper, integer=False)
+
+
+def _polish(sf: StandardForm, options: SolveOptions, out: SolveOutcome) -> None:
+    t0 = time.perf_counter()
+    h = new_highs(options)
+    h.passModel(fixed_lp(sf, out.values))
+    h.run()
+    out.polish_seconds = time.perf_counter() - t0
+    if h.getModelStatus() != _MS.kOptimal:  # keep the MIP values; say so
+        out.message += "; polish LP failed, MIP values reported as found"
+        return
+    sol = h.getSolution()
+    out.values = np.array(sol.col_value, dtype=float)
+    out.row_duals = np.array(sol.row_dual, dtype=float)
+    out.col_duals = np.array(sol.col_dual, dtype=float)
+    out.objective = h.getInfo().objective_function_value
+    if out.status == Status.OPTIMAL:
+        out.bound = max(out.bound, out.objective) if sf.maximize else min(out.bound, out.objective)
+    out.highs = h
+
+
+def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndarray, options: SolveOptions) -> None:
+    """Among plans with the same profit, report the least budget allocation (MODEL.md §5).
+
+    Allocation carries no cost, so with every other column held at the plan's values,
+    minimising Σ a changes nothing but a: the profit and the duals stay those of the plan.
+    """
+    if len(alloc_cols) == 0 or out.values is None:
+        return
+    lower = out.values.copy()
+    upper = out.values.copy()
+    lower[alloc_cols] = sf.col_lower[alloc_cols]
+    upper[alloc_cols] = sf.col_upper[alloc_cols]
+    lp = sf.to_lp(lower, upper, integer=False)
+    cost = np.zeros(sf.num_cols)
+    cost[alloc_cols] = 1.0
+    lp.col_cost_ = cost
+    lp.sense_ = highspy.ObjSense.kMinimize
+    lp.offset_ = 0.0
+    h = new_highs(options)
+    h.setOptionValue("presolve", "off")  # nearly all columns fixed: presolve adds only noise
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() == _MS.kOptimal:
+        vals = np.array(h.getSolution().col_value, dtype=float)
+        out.values[alloc_cols] = vals[alloc_cols]

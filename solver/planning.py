@@ -1,0 +1,88 @@
+"""The solve pipeline: Instance -> model -> HiGHS -> Result. Build and solve are timed apart."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from formulations.assembly import build_model
+from formulations.production import UnboundedLotError
+from solver.highs import compile_model, minimise_allocation, solve_standard_form, version
+from solver.instance import Instance
+from solver.options import SolveOptions
+from solver.results import Result, extract_tables, kpis
+from solver.status import Status
+
+
+def solve(inst: Instance, options: SolveOptions | None = None, **overrides) -> Result:
+    """Plan the whole chain at once: `plan = solve(load_instance(path))`.
+
+    Keyword overrides are SolveOptions fields, e.g. `solve(inst, time_limit=60)`.
+    """
+    options = options or SolveOptions()
+    if overrides:
+        options = SolveOptions(**{**options.__dict__, **overrides})
+    t0 = time.perf_counter()
+    try:
+        built = build_model(inst)
+    except UnboundedLotError as err:
+        return _no_plan(inst, Status.UNBOUNDED, str(err), options, time.perf_counter() - t0)
+    sf = compile_model(built.model)
+    build_seconds = time.perf_counter() - t0
+
+    out = solve_standard_form(sf, options)
+    base_kpis = {
+        "instance": inst.source,
+        "name": inst.name,
+        "scenario": inst.scenario,
+        "status": str(out.status),
+        "message": out.message,
+        "build_seconds": build_seconds,
+        "solve_seconds": out.solve_seconds + out.polish_seconds,
+        "rows": sf.num_rows,
+        "cols": sf.num_cols,
+        "integers": sf.num_integers,
+        "threads": options.threads,
+        "seed": options.seed,
+        "time_limit": options.time_limit,
+        "gap_limit": options.gap,
+        "solver": out.solver_version,
+        "currency": inst.currency,
+    }
+    result = Result(
+        status=out.status, message=out.message, objective=out.objective, bound=out.bound,
+        gap=out.gap, kpis=base_kpis, instance=inst, built=built, standard_form=sf, outcome=out,
+    )
+    if not out.status.has_plan:
+        result.kpis.update(objective=math.nan, bound=math.nan, gap=math.nan)
+        return result
+    alloc_cols = np.array(
+        [sf.column_of[id(v)] for v in built.model.budget.alloc.values() if id(v) in sf.column_of],
+        dtype=np.int64,
+    )
+    t1 = time.perf_counter()
+    minimise_allocation(sf, out, alloc_cols, options)
+    result.tables = extract_tables(built, sf, out.values)
+    result.objective = out.objective
+    result.kpis["solve_seconds"] += time.perf_counter() - t1
+    result.kpis.update(objective=out.objective, bound=out.bound, gap=out.gap)
+    result.kpis.update(kpis(result.tables))
+    if options.sensitivity:
+        from solver.sensitivity import compute_sensitivity
+
+        result.sensitivity = compute_sensitivity(result, options)
+    return result
+
+
+def _no_plan(inst: Instance, status: Status, message: str, options: SolveOptions, build_seconds: float) -> Result:
+    return Result(
+        status=status, message=message, objective=math.nan, bound=math.nan, gap=math.nan,
+        kpis={"instance": inst.source, "name": inst.name, "scenario": inst.scenario,
+              "status": str(status), "message": message, "build_seconds": build_seconds,
+              "solve_seconds": 0.0, "rows": 0, "cols": 0, "integers": 0,
+              "threads": options.threads, "seed": options.seed, "solver": version(),
+              "objective": math.nan, "bound": math.nan, "gap": math.nan},
+        instance=inst,
+    )
