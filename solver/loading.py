@@ -64,6 +64,7 @@ _NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
 _BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 _EXPECTED_OVERRIDE = {("resources", "reserve"): "a fraction 0 <= reserve < 1"}
 _PERIOD_COLUMN = "period"
+_REF_NOUN = {"item": "an item", "resource": "a resource", "terms": "a terms id"}
 
 
 # --------------------------------------------------------------------------- public API
@@ -616,10 +617,12 @@ def _check_references(ctx: _Context) -> None:
                 ctx.rep.cells(t.label, col.name, values[bad], lambda v: f"period '{v}' is not one of the instance's periods",
                               f"one of: {_listing(ctx.periods or ())}")
             else:
-                what, file = col.ref.split(".")[1], ctx.label(col.ref.split(".")[0])
+                table, what = col.ref.split(".")
+                expected = f"{_REF_NOUN[what]} of {ctx.label(table)}"
+                if what == "terms":
+                    expected += f" or the built-in '{BUILTIN_TERMS}'"
                 ctx.rep.cells(t.label, col.name, values[bad],
-                              lambda v, k=known, w=what: f"unknown {w} '{v}'{_did_you_mean(v, k)}",
-                              f"a {what} of {file}" + (f" or the built-in '{BUILTIN_TERMS}'" if what == "terms" else ""))
+                              lambda v, k=known, w=what: f"unknown {w} '{v}'{_did_you_mean(v, k)}", expected)
 
 
 def _check_duplicates(ctx: _Context) -> None:
@@ -643,13 +646,13 @@ def _key_text(values: pd.Series) -> str:
 def _check_item_kinds(ctx: _Context) -> None:
     """Columns that do not apply to the item's kind must be blank (MODEL.md §7)."""
     t = ctx.tables["items"]
-    kind = t.data["kind"]
+    kind, item = t.data["kind"], t.data["item"].fillna("?")
     for cols, applies, who in ((MATERIAL_ONLY, kind.eq("material"), "materials"),
                                (MADE_ONLY, kind.isin(MADE_KINDS), "made items (products and components)")):
         for name in cols:
             bad = kind.notna() & ~applies & t.given[name]
-            ctx.rep.cells(t.label, name, t.data.loc[bad, "item"].fillna("?"),
-                          lambda v, k=name: f"'{k}' is filled for '{v}', which is not one of the {who.split(' (')[0]}",
+            rows = pd.Series(t.data.index[bad], index=t.data.index[bad])
+            ctx.rep.cells(t.label, name, rows, lambda r, k=name: f"'{k}' is filled for {kind[r]} '{item[r]}'",
                           f"a blank cell: '{name}' applies only to {who}")
 
 
@@ -720,7 +723,7 @@ def _check_collection_lags(ctx: _Context, t: _Table, lagged: pd.DataFrame) -> No
     bad = lagged["lag"].lt(0) & lagged["terms"].isin(users)
     ctx.rep.cells(t.label, "lag", lagged.loc[bad, "terms"],
                   lambda v: f"terms '{v}' has a negative lag but channel '{users[v]}' collects by it",
-                  "lag >= 0 for collection terms (counted from shipment)")
+                  "lag >= 0 for collection terms, counted from shipment")
 
 
 def _check_payment_lags(ctx: _Context, t: _Table, lagged: pd.DataFrame) -> None:
