@@ -82,7 +82,7 @@ def toml_dumps(data: Mapping[str, object]) -> str:
         lines.append("")
         lines.append(f"[{_key(name)}]")
         lines.extend(f"{_key(k)} = {toml_value(v)}" for k, v in body.items())
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 def _bool_text(b: object) -> str:
