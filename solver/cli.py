@@ -1,0 +1,62 @@
+"""`prodbudget` command line. Exit codes: 0 a plan (or clean input), 1 no plan, 2 bad input.
+
+Each command is a small module with `add_parser(subparsers)` and `run(args) -> int`; this file
+only wires them up and turns expected failures into messages (never a traceback for bad
+input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib import import_module
+
+from solver.problems import InputError
+
+# command modules, in the order `prodbudget --help` lists them
+COMMANDS = (
+    "solver.commands.solve",
+    "solver.commands.validate",
+    "solver.commands.generate",
+)
+
+EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prodbudget",
+        description="Plan production, purchases, inventory, cash and budget allocation together (MIP, HiGHS).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        import_module(name).add_parser(sub)
+    return parser
+
+
+class _ArgumentParserExit2(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)  # argparse exits 2 on bad usage
+    try:
+        return int(args.run(args))
+    except InputError as err:
+        from solver.commands.common import print_problems
+
+        print_problems(err.problems)
+        return EXIT_BAD_INPUT
+    except (FileNotFoundError, NotADirectoryError, FileExistsError, PermissionError) as err:
+        print(f"prodbudget: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("prodbudget: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""`prodbudget solve PATH`: the optimal plan, its tables and a terminal summary."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from solver.commands.common import add_solve_options, err_console, solve_options
+from solver.loading import load_instance
+from solver.planning import solve
+from solver.summary import render_summary
+from solver.writers import to_jsonable, write_result
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("solve", help="plan an instance and write the plan tables")
+    p.add_argument("path", help="instance folder (instance.toml + CSV) or .xlsx workbook")
+    p.add_argument("--out", metavar="DIR", help="write <table>.csv and summary.json here")
+    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    add_solve_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    inst = load_instance(args.path, scenario=args.scenario)
+    result = solve(inst, solve_options(args))
+    if args.out and result.has_plan:
+        write_result(result, args.out, force=args.force)
+    if args.json:
+        print(json.dumps(to_jsonable(result.kpis), ensure_ascii=False, indent=2))
+    else:
+        render_summary(result, Console())
+        if args.out and result.has_plan:
+            err_console.print(f"plan written to {args.out}/")
+    return 0 if result.has_plan else 1

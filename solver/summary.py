@@ -1,0 +1,46 @@
+"""The compact terminal summary of a solve (rendered with rich; the library returns data)."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+SYMBOLS = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def money(value: float, currency: str = "CNY") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    sym = SYMBOLS.get(currency.upper(), "")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{sym}{abs(value):,.0f}" if sym else f"{sign}{abs(value):,.0f} {currency}"
+
+
+def render_summary(result, console: Console | None = None) -> None:
+    console = console or Console()
+    k = result.kpis
+    cur = k.get("currency", "CNY")
+    t = Table(title=f"prodbudget · {k.get('name', '')} · scenario {k.get('scenario', '')}", show_header=False, box=None)
+    t.add_column(style="bold")
+    t.add_column()
+    colour = {"optimal": "green", "feasible": "yellow"}.get(str(result.status), "red")
+    t.add_row("status", f"[{colour}]{result.status}[/] — {result.message}")
+    if result.has_plan:
+        gap = k.get("gap", math.nan)
+        t.add_row("profit", f"{money(result.objective, cur)}  (bound {money(result.bound, cur)}, gap {gap:.2%})")
+        t.add_row("revenue", money(k["revenue"], cur))
+        t.add_row("service level", f"{k['service_level']:.1%} of {k['units_demanded']:,.0f} units demanded")
+        t.add_row("lowest cash headroom", f"{money(k['min_cash_headroom'], cur)} in {k['min_cash_period']}"
+                  + (f"; peak loan {money(k['max_loan'], cur)}" if k["max_loan"] > 0 else ""))
+        if not math.isnan(k.get("peak_utilisation", math.nan)):
+            t.add_row("peak utilisation", f"{k['peak_utilisation']:.0%} on {k['peak_resource']} in {k['peak_period']}")
+        at = k["budget_at_period_ceiling"] + [f"{b} (horizon)" for b in k["budget_at_line_ceiling"]]
+        t.add_row("budget at ceiling", ", ".join(at[:8]) + (f" … +{len(at) - 8}" if len(at) > 8 else "") if at else "none")
+        if k.get("emergency_drawn", 0) > 0:
+            t.add_row("emergency budget", money(k["emergency_drawn"], cur))
+    t.add_row("model", f"{k['rows']:,} rows × {k['cols']:,} cols, {k['integers']:,} integers")
+    t.add_row("time", f"build {k['build_seconds']:.2f} s, solve {k['solve_seconds']:.2f} s "
+              f"({k['solver']}, threads {k['threads']}, seed {k['seed']})")
+    console.print(t)
