@@ -51,13 +51,19 @@ class Result:
 
 
 def var_values(component, sf: StandardForm, values: np.ndarray) -> np.ndarray:
-    """Values of an indexed Var in its index order; columns the compiler dropped read 0."""
+    """Values of an indexed Var in its index order.
+
+    Fixed variables are not columns (the compiler substitutes them): they read their fixed
+    value; variables in no row at all read 0.
+    """
     col = sf.column_of
     out = np.zeros(len(component), dtype=float)
     for k, v in enumerate(component.values()):
         j = col.get(id(v))
         if j is not None:
             out[k] = values[j]
+        elif v.fixed:
+            out[k] = v.value
     return out
 
 
