@@ -195,36 +195,42 @@ def _read_csv(data: bytes, label: str, rep: _Report) -> _RawTable | None:
     text = _decode(data, label, rep)
     if text is None:
         return None
-    try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        rep.add(label, None, None, f"cannot be read as CSV: {exc}", "comma-separated values")
-        return None
-    return _table_from_records(records, label, rep)
+    try:  # fast path: pandas' C parser, every cell as text
+        grid = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                           skip_blank_lines=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError):  # ragged rows, empty file
+        try:
+            grid = _grid(list(csv.reader(io.StringIO(text, newline=""))))
+        except csv.Error as exc:
+            rep.add(label, None, None, f"cannot be read as CSV: {exc}", "comma-separated values")
+            return None
+    return _table_from_grid(grid, label, rep)
 
 
-def _table_from_records(records: list[list[str]], label: str, rep: _Report) -> _RawTable | None:
-    """Text records (header first) -> stripped cells indexed by the row number in the file."""
-    if not records or not any(str(c).strip() for c in records[0]):
+def _grid(records: list[list[str]]) -> pd.DataFrame:
+    """Records of text cells (header first) as a rectangular frame, short rows padded."""
+    width = max((len(r) for r in records), default=0)
+    if any(len(r) != width for r in records):
+        records = [list(r) + [""] * (width - len(r)) for r in records]
+    return pd.DataFrame(records, columns=range(width), dtype=object)
+
+
+def _table_from_grid(grid: pd.DataFrame, label: str, rep: _Report) -> _RawTable | None:
+    """Text grid (row 0 = header) -> stripped cells indexed by the row number in the file."""
+    grid = grid.fillna("").astype(str)
+    header = [c.strip() for c in grid.iloc[0]] if len(grid) else []
+    if not any(header):
         rep.add(label, 1, None, "the header row is missing or blank", "a header row naming the columns")
         return None
-    header = [str(c).strip() for c in records[0]]
-    body = records[1:]
-    width = max([len(header)] + [len(r) for r in body])
-    if any(len(r) != width for r in body):
-        body = [list(r) + [""] * (width - len(r)) for r in body]
-    header += [""] * (width - len(header))
-    frame = pd.DataFrame(body, columns=range(width), dtype=object)
-    frame.index = pd.RangeIndex(2, len(body) + 2)
-    cells = frame.apply(lambda c: c.fillna("").astype(str).str.strip()) if len(frame) else frame
-    cells = cells[cells.ne("").any(axis=1)] if len(cells) else cells  # ignore fully blank rows
+    cells = grid.iloc[1:].apply(lambda c: c.str.strip())
+    cells.index = pd.RangeIndex(2, len(grid) + 1)
+    cells = cells[cells.ne("").any(axis=1)]  # ignore fully blank rows
     keep = []
     for pos, name in enumerate(header):
         if name == "":
             filled = cells[pos][cells[pos].ne("")]
-            if len(filled):
-                rep.cells(label, None, filled, lambda v, p=pos: f"column {p + 1} has no header but holds '{v}'",
-                          "a header naming every column that holds data")
+            rep.cells(label, None, filled, lambda v, p=pos: f"column {p + 1} has no header but holds '{v}'",
+                      "a header naming every column that holds data")
         elif name in header[:pos]:
             rep.add(label, 1, name, f"column '{name}' appears twice (columns {header.index(name) + 1} and {pos + 1})",
                     "each column once")
@@ -294,7 +300,7 @@ def _read_workbook(path: Path, rep: _Report) -> _Source:
             if sheet == CONFIG_SHEET:
                 src.config = _config_from_records(records, src.config_label, rep)
             elif sheet in TABLE_SPECS:
-                raw = _table_from_records(records, src.labels[sheet], rep)
+                raw = _table_from_grid(_grid(records), src.labels[sheet], rep)
                 if raw is not None:
                     src.tables[sheet] = raw
             else:
@@ -499,8 +505,12 @@ def _convert_column(table: str, col: ColumnSpec, text: pd.Series, label: str, pr
     expected = _expected(table, col)
     if col.required and present and blank.any():
         rep.cells(label, col.name, text[blank], "required value is blank", expected)
-    convert = {"str": _to_str, "float": _to_number, "int": _to_number, "bool": _to_bool}[col.dtype]
-    values = convert(col, text, blank, label, expected, rep)
+    if blank.all():  # absent or empty column: nothing to parse (the common case, and fast)
+        values = pd.Series(np.nan if col.dtype in ("float", "int") else None, index=text.index,
+                           dtype="float64" if col.dtype in ("float", "int") else object)
+    else:
+        convert = {"str": _to_str, "float": _to_number, "int": _to_number, "bool": _to_bool}[col.dtype]
+        values = convert(col, text, blank, label, expected, rep)
     if col.default is not None:
         values = values.where(~blank, col.default)
     return values
@@ -682,7 +692,8 @@ def _check_demand_products(ctx: _Context) -> None:
     product = t.data["product"]
     kind = product.map(kinds)
     bad = kind.notna() & kind.ne("product")
-    ctx.rep.cells(t.label, "product", product[bad], lambda v: f"'{v}' is a {kinds[v]}, not a product", "a product of items")
+    ctx.rep.cells(t.label, "product", product[bad], lambda v: f"'{v}' is a {kinds[v]}, not a product",
+                  f"a product of {ctx.label('items')}")
 
 
 def _check_routings(ctx: _Context) -> None:
