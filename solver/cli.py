@@ -18,6 +18,7 @@ from solver.problems import InputError
 COMMANDS = (
     "solver.commands.solve",
     "solver.commands.validate",
+    "solver.commands.sweep",
     "solver.commands.generate",
 )
 
@@ -39,10 +40,26 @@ class _ArgumentParserExit2(Exception):
     pass
 
 
+# options whose values may start with "-" (e.g. `--from -30%`), which argparse would take for a flag
+_SIGNED_VALUE_OPTIONS = ("--from", "--to")
+
+
+def _join_signed_values(argv: list[str]) -> list[str]:
+    out, k = [], 0
+    while k < len(argv):
+        if argv[k] in _SIGNED_VALUE_OPTIONS and k + 1 < len(argv):
+            out.append(f"{argv[k]}={argv[k + 1]}")
+            k += 2
+        else:
+            out.append(argv[k])
+            k += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     parser = build_parser()
-    args = parser.parse_args(argv)  # argparse exits 2 on bad usage
+    args = parser.parse_args(_join_signed_values(list(sys.argv[1:] if argv is None else argv)))  # argparse exits 2 on bad usage
     try:
         return int(args.run(args))
     except InputError as err:

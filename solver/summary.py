@@ -15,7 +15,9 @@ def money(value: float, currency: str = "CNY") -> str:
         return "—"
     sym = SYMBOLS.get(currency.upper(), "")
     sign = "-" if value < 0 else ""
-    return f"{sign}{sym}{abs(value):,.0f}" if sym else f"{sign}{abs(value):,.0f} {currency}"
+    digits = 2 if abs(value) < 1000 and value != int(value) else 0
+    text = f"{abs(value):,.{digits}f}"
+    return f"{sign}{sym}{text}" if sym else f"{sign}{text} {currency}"
 
 
 def render_summary(result, console: Console | None = None) -> None:
@@ -44,3 +46,16 @@ def render_summary(result, console: Console | None = None) -> None:
     t.add_row("time", f"build {k['build_seconds']:.2f} s, solve {k['solve_seconds']:.2f} s "
               f"({k['solver']}, threads {k['threads']}, seed {k['seed']})")
     console.print(t)
+
+
+def render_limits(sens, console: Console | None = None, top: int = 8) -> None:
+    """The binding limits worth the most, in words, with the fixed-pattern caveat."""
+    console = console or Console()
+    lim = sens.limits
+    if lim.empty:
+        console.print("no binding limit has a positive value")
+        return
+    console.print(f"[bold]What limits the plan[/] (top {min(top, len(lim))} of {len(lim)}; value of relaxing by the step shown):")
+    for r in lim.head(top).itertuples(index=False):
+        console.print(f"  • {r.text}  [dim](step {r.step}: {r.value_of_step:,.0f})[/]", soft_wrap=True)
+    console.print(f"[dim]{sens.label}[/]", soft_wrap=True)

@@ -9,7 +9,7 @@ from rich.console import Console
 from solver.commands.common import add_solve_options, err_console, solve_options
 from solver.loading import load_instance
 from solver.planning import solve
-from solver.summary import render_summary
+from solver.summary import render_limits, render_summary
 from solver.writers import to_jsonable, write_result
 
 
@@ -19,19 +19,24 @@ def add_parser(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="write <table>.csv and summary.json here")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="shadow prices, ranges and the ranked binding limits (fixed-pattern LP)")
     add_solve_options(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     inst = load_instance(args.path, scenario=args.scenario)
-    result = solve(inst, solve_options(args))
+    result = solve(inst, solve_options(args, sensitivity=args.sensitivity))
     if args.out and result.has_plan:
         write_result(result, args.out, force=args.force)
     if args.json:
         print(json.dumps(to_jsonable(result.kpis), ensure_ascii=False, indent=2))
     else:
-        render_summary(result, Console())
+        console = Console()
+        render_summary(result, console)
+        if result.sensitivity is not None:
+            render_limits(result.sensitivity, console)
         if args.out and result.has_plan:
             err_console.print(f"plan written to {args.out}/")
     return 0 if result.has_plan else 1

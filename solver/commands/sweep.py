@@ -1,0 +1,61 @@
+"""`prodbudget sweep PATH --param budget:procurement --from -30% --to +30% --steps 13`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from solver.commands.common import add_solve_options, err_console, solve_options
+from solver.loading import load_instance
+from solver.parametric import PARAMETERS, Parameter, ParameterError, plot_sweep, sweep, sweep_values
+from solver.summary import money
+from solver.writers import write_folder_atomically
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sweep", help="re-solve the MIP over a range of one limit (exact parametric analysis)")
+    p.add_argument("path", help="instance folder or workbook")
+    p.add_argument("--param", required=True, help="; ".join(f"{k}: {v}" for k, v in PARAMETERS.items()))
+    p.add_argument("--from", dest="start", default="-30%", help="start: -30%% (relative) or an absolute value")
+    p.add_argument("--to", dest="stop", default="+30%", help="end: +30%% or an absolute value")
+    p.add_argument("--steps", type=int, default=13, help="number of points (default 13)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--out", metavar="DIR", help="write sweep.csv and sweep.png here (default out/sweep-<param>)")
+    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    add_solve_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    inst = load_instance(args.path, scenario=args.scenario)
+    try:
+        param = Parameter.parse(args.param)
+        values = sweep_values(inst, param, args.start, args.stop, args.steps)
+    except ParameterError as err:
+        err_console.print(f"[red]error[/]: {err}")
+        return 2
+    out = Path(args.out or f"out/sweep-{str(param).replace(':', '-')}")
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task(f"sweep {param}", total=len(values))
+        df = sweep(args.path, str(param), values, solve_options(args), scenario=args.scenario, jobs=args.jobs,
+                   progress=lambda done, total: bar.update(task, completed=done))
+
+    def fill(tmp: Path) -> None:
+        df.to_csv(tmp / "sweep.csv", index=False)
+        plot_sweep(df, str(param), tmp / "sweep.png", inst.currency)
+
+    write_folder_atomically(out, fill, force=args.force)
+    t = Table(title=f"sweep of {param}")
+    for c in ("value", "status", "profit", "marginal", "service", "breakpoint"):
+        t.add_column(c, justify="right")
+    for r in df.itertuples(index=False):
+        t.add_row(f"{r.value:,.4g}", r.status, money(r.profit, inst.currency),
+                  "" if r.marginal_value != r.marginal_value else f"{r.marginal_value:,.4g}",
+                  f"{r.service_level:.1%}" if r.service_level == r.service_level else "—", "◆" if r.breakpoint else "")
+    Console().print(t)
+    err_console.print(f"written {out}/sweep.csv and {out}/sweep.png")
+    return 0
