@@ -5,6 +5,7 @@ Block order matters only in that a balance is built after every block feeding it
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
@@ -32,13 +33,21 @@ class BuiltModel:
         return self.ctx.data
 
 
-def build_model(inst: Instance) -> BuiltModel:
+Extension = Callable[[Context], None]
+
+
+def build_model(inst: Instance, extensions: Sequence[Extension] = ()) -> BuiltModel:
+    """The MODEL.md model; `extensions` (re-plans, rush orders, …) add their own blocks after
+    the decision blocks exist and before the balances are closed, so they may register flows,
+    fix variables, or add objective-only penalties (`ctx.penalty`)."""
     data = prepare(inst)
     model = pyo.ConcreteModel(name=inst.name)
     ctx = Context(inst=inst, data=data, model=model)
     add_sales(ctx)
     add_production(ctx)
     add_procurement(ctx)
+    for extend in extensions:
+        extend(ctx)
     add_capacity(ctx)  # after production: reads the registered hours
     add_inventory(ctx)  # after every stock flow is registered
     add_cash(ctx)  # after every payment and receipt
@@ -52,9 +61,10 @@ def profit_expression(ctx: Context) -> LinearExpression:
     coefs: list[float] = []
     vars_: list = []
     constant = 0.0
-    for key in sorted(ctx.pnl.keys(), key=lambda k: (k[0], k[1])):
-        sign = PNL_SIGN[key[0]]
-        expr = ctx.pnl.expr(key)
+    signed = [(ctx.pnl, key, PNL_SIGN[key[0]]) for key in sorted(ctx.pnl.keys(), key=lambda k: (k[0], k[1]))]
+    signed += [(ctx.penalty, key, -1) for key in sorted(ctx.penalty.keys(), key=str)]
+    for terms, key, sign in signed:
+        expr = terms.expr(key)
         constant += sign * expr.constant
         coefs.extend(sign * c for c in expr.linear_coefs)
         vars_.extend(expr.linear_vars)

@@ -47,3 +47,5 @@ class Context:
     spend: Terms = field(default_factory=Terms)  # (line, t): budget committed
     pnl: Terms = field(default_factory=Terms)  # (component, t): amount (sign from PNL_SIGN)
     closing: Terms = field(default_factory=Terms)  # "receivables" / "payables" falling after n
+    penalty: Terms = field(default_factory=Terms)  # (name, t): objective-only costs of a re-plan
+    # (change penalties, …); not profit: the reported objective stays MODEL.md §5

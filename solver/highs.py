@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass, field
 
 import highspy
-import scipy.sparse  # noqa: F401  (loaded here so its import is not counted as build time)
 import numpy as np
 import pyomo.environ as pyo
+import scipy.sparse  # noqa: F401  (loaded here so its import is not counted as build time)
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from solver.options import SolveOptions

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
-from formulations.assembly import build_model
+from formulations.assembly import Extension, build_model
 from formulations.production import UnboundedLotError
 from solver.highs import compile_model, minimise_allocation, solve_standard_form, version
 from solver.instance import Instance
@@ -16,23 +17,27 @@ from solver.results import Result, extract_tables, kpis
 from solver.status import Status
 
 
-def solve(inst: Instance, options: SolveOptions | None = None, **overrides) -> Result:
+def solve(inst: Instance, options: SolveOptions | None = None, extensions: Sequence[Extension] = (),
+          start: np.ndarray | None = None, **overrides) -> Result:
     """Plan the whole chain at once: `plan = solve(load_instance(path))`.
 
     Keyword overrides are SolveOptions fields, e.g. `solve(inst, time_limit=60)`.
+    `extensions` add blocks to the model (see formulations.assembly.build_model); when they
+    add objective-only penalties, `objective` is still the profit of MODEL.md §5 and the
+    penalised value is in `kpis["objective_with_penalties"]`.
     """
     options = options or SolveOptions()
     if overrides:
         options = SolveOptions(**{**options.__dict__, **overrides})
     t0 = time.perf_counter()
     try:
-        built = build_model(inst)
+        built = build_model(inst, extensions)
     except UnboundedLotError as err:
         return _no_plan(inst, Status.UNBOUNDED, str(err), options, time.perf_counter() - t0)
     sf = compile_model(built.model)
     build_seconds = time.perf_counter() - t0
 
-    out = solve_standard_form(sf, options)
+    out = solve_standard_form(sf, options, start=start)
     base_kpis = {
         "instance": inst.source,
         "name": inst.name,
@@ -66,6 +71,12 @@ def solve(inst: Instance, options: SolveOptions | None = None, **overrides) -> R
     minimise_allocation(sf, out, alloc_cols, options)
     result.tables = extract_tables(built, sf, out.values)
     result.objective = out.objective
+    penalties = built.ctx.penalty.evaluate(sf.column_of, out.values)
+    if penalties:
+        result.kpis["objective_with_penalties"] = out.objective
+        result.kpis["penalties"] = float(sum(penalties.values()))
+        result.objective = out.objective + result.kpis["penalties"]
+        out.objective = result.objective
     result.kpis["solve_seconds"] += time.perf_counter() - t1
     result.kpis.update(objective=out.objective, bound=out.bound, gap=out.gap)
     result.kpis.update(kpis(result.tables))
