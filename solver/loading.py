@@ -59,7 +59,6 @@ MATERIAL_ONLY = ("moq", "order_cost", "terms", "budget_line")  # MODEL.md §7
 MADE_ONLY = ("min_lot",)
 
 KEY_SPECS: dict[str, KeySpec] = {k.path: k for k in INSTANCE_KEYS}
-_INF_WORDS = frozenset({"inf", "+inf", "infinity", "+infinity"})
 _NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
 _BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 _EXPECTED_OVERRIDE = {("resources", "reserve"): "a fraction 0 <= reserve < 1"}
@@ -97,6 +96,12 @@ class _Report:
     def add(self, file: str, row: int | None, column: str | None, message: str,
             expected: str = "", severity: str = "error") -> None:
         self.problems.append(Problem(file, row, column, message, expected, severity))  # type: ignore[arg-type]
+
+    def where(self, file: str, column: str | None, values: pd.Series, mask: pd.Series,
+              message: Callable[[object], str] | str, expected: str = "") -> None:
+        """`cells` for the rows of `values` where `mask` holds (cheap when none does)."""
+        if mask.any():
+            self.cells(file, column, values[mask], message, expected)
 
     def cells(self, file: str, column: str | None, found: pd.Series,
               message: Callable[[object], str] | str, expected: str = "",
@@ -474,17 +479,19 @@ def _expected(table: str, col: ColumnSpec) -> str:
 
 
 def _convert_table(spec: TableSpec, raw: _RawTable | None, label: str, rep: _Report) -> _Table:
-    cells = raw.cells if raw is not None else pd.DataFrame(columns=list(spec.column_names), dtype=object)
-    if raw is not None:
-        _check_header(spec, cells, label, rep)
+    if raw is None:  # optional table not given: empty, nothing to check
+        empty = {c.name: pd.Series([], dtype="float64" if c.dtype in ("float", "int") else object)
+                 for c in spec.columns}
+        return _Table(spec, label, pd.DataFrame(empty), pd.DataFrame(empty).astype(bool), False)
+    cells = raw.cells
+    _check_header(spec, cells, label, rep)
     data, given = {}, {}
     for col in spec.columns:
         present = col.name in cells.columns
         text = cells[col.name] if present else pd.Series("", index=cells.index, dtype=object)
         given[col.name] = text.ne("")
         data[col.name] = _convert_column(spec.name, col, text, label, present, rep)
-    return _Table(spec, label, pd.DataFrame(data, index=cells.index), pd.DataFrame(given, index=cells.index),
-                  raw is not None)
+    return _Table(spec, label, pd.DataFrame(data, index=cells.index), pd.DataFrame(given, index=cells.index), True)
 
 
 def _check_header(spec: TableSpec, cells: pd.DataFrame, label: str, rep: _Report) -> None:
@@ -504,7 +511,7 @@ def _convert_column(table: str, col: ColumnSpec, text: pd.Series, label: str, pr
     blank = text.eq("")
     expected = _expected(table, col)
     if col.required and present and blank.any():
-        rep.cells(label, col.name, text[blank], "required value is blank", expected)
+        rep.where(label, col.name, text, blank, "required value is blank", expected)
     if blank.all():  # absent or empty column: nothing to parse (the common case, and fast)
         values = pd.Series(np.nan if col.dtype in ("float", "int") else None, index=text.index,
                            dtype="float64" if col.dtype in ("float", "int") else object)
@@ -522,37 +529,36 @@ def _to_str(col: ColumnSpec, text: pd.Series, blank: pd.Series, label: str, expe
     if col.choices:
         values = values.str.lower()
         bad = ~blank & ~values.isin(col.choices)
-        rep.cells(label, col.name, text[bad], lambda v: f"'{v}' is not allowed{_did_you_mean(str(v).lower(), col.choices)}", expected)
+        rep.where(label, col.name, text, bad, lambda v: f"'{v}' is not allowed{_did_you_mean(str(v).lower(), col.choices)}", expected)
         values = values.where(~bad, None)
     return values
 
 
 def _to_number(col: ColumnSpec, text: pd.Series, blank: pd.Series, label: str, expected: str,
                rep: _Report) -> pd.Series:
-    lower = text.str.lower()
-    num = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
-    num = num.where(~lower.isin(_INF_WORDS), math.inf)
+    num = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")  # parses inf too
     bad = ~blank & num.isna()
-    is_nan = lower.isin(_NAN_WORDS)
-    rep.cells(label, col.name, text[bad & is_nan], "NaN is not a valid value", expected)
-    rep.cells(label, col.name, text[bad & ~is_nan], lambda v: f"'{v}' is not a number", expected)
-    inf = np.isinf(num)
-    bad_inf = inf & ((num < 0) | (not col.allow_inf))
-    rep.cells(label, col.name, text[bad_inf], lambda v: f"{v} is not allowed here", expected)
-    num = num.where(~bad_inf)
+    if bad.any():
+        is_nan = text.str.lower().isin(_NAN_WORDS)
+        rep.where(label, col.name, text, bad & is_nan, "NaN is not a valid value", expected)
+        rep.where(label, col.name, text, bad & ~is_nan, lambda v: f"'{v}' is not a number", expected)
+    inf = pd.Series(np.isinf(num.to_numpy()), index=num.index)
+    if inf.any():
+        bad_inf = inf & ((num < 0) | (not col.allow_inf))
+        rep.where(label, col.name, text, bad_inf, lambda v: f"{v} is not allowed here", expected)
+        num = num.where(~bad_inf)
+    checks = []
     if col.dtype == "int":
-        frac = num.notna() & ~inf & (num != np.floor(num))
-        rep.cells(label, col.name, text[frac], lambda v: f"{v} is not an integer", expected)
-        num = num.where(~frac)
+        checks.append((num.notna() & ~inf & (num != np.floor(num)), "is not an integer"))
     if col.min is not None:
-        low = num < col.min
-        word = "is negative" if col.min == 0 else f"is below {col.min:g}"
-        rep.cells(label, col.name, text[low], lambda v: f"{v} {word}", expected)
-        num = num.where(~low)
+        checks.append((num < col.min, "is negative" if col.min == 0 else f"is below {col.min:g}"))
     if col.max is not None:
-        high = num > col.max
-        rep.cells(label, col.name, text[high], lambda v: f"{v} is above {col.max:g}", expected)
-        num = num.where(~high)
+        checks.append((num > col.max, f"is above {col.max:g}"))
+    for mask, word in checks:
+        mask = mask & num.notna()  # each bad cell is reported once
+        if mask.any():
+            rep.cells(label, col.name, text[mask], lambda v, w=word: f"{v} {w}", expected)
+            num = num.where(~mask)
     return num
 
 
@@ -560,7 +566,7 @@ def _to_bool(col: ColumnSpec, text: pd.Series, blank: pd.Series, label: str, exp
              rep: _Report) -> pd.Series:
     values = text.str.lower().map(_BOOL_WORDS).astype(object)
     bad = ~blank & values.isna()
-    rep.cells(label, col.name, text[bad], lambda v: f"'{v}' is not true or false", expected)
+    rep.where(label, col.name, text, bad, lambda v: f"'{v}' is not true or false", expected)
     return values.where(values.notna(), None)
 
 
