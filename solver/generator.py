@@ -184,10 +184,11 @@ def generate(params: GeneratorParams) -> tuple[dict, dict[str, pd.DataFrame]]:
         ch_terms[3:] = ["net1"] * (K - 3)
     base = rng.lognormal(np.log(80.0), 0.6, P)
     active = rng.random((P, K)) < 0.7
-    home = rng.integers(0, K, P)  # every product sells somewhere
+    # every product sells in a non-must channel; the must channel takes a few products
+    home = 1 + rng.integers(0, K - 1, P) if K > 1 else np.zeros(P, dtype=int)
     active[np.arange(P), home] = True
-    if services[0] == "must":
-        active[:, 0] = _force(rng.random(P) < 0.3, 0)  # must channel: a few products
+    if K > 1:
+        active[:, 0] = _force(rng.random(P) < 0.3, 0)
     share = rng.uniform(0.5, 1.5, (P, K)) * active
     phase = rng.uniform(0, 2 * np.pi, P)
     season = 1.0 + 0.3 * np.sin(2 * np.pi * np.arange(T)[None, :] / 12 + phase[:, None])
