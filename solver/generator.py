@@ -243,6 +243,7 @@ def generate(params: GeneratorParams) -> tuple[dict, dict[str, pd.DataFrame]]:
     has_oc = _force(rng.random(M) < 0.4, 0)
     order_cost = _blank(_r(rng.uniform(20.0, 200.0, M), 0), has_oc)
     line_pack = rng.random(M) < 0.2
+    line_pack[0] = False  # procurement (the carryover line) is always in use
     if M > 1:
         line_pack[-1] = True
     mat_line = np.where(line_pack, "packaging", "procurement").astype(object)
