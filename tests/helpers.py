@@ -88,3 +88,12 @@ def folder_to_workbook(folder: Path, path: Path, settings: list[tuple[str, objec
                 df = pd.read_csv(csv, dtype=str, keep_default_na=False)
                 df.to_excel(xl, sheet_name=spec.name, index=False)
     return path
+
+
+def plan_value(result, table: str, column: str, **where) -> float:
+    """Sum of `column` over the rows of `result.tables[table]` matching `where` (column=value);
+    0 when no row matches (tables may omit rows of variables that do not exist)."""
+    df = result.tables[table]
+    for key, value in where.items():
+        df = df[df[key] == value]
+    return float(df[column].sum())
