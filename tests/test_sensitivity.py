@@ -1,0 +1,562 @@
+"""Sensitivity report and parametric sweeps (issue "Sensitivity report").
+
+Every shadow price is checked against the thing it claims to predict: re-solving the model
+with the right-hand side moved by a small δ (inside the reported allowable increase) by
+changing the *instance data* (CSV / toml written to tmp_path), not the LP. The tiny LP
+instances below are built so that each constraint family binds; the hand-solved LP pins the
+ranges exactly; the sweeps check the monotonicity that theory guarantees.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from solver.cli import main as cli_main
+from solver.loading import load_instance
+from solver.options import SolveOptions
+from solver.parametric import Parameter, ParameterError, apply_parameter, mark_breakpoints, sweep
+from solver.planning import solve
+from solver.sensitivity import FIXED_PATTERN_LABEL
+
+pytestmark = pytest.mark.solver
+
+Spec = dict  # {"toml": {...}, "tables": {name: [row dicts]}}
+
+
+# ------------------------------------------------------------------ instance writing
+
+
+def per(k: int) -> str:
+    """Label of period k (1-based)."""
+    return f"2027-{k:02d}"
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, str):
+        return '"' + v + '"'
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and math.isinf(v):
+        return "inf"
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
+def write_spec(folder: Path, spec: Spec) -> Path:
+    """instance.toml (scalars first, then one [section] per dict) and one CSV per table."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"{k} = {_toml_value(v)}" for k, v in spec["toml"].items() if not isinstance(v, dict)]
+    for section, values in spec["toml"].items():
+        if isinstance(values, dict):
+            lines.append(f"\n[{section}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+    (folder / "instance.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name, rows in spec["tables"].items():
+        pd.DataFrame(rows).to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+def new_spec(n: int, cash: dict | None = None, budget: dict | None = None, **tables: list[dict]) -> Spec:
+    toml: dict = {"name": "sensitivity", "currency": "CNY", "periods": [per(k) for k in range(1, n + 1)]}
+    toml["cash"] = {"initial": 100_000} if cash is None else cash
+    if budget:
+        toml["budget"] = budget
+    return {"toml": toml, "tables": tables}
+
+
+_counter = iter(range(10**6))
+
+
+def solve_spec(tmp_path: Path, spec: Spec, **options):
+    folder = write_spec(tmp_path / f"inst{next(_counter)}", spec)
+    result = solve(load_instance(folder), **options)
+    assert result.status.has_plan, result.message
+    return result
+
+
+def item(name, kind, **kw) -> dict:
+    return {"item": name, "kind": kind, **kw}
+
+
+def dem(product, k, qty, price, channel="shop") -> dict:
+    return {"product": product, "channel": channel, "period": per(k), "quantity": qty, "price": price}
+
+
+# ------------------------------------------------------------------ the tiny LP instances
+# P is made from one M on resource L (1 h/unit); production cost 1, material 2, price 10:
+# margin 7 per unit unless said otherwise. Demand is lost when not served (default service).
+
+
+def make_and_buy(n: int, demand: list[tuple[int, float]], capacity, **kw) -> dict:
+    return dict(
+        items=[item("P", "product", unit_cost=1, **kw.pop("p_item", {})), item("M", "material", unit_cost=2)],
+        demand=[dem("P", k, q, 10) for k, q in demand],
+        bom=[{"parent": "P", "child": "M", "quantity": 1}],
+        resources=[{"resource": "L", "capacity": capacity, **kw.pop("resource", {})}],
+        routings=[{"item": "P", "resource": "L", "hours_per_unit": 1}],
+        **kw,
+    )
+
+
+# capacity 100 + overtime 20 (cost 3/h) bind in period 1 (demand 500); period 2 demand 50 binds
+# with spare capacity. Duals: capacity 7, overtime limit 4 (= 7 - 3), demand(2) 7.
+PRODUCTION = new_spec(2, **make_and_buy(2, [(1, 500), (2, 50)], 100,
+                                        resource={"overtime_max": 20, "overtime_cost": 3}))
+
+# P1 from material M (procurement, 2/unit, no production cost) with a per-period procurement
+# ceiling of 100; P2 made on L2 (production line, 1/unit, fixed cost 5/period) under a horizon
+# ceiling of 80; emergency pool 10 at premium 1. Margins: P1 8 (4 per ¥), P2 9 (9 per ¥).
+BUDGETS = new_spec(
+    1, budget={"emergency_pool": 10, "emergency_premium": 1.0},
+    items=[item("P1", "product", unit_cost=0), item("P2", "product", unit_cost=1), item("M", "material", unit_cost=2)],
+    demand=[dem("P1", 1, 1000, 10), dem("P2", 1, 1000, 10)],
+    bom=[{"parent": "P1", "child": "M", "quantity": 1}],
+    resources=[{"resource": "L1", "capacity": "inf"}, {"resource": "L2", "capacity": "inf", "fixed_cost": 5}],
+    routings=[{"item": "P1", "resource": "L1", "hours_per_unit": 1}, {"item": "P2", "resource": "L2", "hours_per_unit": 1}],
+    budgets=[{"line": "procurement", "period": per(1), "ceiling": 100}],
+    budget_lines=[{"line": "production", "ceiling": 80}],
+)
+# the same without emergency budget, under a pool of 150: pool dual 4, production ceiling 9-4.
+POOL = copy.deepcopy(BUDGETS)
+POOL["toml"]["budget"] = {"pool": 150}
+
+# net-30 collections: period-1 production is paid from 1000 initial cash above a 500 minimum
+# plus a 200 credit line (1 % interest); period 2 from period-1 receipts.
+CASH = new_spec(
+    2, cash={"initial": 1000, "min_balance": 500, "credit_limit": 200, "interest_rate": 0.01},
+    **make_and_buy(2, [(1, 1000), (2, 1000)], "inf",
+                   channels=[{"channel": "shop", "terms": "net30"}],
+                   terms=[{"terms": "net30", "lag": 1, "share": 1}]),
+)
+
+# capacity 100, demand 60/200/50, holding 1: the stock of P may not exceed 30 after period 1
+# (dual 6 = 10 - 3 - 1) and must be at least 20 after period 2 (dual -8 = -10 + 3 - 1).
+STOCK = new_spec(
+    3, **make_and_buy(3, [(1, 60), (2, 200), (3, 50)], 100, p_item={"holding_cost": 1},
+                      stock_targets=[{"item": "P", "period": per(1), "min": None, "max": 30},
+                                     {"item": "P", "period": per(2), "min": 20, "max": None}]),
+)
+
+LP_INSTANCES = {
+    "production": (PRODUCTION, {"capacity", "overtime limit", "demand", "stock balance"}),
+    "budgets": (BUDGETS, {"budget per period", "budget horizon ceiling", "emergency pool", "budget commitment",
+                          "stock balance"}),
+    "pool": (POOL, {"budget pool", "budget horizon ceiling"}),
+    "cash": (CASH, {"minimum cash", "credit limit", "cash balance", "stock balance"}),
+    "stock": (STOCK, {"stock target min", "stock target max", "demand", "capacity"}),
+}
+REQUIRED_FAMILIES = {
+    "capacity", "overtime limit", "budget per period", "budget horizon ceiling", "budget pool", "emergency pool",
+    "minimum cash", "credit limit", "stock target min", "stock target max", "demand", "cash balance", "stock balance",
+}
+
+
+# ------------------------------------------------------------------ data perturbations
+# perturb(spec, row, cons, delta) -> (new spec, expected profit change) or None when this row
+# cannot be moved through the data alone. `row` is a row of the constraints table.
+
+
+def _upsert(rows: list[dict], key: dict, **values) -> None:
+    for r in rows:
+        if all(r.get(k) == v for k, v in key.items()):
+            r.update(values)
+            return
+    rows.append({**key, **values})
+
+
+def _rows(cons: pd.DataFrame, family: str, **match) -> pd.DataFrame:
+    sel = cons["family"] == family
+    for k, v in match.items():
+        sel &= cons[k] == v
+    return cons[sel]
+
+
+def _p_capacity(spec, row, cons, delta):
+    # reserve is 0: the row's rhs is the period's capacity
+    _upsert(spec["tables"].setdefault("capacity", []), {"resource": row.entity, "period": row.period},
+            capacity=row.rhs + delta)
+    return spec, delta * row.shadow_price
+
+
+def _p_overtime(spec, row, cons, delta):
+    # overtime_max is per resource: every period's row moves
+    res = next(r for r in spec["tables"]["resources"] if r["resource"] == row.entity)
+    res["overtime_max"] += delta
+    return spec, delta * _rows(cons, "overtime limit", entity=row.entity)["shadow_price"].sum()
+
+
+def _p_period_budget(spec, row, cons, delta):
+    _upsert(spec["tables"].setdefault("budgets", []), {"line": row.entity, "period": row.period}, ceiling=row.rhs + delta)
+    return spec, delta * row.shadow_price
+
+
+def _p_line_budget(spec, row, cons, delta):
+    _upsert(spec["tables"].setdefault("budget_lines", []), {"line": row.entity}, ceiling=row.rhs + delta)
+    return spec, delta * row.shadow_price
+
+
+def _p_pool(key):
+    def perturb(spec, row, cons, delta):
+        spec["toml"]["budget"][key] = row.rhs + delta
+        return spec, delta * row.shadow_price
+    return perturb
+
+
+def _p_min_cash(spec, row, cons, delta):
+    _upsert(spec["tables"].setdefault("cash_min", []), {"period": row.period}, amount=row.rhs + delta)
+    return spec, delta * row.shadow_price
+
+
+def _p_credit(spec, row, cons, delta):
+    spec["toml"]["cash"]["credit_limit"] += delta  # one credit line: every period's row moves
+    return spec, delta * _rows(cons, "credit limit")["shadow_price"].sum()
+
+
+def _p_target(column):
+    def perturb(spec, row, cons, delta):
+        rows = spec["tables"].setdefault("stock_targets", [])
+        _upsert(rows, {"item": row.entity, "period": row.period}, **{column: row.rhs + delta})
+        return spec, delta * row.shadow_price
+    return perturb
+
+
+def _p_demand(spec, row, cons, delta):
+    product, channel = row.entity.split(" / ")
+    d = next(r for r in spec["tables"]["demand"]
+             if (r["product"], r["channel"], r["period"]) == (product, channel, row.period))
+    d["quantity"] += delta
+    return spec, delta * row.shadow_price
+
+
+def _p_cash_balance(spec, row, cons, delta):
+    # the rhs of period 1's balance holds the initial cash; later periods have no pure-rhs datum
+    if row.period != per(1):
+        return None
+    spec["toml"]["cash"]["initial"] += delta
+    return spec, delta * row.shadow_price
+
+
+def _p_stock_balance(spec, row, cons, delta):
+    # an open order arrives at no cost, no cash, no budget: exactly the balance's rhs
+    _upsert(spec["tables"].setdefault("open_orders", []), {"item": row.entity, "period": row.period},
+            quantity=row.rhs + delta)
+    return spec, delta * row.shadow_price
+
+
+def _p_commit(spec, row, cons, delta):
+    # spend - a - e <= -fixed_cost: lowering a resource's fixed cost by δ raises this row's rhs
+    # by δ, and also every period's commit row of its line and cash balance, and profit by δ·n
+    res = [r for r in spec["tables"]["resources"] if r.get("fixed_cost") and r.get("budget_line", "production") == row.entity]
+    if len(res) != 1:
+        return None
+    res[0]["fixed_cost"] -= delta
+    n = len(spec["toml"]["periods"])
+    prices = _rows(cons, "budget commitment", entity=row.entity)["shadow_price"].sum() + _rows(cons, "cash balance")["shadow_price"].sum()
+    return spec, delta * (n + prices)
+
+
+PERTURB: dict[str, Callable] = {
+    "capacity": _p_capacity,
+    "overtime limit": _p_overtime,
+    "budget per period": _p_period_budget,
+    "budget horizon ceiling": _p_line_budget,
+    "budget pool": _p_pool("pool"),
+    "emergency pool": _p_pool("emergency_pool"),
+    "minimum cash": _p_min_cash,
+    "credit limit": _p_credit,
+    "stock target min": _p_target("min"),
+    "stock target max": _p_target("max"),
+    "demand": _p_demand,
+    "cash balance": _p_cash_balance,
+    "stock balance": _p_stock_balance,
+    "budget commitment": _p_commit,
+}
+# rows whose perturbation moves several rows at once: δ must respect the 100 % rule
+MULTI_ROW = {"overtime limit": lambda c, r: _rows(c, "overtime limit", entity=r.entity),
+             "credit limit": lambda c, r: _rows(c, "credit limit")}
+
+
+def _delta(cons: pd.DataFrame, row) -> float:
+    rows = MULTI_ROW[row.family](cons, row) if row.family in MULTI_ROW else cons.loc[[row.Index]]
+    used = np.asarray(rows["allowable_increase"], dtype=float)
+    return min(1.0, 0.5 / float(np.sum(1.0 / used)))
+
+
+@pytest.mark.parametrize("name", list(LP_INSTANCES))
+def test_shadow_prices_match_finite_differences(tmp_path: Path, name: str) -> None:
+    """For every family with a binding priced row: price ≈ (profit(rhs+δ) − profit(rhs))/δ."""
+    spec, must_cover = LP_INSTANCES[name]
+    base = solve_spec(tmp_path, spec, sensitivity=True)
+    sens = base.sensitivity
+    assert base.kpis["integers"] == 0 and sens.label != FIXED_PATTERN_LABEL
+    cons = sens.constraints
+    checked = {}
+    for family, rows in cons.groupby("family"):
+        candidates = rows[rows["binding"] & (rows["shadow_price"].abs() > 1e-6) & (rows["allowable_increase"] > 1e-6)]
+        for row in candidates.sort_values("shadow_price", key=abs, ascending=False).itertuples():
+            delta = _delta(cons, row)
+            moved = PERTURB[family](copy.deepcopy(spec), row, cons, delta)
+            if moved is None:
+                continue
+            new_spec_, expected = moved
+            profit = solve_spec(tmp_path, new_spec_).objective
+            got = (profit - base.objective) / delta
+            assert got == pytest.approx(expected / delta, rel=1e-6, abs=1e-6), (
+                f"{name}: {family} {row.entity} {row.period}: shadow price {row.shadow_price}, "
+                f"expected Δprofit/δ {expected / delta}, re-solve gave {got} (δ={delta})")
+            checked[family] = row.shadow_price
+            break
+    assert must_cover <= set(checked), f"{name}: not checked: {must_cover - set(checked)}; got {checked}"
+
+
+def test_lp_instances_cover_every_family() -> None:
+    covered = set().union(*(fams for _spec, fams in LP_INSTANCES.values()))
+    assert REQUIRED_FAMILIES <= covered
+
+
+# ------------------------------------------------------------------ a hand-solved LP
+
+HAND = new_spec(
+    1,
+    items=[item("A", "product", unit_cost=4), item("B", "product", unit_cost=2)],
+    demand=[dem("A", 1, 80, 10), dem("B", 1, 80, 10)],
+    resources=[{"resource": "L", "capacity": 100}],
+    routings=[{"item": "A", "resource": "L", "hours_per_unit": 1}, {"item": "B", "resource": "L", "hours_per_unit": 2}],
+    budget_lines=[{"line": "production", "ceiling": 280}],
+)
+
+
+def test_ranging_on_a_hand_solved_lp(tmp_path: Path) -> None:
+    """Two products on one line, one budget line (production costs are charged to it).
+
+        max 6a + 8b          (margins: A 10 - 4, B 10 - 2)
+        a + 2b  <= R = 100   capacity of L (hours)
+        4a + 2b <= C = 280   production budget ceiling
+        a, b    <= 80        demand (lost otherwise)
+
+    A earns more per hour (6 vs 4), B more per ¥ of budget (4 vs 1.5), so both rows bind:
+    a = 60, b = 20, profit 520. Duals: y_R + 4 y_C = 6 and 2 y_R + 2 y_C = 8 give
+    y_R = 10/3 per hour and y_C = 2/3 per ¥ (check: 100·10/3 + 280·2/3 = 520).
+    Capacity range: a = (280 − R)/3 ≥ 0 and b = (4R − 280)/6 ∈ [0, 80] hold for R ∈ [70, 190]:
+    allowable increase 90, decrease 30. Budget range: a = (C − 100)/3 ∈ [0, 80] for
+    C ∈ [100, 340] (b = (100 − a)/2 stays in [0, 50]): increase 60, decrease 180.
+    Cost range of A's shipment (coefficient = price 10): the vertex stays optimal while the
+    margin ratio p_a / 8 lies between the normals' ratios 1/2 and 4/2, i.e. p_a ∈ [4, 16]:
+    price 10 may rise by 10 and fall by 2. For B (p_b with p_a = 6): 6/p_b ∈ [1/2, 2] gives
+    p_b ∈ [3, 12]: price may rise by 4 and fall by 5. Demand rows are slack (a, b < 80):
+    price 0, range down to the quantity shipped.
+    """
+    r = solve_spec(tmp_path, HAND, sensitivity=True)
+    assert r.objective == pytest.approx(520)
+    cons = r.sensitivity.constraints.set_index(["family", "entity"])
+    cap = cons.loc[("capacity", "L")]
+    assert (cap.shadow_price, cap.allowable_increase, cap.allowable_decrease) == pytest.approx((10 / 3, 90, 30))
+    assert cap.binding and cap.slack == pytest.approx(0) and cap.rhs == 100 and cap.rhs_unit == "hour"
+    ceil = cons.loc[("budget horizon ceiling", "production")]
+    assert (ceil.shadow_price, ceil.allowable_increase, ceil.allowable_decrease) == pytest.approx((2 / 3, 60, 180))
+    assert ceil.binding and ceil.rhs == 280 and ceil.rhs_unit == "CNY"
+    for product, shipped in (("A", 60), ("B", 20)):
+        d = cons.loc[("demand", f"{product} / shop")]
+        assert d.shadow_price == pytest.approx(0, abs=1e-9)
+        assert d.allowable_decrease == pytest.approx(80 - shipped) and d.allowable_increase == math.inf
+    var = r.sensitivity.variables.set_index("variable")
+    ship_a, ship_b = var.loc["sales.ship[A,shop,1]"], var.loc["sales.ship[B,shop,1]"]
+    assert (ship_a.final_value, ship_a.objective_coefficient) == pytest.approx((60, 10))
+    assert (ship_a.allowable_increase, ship_a.allowable_decrease) == pytest.approx((10, 2))
+    assert (ship_b.final_value, ship_b.allowable_increase, ship_b.allowable_decrease) == pytest.approx((20, 4, 5))
+    # the production cost column carries A's cost: -4 may move by the same amounts
+    x_a = var.loc["production.x[A,main,1]"]
+    assert (x_a.objective_coefficient, x_a.allowable_increase, x_a.allowable_decrease) == pytest.approx((-4, 10, 2))
+    # the ranges are real: at the ends of the capacity range the profit is 10/3 per hour linear
+    for R in (70, 190):
+        spec = copy.deepcopy(HAND)
+        spec["tables"]["resources"][0]["capacity"] = R
+        assert solve_spec(tmp_path, spec).objective == pytest.approx(520 + 10 / 3 * (R - 100))
+
+
+# ------------------------------------------------------------------ sign convention
+
+
+def test_sign_convention_on_a_maximisation(tmp_path: Path) -> None:
+    """Profit is maximised; a positive price means more right-hand side earns more profit."""
+    prod = solve_spec(tmp_path, PRODUCTION, sensitivity=True).sensitivity.constraints
+    cap = _rows(prod, "capacity", entity="L", period=per(1)).iloc[0]
+    assert cap.binding and cap.shadow_price == pytest.approx(7)  # one more hour = one more unit at margin 7
+    demand = _rows(prod, "demand", entity="P / shop", period=per(2)).iloc[0]
+    assert demand.shadow_price == pytest.approx(7)  # a profitable product's extra demand earns its margin
+    cash = solve_spec(tmp_path, CASH, sensitivity=True).sensitivity.constraints
+    for period in (per(1), per(2)):
+        row = _rows(cash, "minimum cash", period=period).iloc[0]
+        assert row.binding and row.shadow_price < 0  # holding more cash back costs profit
+    # period 2: each ¥ held back is 1/3 unit (cost 3) not made at margin 7
+    assert _rows(cash, "minimum cash", period=per(2)).iloc[0].shadow_price == pytest.approx(-7 / 3)
+    assert (_rows(cash, "credit limit")["shadow_price"] > 0).all()
+
+
+def test_sign_convention_on_a_pure_cost_instance(tmp_path: Path) -> None:
+    """Prices 0, service must (MODEL.md §5: cost minimisation as −profit): one more unit of
+    demand costs its production cost 1 + material 2, so its price is −3; an hour more of the
+    binding period-1 capacity saves producing ahead... here it saves overtime at 3 per hour."""
+    spec = new_spec(1, **make_and_buy(1, [(1, 120)], 100, resource={"overtime_max": 50, "overtime_cost": 3},
+                                      channels=[{"channel": "shop", "service": "must"}]))
+    for d in spec["tables"]["demand"]:
+        d["price"] = 0
+    r = solve_spec(tmp_path, spec, sensitivity=True)
+    assert r.objective == pytest.approx(-(120 * 3 + 20 * 3))
+    cons = r.sensitivity.constraints
+    assert _rows(cons, "demand").iloc[0].shadow_price == pytest.approx(-6)  # 3 unit cost + 3 overtime
+    assert _rows(cons, "capacity").iloc[0].shadow_price == pytest.approx(3)
+
+
+# ------------------------------------------------------------------ MIP label
+
+SETUPS = new_spec(
+    2, cash={"initial": 600, "min_balance": 200, "credit_limit": 100, "interest_rate": 0.01},
+    items=[item("P", "product", unit_cost=1), item("M", "material", unit_cost=2, order_cost=5)],
+    demand=[dem("P", 1, 150, 10), dem("P", 2, 150, 10)],
+    channels=[{"channel": "shop", "terms": "net30"}],
+    terms=[{"terms": "net30", "lag": 1, "share": 1}],
+    bom=[{"parent": "P", "child": "M", "quantity": 1}],
+    resources=[{"resource": "L", "capacity": 120}],
+    routings=[{"item": "P", "resource": "L", "hours_per_unit": 1, "setup_hours": 10, "setup_cost": 40}],
+    budget_lines=[{"line": "procurement", "ceiling": 400}, {"line": "production", "ceiling": 500}],
+    budget={"pool": 850},
+)
+
+
+def test_label_says_fixed_pattern_only_for_a_mip(tmp_path: Path) -> None:
+    mip = solve_spec(tmp_path, SETUPS, sensitivity=True)
+    assert mip.kpis["integers"] > 0
+    label = mip.sensitivity.label
+    assert label == FIXED_PATTERN_LABEL
+    assert "fixed setup and order pattern" in label
+    assert mip.sensitivity.variables.loc[lambda v: v["family"] == "setup", "fixed_integer"].all()
+    lp = solve_spec(tmp_path, PRODUCTION, sensitivity=True)
+    assert "fixed" not in lp.sensitivity.label and "LP" in lp.sensitivity.label
+    assert not lp.sensitivity.variables["fixed_integer"].any()
+
+
+# ------------------------------------------------------------------ limits
+
+
+def test_limits_ranked_and_worded(tmp_path: Path) -> None:
+    sens = solve_spec(tmp_path, CASH, sensitivity=True).sensitivity
+    lim = sens.limits
+    assert list(lim["value_of_step"]) == sorted(lim["value_of_step"], reverse=True)
+    assert set(lim["family"]) == {"minimum cash", "credit limit"}
+    assert (lim["shadow_price"].abs() > 0).all()
+    for r in lim.itertuples():
+        assert r.text.startswith(r.family) and r.entity in r.text and r.period in r.text
+        assert ("valid up to" if r.shadow_price > 0 else "valid down to") in r.text
+        assert r.value_of_step == pytest.approx(abs(r.shadow_price) * min(r.step_size, r.valid_range))
+    prod = solve_spec(tmp_path, PRODUCTION, sensitivity=True).sensitivity.limits
+    assert list(prod["value_of_step"]) == sorted(prod["value_of_step"], reverse=True)
+    # demand(2): price 7 × step 5 units = 35; capacity(1): 7 × 100/30 h; overtime: 4 × 20/30 h
+    assert list(zip(prod["family"], prod["period"], strict=True)) == [
+        ("demand", per(2)), ("capacity", per(1)), ("overtime limit", per(1))]
+    assert list(prod["value_of_step"]) == pytest.approx([35, 70 / 3, 8 / 3])
+    cap = prod.iloc[1]
+    assert cap.text == f"capacity L, {per(1)}: +1 hour of capacity is worth ¥7 profit, valid up to +380.0 hours"
+    # only binding rows with a price; slack capacity in period 2 is not a limit
+    assert not ((prod["family"] == "capacity") & (prod["period"] == per(2))).any()
+
+
+# ------------------------------------------------------------------ sweeps
+
+EXACT = SolveOptions(gap=1e-6)
+
+
+@pytest.mark.parametrize(("param", "values", "direction"), [
+    ("budget:procurement", [200, 300, 400, 500], +1),
+    ("budget:production", [100, 200, 300, 400], +1),
+    ("budget_pool", [500, 650, 800, 950], +1),
+    ("capacity:L", [60, 90, 120, 150], +1),
+    ("credit_limit", [0, 100, 200, 400], +1),
+    ("min_cash", [0, 100, 200, 300], -1),
+])
+def test_sweeps_are_monotone(tmp_path: Path, param: str, values: list[float], direction: int) -> None:
+    """More budget, capacity or credit never lowers optimal profit; a higher minimum cash never
+    raises it (each point is a re-solved MIP: up to its gap)."""
+    folder = write_spec(tmp_path / "setups", SETUPS)
+    df = sweep(str(folder), param, values, EXACT, jobs=1)
+    assert list(df["value"]) == values and (df["status"] == "optimal").all()
+    profit = df["profit"].to_numpy()
+    tol = EXACT.gap * np.abs(profit).max() + 1e-6
+    assert (direction * np.diff(profit) >= -tol).all(), df[["value", "profit"]]
+    assert profit.max() - profit.min() > 1.0, f"{param} never binds in this range: {profit}"
+
+
+def test_apply_parameter_changes_only_its_target(tmp_path: Path) -> None:
+    inst = load_instance(write_spec(tmp_path / "setups", SETUPS))
+    out = apply_parameter(inst, Parameter.parse("budget:procurement"), 200)
+    lines = out.tables["budget_lines"].set_index("line")["ceiling"]
+    assert lines["procurement"] == 200 and lines["production"] == 500
+    assert inst.tables["budget_lines"].set_index("line").at["procurement", "ceiling"] == 400  # not in place
+    assert apply_parameter(inst, Parameter.parse("credit_limit"), 7).cash.credit_limit == 7
+    assert apply_parameter(inst, Parameter.parse("budget_pool"), 9).budget.pool == 9
+    with pytest.raises(ParameterError):
+        Parameter.parse("nonsense")
+    with pytest.raises(ParameterError):
+        apply_parameter(inst, Parameter.parse("capacity:NOPE"), 1)
+
+
+def test_sweep_jobs_and_breakpoints_on_the_hand_lp(tmp_path: Path) -> None:
+    """Profit against the capacity R of the hand-solved LP (see its docstring): 6R up to
+    R = 70 (only A, capacity binds), 520 + 10/3 (R − 100) on [70, 190], then flat 820
+    (B at its demand, A held to 30 by the budget). Kinks at 70 and 190."""
+    folder = write_spec(tmp_path / "hand", HAND)
+    values = [40.0, 70.0, 100.0, 130.0, 160.0, 190.0, 220.0]
+    one = sweep(str(folder), "capacity:L", values, EXACT, jobs=1)
+    two = sweep(str(folder), "capacity:L", values, EXACT, jobs=2)
+    cols = ["parameter", "value", "status", "profit", "service_level", "marginal_value", "breakpoint"]
+    pd.testing.assert_frame_equal(one[cols], two[cols])
+    expected = [6 * 40, 6 * 70] + [520 + 10 / 3 * (R - 100) for R in values[2:6]] + [820]
+    assert one["profit"].to_numpy() == pytest.approx(expected)
+    assert list(one.loc[one["breakpoint"], "value"]) == [70.0, 190.0]
+    assert one["marginal_value"].iloc[1:].to_numpy() == pytest.approx([6, 10 / 3, 10 / 3, 10 / 3, 10 / 3, 0])
+
+
+def test_mark_breakpoints_on_a_made_up_curve() -> None:
+    values = np.arange(0.0, 11.0)
+    df = pd.DataFrame({"value": values, "profit": np.minimum(3 * values, 2 * values + 5)})  # kink at 5
+    marked = mark_breakpoints(df)
+    assert list(marked.loc[marked["breakpoint"], "value"]) == [5.0]
+    assert marked["marginal_value"].iloc[1:].to_numpy() == pytest.approx([3] * 5 + [2] * 5)
+    flat = mark_breakpoints(pd.DataFrame({"value": values, "profit": 4 * values + 1e-9 * values**2}))
+    assert not flat["breakpoint"].any()
+
+
+def test_cli_sweep_writes_csv_and_png_and_rejects_unknown_parameter(tmp_path: Path, capsys) -> None:
+    folder = write_spec(tmp_path / "setups", SETUPS)
+    out = tmp_path / "out"
+    code = cli_main(["sweep", str(folder), "--param", "budget:procurement", "--from", "-30%", "--to", "+30%",
+                     "--steps", "3", "--jobs", "1", "--out", str(out)])
+    assert code == 0
+    df = pd.read_csv(out / "sweep.csv")
+    assert list(df["value"]) == pytest.approx([280, 400, 520])
+    assert {"parameter", "value", "status", "profit", "marginal_value", "breakpoint"} <= set(df.columns)
+    assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert cli_main(["sweep", str(folder), "--param", "warp_drive", "--out", str(tmp_path / "x")]) == 2
+    assert cli_main(["sweep", str(folder), "--param", "capacity:NOPE", "--out", str(tmp_path / "y")]) == 2
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert "unknown parameter" in capsys.readouterr().err
+
+
+def test_cli_solve_writes_sensitivity_tables(tmp_path: Path) -> None:
+    folder = write_spec(tmp_path / "hand", HAND)
+    out = tmp_path / "plan"
+    assert cli_main(["solve", str(folder), "--sensitivity", "--out", str(out)]) == 0
+    cons = pd.read_csv(out / "sensitivity_constraints.csv")
+    assert {"family", "entity", "period", "shadow_price", "allowable_increase", "allowable_decrease"} <= set(cons.columns)
+    assert (out / "sensitivity_variables.csv").exists()
+    lim = pd.read_csv(out / "limits.csv")
+    assert set(lim["family"]) == {"capacity", "budget horizon ceiling"}
