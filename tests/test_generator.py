@@ -302,3 +302,14 @@ def test_tightness_scales_capacity_and_budgets() -> None:
     assert tight[0]["budget"]["pool"] < loose[0]["budget"]["pool"]
     # same seed: only the scaled quantities change, not the demand
     pd.testing.assert_frame_equal(loose[1]["demand"], tight[1]["demand"])
+
+
+@pytest.mark.solver
+@pytest.mark.parametrize("tightness", [0.5, 1.5])
+@pytest.mark.parametrize("seed", range(3))
+def test_tiny_is_feasible_for_the_solver(tmp_path: Path, seed: int, tightness: float) -> None:
+    from solver import load_instance, solve
+
+    folder = generate_to(ladder("tiny", seed=seed, tightness=tightness), tmp_path / "tiny")
+    result = solve(load_instance(folder), time_limit=60)
+    assert result.status.has_plan, f"{result.status}: {result.message}"
