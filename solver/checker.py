@@ -316,11 +316,11 @@ class _Checker:
         sales = self._table("sales", ["product", "channel", "shipped", "backlog", "lost"])
         self.sales = sales
         self.v, self.b, self.l = defaultdict(float), defaultdict(float), defaultdict(float)
-        for p, k, t, v, b, l in zip(sales["product"], sales["channel"], sales["t"], sales["shipped"],
-                                    sales["backlog"], sales["lost"], strict=True):
+        for p, k, t, v, b, lost in zip(sales["product"], sales["channel"], sales["t"], sales["shipped"],
+                                       sales["backlog"], sales["lost"], strict=True):
             self.v[(p, k, int(t))] += float(v)
             self.b[(p, k, int(t))] += float(b)
-            self.l[(p, k, int(t))] += float(l)
+            self.l[(p, k, int(t))] += float(lost)
         capt = self._table("capacity", ["resource", "overtime"])
         self.capt = capt
         self.o = defaultdict(float)
@@ -493,28 +493,28 @@ class _Checker:
             b_prev = 0.0
             for t in self.T:
                 d = self.demand.get((p, k, t), 0.0)
-                v, b, l = self.v.get((p, k, t), 0.0), self.b.get((p, k, t), 0.0), self.l.get((p, k, t), 0.0)
-                scale = max(d, abs(v), abs(b), abs(l), abs(b_prev))
-                for name, val in (("shipped", v), ("backlog", b), ("lost", l)):
+                v, b, lost = self.v.get((p, k, t), 0.0), self.b.get((p, k, t), 0.0), self.l.get((p, k, t), 0.0)
+                scale = max(d, abs(v), abs(b), abs(lost), abs(b_prev))
+                for name, val in (("shipped", v), ("backlog", b), ("lost", lost)):
                     if val < -self.tol:
                         self.add(f"sales.{name}_nonnegative", ent, t, val)
                 if svc == "must":
                     self.eq("sales.must", ent, t, v, d, scale, f"shipped {v:.10g} ≠ demand {d:.10g}")
                     self.eq("sales.no_backlog", ent, t, b, 0.0)
-                    self.eq("sales.no_lost", ent, t, l, 0.0, detail="lost on a must channel")
+                    self.eq("sales.no_lost", ent, t, lost, 0.0, detail="lost on a must channel")
                 elif svc == "lost":
-                    self.eq("sales.lost", ent, t, v + l, d, scale, f"shipped {v:.10g} + lost {l:.10g} ≠ demand {d:.10g}")
+                    self.eq("sales.lost", ent, t, v + lost, d, scale, f"shipped {v:.10g} + lost {lost:.10g} ≠ demand {d:.10g}")
                     self.eq("sales.no_backlog", ent, t, b, 0.0)
                 else:  # backlog
                     if t < self.first[(p, k)]:
                         self.eq("sales.before_first_demand", ent, t, v, 0.0, detail=f"shipped {v:.10g} before the first demand row")
                         self.eq("sales.no_backlog", ent, t, b, 0.0)
-                        self.eq("sales.no_lost", ent, t, l, 0.0)
+                        self.eq("sales.no_lost", ent, t, lost, 0.0)
                     else:
                         self.eq("sales.backlog", ent, t, b, b_prev + d - v, scale,
                                 f"backlog {b:.10g} ≠ {b_prev:.10g} + {d:.10g} − shipped {v:.10g}")
                         end = b if t == self.n else 0.0
-                        self.eq("sales.backlog_lost", ent, t, l, end, scale,
+                        self.eq("sales.backlog_lost", ent, t, lost, end, scale,
                                 "unserved backlog at n must be lost, nothing lost before" if t == self.n else "lost before n on a backlog channel")
                     b_prev = b
         # reported data columns
