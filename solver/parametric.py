@@ -82,19 +82,30 @@ def base_value(inst: Instance, p: Parameter) -> float:
 
 
 def apply_parameter(inst: Instance, p: Parameter, value: float) -> Instance:
-    """A copy of the instance with the parameter set to `value` (tables never modified in place)."""
+    """A copy of the instance with the parameter set to `value` (tables never modified in place).
+
+    Per-period values (budgets.csv, capacity.csv, cash_min.csv) scale with the parameter.
+    Where the base value is 0 or unlimited there is nothing to scale by: they are then set
+    to `value` (a line's per-period-only ceilings share it equally, so that their sum, the
+    parameter, is `value`).
+    """
     base = base_value(inst, p)
     factor = value / base if base not in (0.0,) and math.isfinite(base) else math.nan
+    scalable = math.isfinite(factor)
     tables = dict(inst.tables)
     if p.kind == "budget":
         bl = tables["budget_lines"].copy()
         row = bl["line"] == p.target
-        if math.isfinite(float(bl.loc[row, "ceiling"].iloc[0])):
-            bl.loc[row, "ceiling"] = bl.loc[row, "ceiling"] * factor
+        horizon = math.isfinite(float(bl.loc[row, "ceiling"].iloc[0]))
+        if horizon:
+            bl.loc[row, "ceiling"] = bl.loc[row, "ceiling"] * factor if scalable else value
         tables["budget_lines"] = bl
         bud = tables["budgets"].copy()
-        sel = bud["line"] == p.target
-        bud.loc[sel, "ceiling"] = bud.loc[sel, "ceiling"] * factor
+        sel = (bud["line"] == p.target) & np.isfinite(bud["ceiling"])
+        if scalable:
+            bud.loc[sel, "ceiling"] = bud.loc[sel, "ceiling"] * factor
+        else:  # a zero ceiling (times nan would read as "no ceiling")
+            bud.loc[sel, "ceiling"] = value if horizon else value / max(int(sel.sum()), 1)
         tables["budgets"] = bud
     elif p.kind == "capacity":
         res = tables["resources"].copy()
@@ -102,7 +113,7 @@ def apply_parameter(inst: Instance, p: Parameter, value: float) -> Instance:
         tables["resources"] = res
         cap = tables["capacity"].copy()
         sel = cap["resource"] == p.target
-        cap.loc[sel, "capacity"] = cap.loc[sel, "capacity"] * (factor if math.isfinite(factor) else 1.0)
+        cap.loc[sel, "capacity"] = cap.loc[sel, "capacity"] * factor if scalable else value
         tables["capacity"] = cap
     elif p.kind == "reserve":
         if not 0 <= value < 1:
@@ -114,7 +125,7 @@ def apply_parameter(inst: Instance, p: Parameter, value: float) -> Instance:
         return dataclasses.replace(inst, cash=dataclasses.replace(inst.cash, credit_limit=max(value, 0.0)))
     elif p.kind == "min_cash":
         cm = tables["cash_min"].copy()
-        cm["amount"] = cm["amount"] * (factor if math.isfinite(factor) else 1.0)
+        cm["amount"] = cm["amount"] * factor if scalable else value
         tables["cash_min"] = cm
         return dataclasses.replace(inst, cash=dataclasses.replace(inst.cash, min_balance=value), tables=freeze_tables(tables))
     elif p.kind == "budget_pool":
