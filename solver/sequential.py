@@ -321,7 +321,7 @@ class Comparison:
         add("plan", "on-time service", lambda r: on_time_service(r.tables["sales"]))
         add("plan", "service level (not lost)", lambda r: r.kpis["service_level"])
         for line in lines:
-            add("budget used", line, lambda r, line=line: float(r.tables["budget"].query("line == @line")["spent"].sum()))
+            add("budget used", f"budget used: {line}", lambda r, line=line: float(r.tables["budget"].query("line == @line")["spent"].sum()))
         add("cash", "lowest cash", lambda r: float(r.tables["cash"]["closing"].min()))
         add("cash", "lowest cash in", lambda r: str(r.tables["cash"].loc[r.tables["cash"]["closing"].idxmin(), "period"]))
         add("cash", "peak loan", lambda r: r.kpis["max_loan"])
@@ -403,9 +403,11 @@ def render_comparison(comp: Comparison, console) -> None:
     from rich.table import Table
 
     table = comp.table()
+    short = {"metric": "", "joint plan": "joint", **{s.label: CUTS[s.cut].replace(" cut", "-cut")
+             for s in comp.sequential.values()}}
     t = Table(title="joint planning vs plan-then-cut (the ERP way)")
     for col in table.columns[1:]:
-        t.add_column(col, justify="left" if col == "metric" else "right", overflow="fold")
+        t.add_column(short.get(col, "before cuts"), justify="left" if col == "metric" else "right", overflow="fold")
     section = None
     for rec in table.itertuples(index=False):
         if rec[0] != section:
@@ -414,6 +416,8 @@ def render_comparison(comp: Comparison, console) -> None:
                 t.add_section()
         t.add_row(*[_cell(rec[1], v, comp.currency) for v in rec[1:]])
     console.print(t)
+    console.print("[dim]per-period/per-order: plan-then-cut with one cut factor per period / per "
+                  "start and order; before cuts: the operations plan, ignoring budgets and cash[/]", soft_wrap=True)
     console.print(f"[bold]{comp.headline}[/]", soft_wrap=True)
 
 

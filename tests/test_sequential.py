@@ -135,3 +135,15 @@ def test_on_time_service_counts_backlog_shipments_as_late():
     })
     # period 1: 5 of 10 on time; period 2: 5 clear the backlog, 5 of 10 on time; period 3: late
     assert on_time_service(sales) == pytest.approx(10 / 20)
+
+
+def test_cli_prints_the_headline_and_writes_comparison_csv(tmp_path, capsys):
+    import pandas as pd
+
+    from solver.cli import main
+
+    path = write_instance(tmp_path / "inst", TOML, budgets=TIGHT_BUDGET, **TABLES)
+    assert main(["solve", str(path), "--compare-sequential", "--out", str(tmp_path / "out")]) == 0
+    assert "breaks on the procurement budget in 2027-01" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert table.loc[table["metric"] == "profit", "joint plan"].item() == pytest.approx(1700.0)

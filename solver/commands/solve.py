@@ -21,6 +21,8 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--sensitivity", action="store_true",
                    help="shadow prices, ranges and the ranked binding limits (fixed-pattern LP)")
+    p.add_argument("--compare-sequential", action="store_true",
+                   help="also plan the ERP way (operations first, finance cuts) and compare")
     add_solve_options(p)
     p.set_defaults(run=run)
 
@@ -28,8 +30,15 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     inst = load_instance(args.path, scenario=args.scenario)
     result = solve(inst, solve_options(args, sensitivity=args.sensitivity))
+    comparison = None
+    if args.compare_sequential and result.has_plan:
+        from solver.sequential import compare_sequential, render_comparison
+
+        comparison = compare_sequential(inst, result, solve_options(args))
+        result.kpis["joint_vs_sequential"] = comparison.headline
     if args.out and result.has_plan:
-        write_result(result, args.out, force=args.force)
+        extra = {"comparison": comparison.table()} if comparison is not None else None
+        write_result(result, args.out, force=args.force, extra=extra)
     if args.json:
         print(json.dumps(to_jsonable(result.kpis), ensure_ascii=False, indent=2))
     else:
@@ -37,6 +46,8 @@ def run(args) -> int:
         render_summary(result, console)
         if result.sensitivity is not None:
             render_limits(result.sensitivity, console)
+        if comparison is not None:
+            render_comparison(comparison, console)
         if args.out and result.has_plan:
             err_console.print(f"plan written to {args.out}/")
     return 0 if result.has_plan else 1
