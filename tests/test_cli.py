@@ -11,22 +11,25 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.helpers import write_mini
+from helpers import write_mini
 
 pytestmark = pytest.mark.solver
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "instances" / "tiny"
-PLAN_TABLES = ("production", "purchases", "inventory", "sales", "capacity", "budget", "cash", "pnl", "balances")
-SUMMARY_KEYS = ("instance", "scenario", "status", "objective", "bound", "gap", "build_seconds",
-                "solve_seconds", "rows", "cols", "integers")
+PLAN_TABLES = ["production", "purchases", "inventory", "sales", "capacity", "budget", "cash"]
+PLAN_TABLES += ["pnl", "balances"]
+SUMMARY_KEYS = ["instance", "scenario", "status", "objective", "bound", "gap", "build_seconds"]
+SUMMARY_KEYS += ["solve_seconds", "rows", "cols", "integers"]
 
 
 def prodbudget(*args: str | Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "solver.cli", *map(str, args)],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import plan_value
 
 from solver import load_instance, solve
 from solver.checker import assert_plan_ok
 from solver.status import Status
-from tests.helpers import plan_value
 
 pytestmark = pytest.mark.solver
 
