@@ -146,4 +146,4 @@ def test_cli_prints_the_headline_and_writes_comparison_csv(tmp_path, capsys):
     assert main(["solve", str(path), "--compare-sequential", "--out", str(tmp_path / "out")]) == 0
     assert "breaks on the procurement budget in 2027-01" in capsys.readouterr().out
     table = pd.read_csv(tmp_path / "out" / "comparison.csv")
-    assert table.loc[table["metric"] == "profit", "joint plan"].item() == pytest.approx(1700.0)
+    assert float(table.loc[table["metric"] == "profit", "joint plan"].item()) == pytest.approx(1700.0)
