@@ -54,6 +54,7 @@ from solver.options import SolveOptions
 from solver.planning import solve
 from solver.results import Result, var_values
 from solver.sensitivity import ROW_FAMILIES
+from solver.status import Status
 from solver.summary import money
 
 CUTS = {"period": "per-period cut", "order": "per-order cut"}
@@ -219,6 +220,8 @@ def plan_then_cut(inst: Instance, options: SolveOptions | None = None, cut: str 
     res = solve(inst, options, extensions=[finance_cut(ops, cut)])
     if res.has_plan:
         return SequentialResult(cut, True, res, ops)
+    if res.status != Status.INFEASIBLE:
+        return SequentialResult(cut, False, res, ops, breaking_limit=f"no cut plan found ({res.message})")
     breaks, text = diagnose(inst, options, ops, cut)
     return SequentialResult(cut, False, res, ops, breaks=breaks, breaking_limit=text)
 
@@ -233,7 +236,7 @@ def diagnose(inst: Instance, options: SolveOptions | None, ops: Result, cut: str
     rows = []
     for (line, t), v in zip(m.elastic.budget.keys(), var_values(m.elastic.budget, sf, vals), strict=True):
         if v > TOL:
-            rows.append(_budget_row(inst, line, int(t), float(v)))
+            rows.append(_budget_row(inst, el.tables["budget"], line, int(t), float(v)))
     for t, v in zip(m.elastic.cash.keys(), var_values(m.elastic.cash, sf, vals), strict=True):
         if v > TOL:
             rows.append(_cash_row(inst, int(t), float(v)))
@@ -244,17 +247,22 @@ def diagnose(inst: Instance, options: SolveOptions | None, ops: Result, cut: str
     return breaks, str(breaks.at[0, "text"])
 
 
-def _budget_row(inst: Instance, line: str, t: int, slack: float) -> tuple:
+def _budget_row(inst: Instance, budget: pd.DataFrame, line: str, t: int, slack: float) -> tuple:
+    """Name the ceiling that the extra budget of (line, t) bypasses: the per-period ceiling if
+    the line's allocation sits at it in t, else the horizon ceiling if the line's total
+    allocation sits at it, else the pool."""
     period = inst.periods[t - 1]
-    per = inst.tables["budgets"]
-    per = per[(per["line"] == line) & (per["t"] == t)]["ceiling"]
-    ceiling = inst.tables["budget_lines"].set_index("line")["ceiling"].get(line, math.inf)
-    if len(per) and math.isfinite(float(per.iloc[0])):
+    rows = budget[budget["line"] == line]
+    row = rows[rows["t"] == t].iloc[0]
+    at = lambda value, limit: math.isfinite(limit) and value >= limit - TOL * max(1.0, abs(limit))  # noqa: E731
+    if at(row["allocated"], row["ceiling"]):
         comp, text = "budget.period_ceiling", f"the {line} budget in {period}"
-    elif math.isfinite(float(ceiling)):
+    elif at(rows["allocated"].sum(), row["line_ceiling"]):
         comp, text = "budget.line_ceiling", f"the {line} budget (horizon ceiling), first short in {period}"
-    else:
+    elif math.isfinite(inst.budget.pool):
         comp, text = "budget.pool", f"the budget pool, first short on {line} in {period}"
+    else:
+        comp, text = "budget.period_ceiling", f"the {line} budget in {period}"
     return (ROW_FAMILIES[comp][0], comp, line, period, t, slack, text)
 
 
