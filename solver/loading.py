@@ -431,8 +431,8 @@ def _convert_periods(value: object, strict: bool) -> tuple[str, ...]:
     expected = "a list of period labels, or an integer n meaning \"1\"..\"n\""
     if isinstance(value, str) and not strict:
         text = value.strip()
-        value = int(text) if re.fullmatch(r"\d+", text) else [p for p in text.split(",")]
-    if isinstance(value, bool) or isinstance(value, float):
+        value = int(text) if re.fullmatch(r"\d+", text) else text.split(",")
+    if isinstance(value, bool | float):
         raise _Bad(f"{value!r} is not a list of periods or an integer", expected)
     if isinstance(value, int):
         if value < 1:
@@ -758,6 +758,11 @@ def _check_payment_lags(ctx: _Context, t: _Table, lagged: pd.DataFrame) -> None:
 
 
 def _check_stock_targets(ctx: _Context) -> None:
+    """A period's target min must not exceed its max (blanks read as the item's defaults)."""
+    own = ctx.tables["items"]
+    over = own.data["safety_stock"] > own.data["max_stock"]
+    ctx.rep.where(own.label, "safety_stock", own.data["safety_stock"], over,
+                  lambda v: f"safety_stock {v:g} is above the item's max_stock", "safety_stock <= max_stock")
     t, items = ctx.tables["stock_targets"], ctx.df("items").dropna(subset=["item"]).drop_duplicates("item").set_index("item")
     lo = t.data["min"].fillna(t.data["item"].map(items["safety_stock"]))
     hi = t.data["max"].fillna(t.data["item"].map(items["max_stock"]))

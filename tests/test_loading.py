@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from helpers import MINI_TABLES, folder_to_workbook, write_instance, write_mini
+
 from solver.instance import Instance
 from solver.loading import load_instance, validate
 from solver.problems import InputError, Problem

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from helpers import MINI_TABLES, MINI_TOML, folder_to_workbook, write_mini
+
 from solver.loading import load_instance, validate
 from solver.problems import InputError, Problem
 
@@ -266,6 +266,9 @@ def test_stock_target_min_above_max(tmp_path: Path) -> None:
     find(problems, "stock_targets.csv", 2, "min", "min 5 is above max 4", "min <= max")
     find(problems, "stock_targets.csv", 3, "min", "min 101 is above max 100")
     assert len(problems) == 2
+    items = MINI_TABLES["items"].replace("frame,component,4,1,,,,,,100", "frame,component,4,1,,,,,101,100")
+    problems = errors(write_mini(tmp_path / "b", items=items))
+    find(problems, "items.csv", 3, "safety_stock", "safety_stock 101 is above the item's max_stock", "<= max_stock")
 
 
 # ----------------------------------------------------------------- instance.toml
