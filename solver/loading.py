@@ -147,6 +147,8 @@ class _Source:
 
 
 def _read_source(path: Path, rep: _Report) -> _Source:
+    if path.name == CONFIG_FILE and path.is_file():  # the folder's instance.toml named directly
+        path = path.parent
     if path.is_dir():
         return _read_folder(path, rep)
     if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm"):

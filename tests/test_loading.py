@@ -197,6 +197,7 @@ def test_fingerprint_follows_the_bytes(tmp_path: Path) -> None:
     c = load_instance(write_mini(tmp_path / "c", demand=MINI_TABLES["demand"] + "        bike,web,2027-01,1,55\n"))
     assert a.fingerprint == b.fingerprint != c.fingerprint
     assert a.source == str(tmp_path / "a")
+    assert load_instance(tmp_path / "a" / "instance.toml").fingerprint == a.fingerprint
 
 
 def test_gbk_file_is_reported_as_not_utf8(tmp_path: Path) -> None:
