@@ -294,6 +294,7 @@ class _Checker:
         self._check_budget()
         self._check_pnl()
         self._check_balances()
+        self._check_report_columns()
 
     def _read_decisions(self) -> None:
         prod = self._table("production", ["item", "routing", "quantity", "setup"])
@@ -729,3 +730,43 @@ class _Checker:
         for col, val in expected.items():
             if col in row.index:
                 self.eq(f"balances.{col}", col, None, float(row[col]), val)
+
+    # ---- per-row report columns of the plan tables (derived from data, so checkable)
+    def _check_report_columns(self) -> None:
+        prod = self.res.get("production")
+        if prod is not None and len(prod) and {"item", "routing"} <= set(prod.columns):
+            prod = prod.assign(t=_t_column(prod, self.label_to_t))
+            for _, row in prod.iterrows():
+                i, rho, t = row["item"], str(row["routing"]), int(row["t"])
+                if (i, rho) not in self.steps:
+                    continue
+                ent, x, y = f"{i}/{rho}", float(row["quantity"]), float(row["setup"])
+                expected = {"variable_cost": self.unit_cost[i] * x,
+                            "setup_cost": self.setup_cost[(i, rho)] * y if self.has_setup[(i, rho)] else 0.0,
+                            "available_t": t + self.lead[i]}
+                for col, val in expected.items():
+                    if col in row.index:
+                        self.eq(f"production.{col}", ent, t, float(row[col]), float(val))
+                if "budget_line" in row.index and row["budget_line"] != self.routing_line[(i, rho)]:
+                    self.add("production.budget_line", ent, t, math.nan,
+                             f"reported line {row['budget_line']!r}, first step's resource line {self.routing_line[(i, rho)]!r}")
+        pur = self.res.get("purchases")
+        if pur is not None and len(pur) and "item" in pur.columns:
+            pur = pur.assign(t=_t_column(pur, self.label_to_t))
+            for _, row in pur.iterrows():
+                m, t = row["item"], int(row["t"])
+                if self.kind.get(m) != "material":
+                    continue
+                q, z = float(row["quantity"]), float(row["order_placed"])
+                expected = {"cost": self.unit_cost[m] * q, "order_cost": self.order_cost[m] * z,
+                            "arrival_t": t + self.lead[m]}
+                for col, val in expected.items():
+                    if col in row.index:
+                        self.eq(f"purchases.{col}", m, t, float(row[col]), float(val))
+                for col, val in (("terms", self.pay_terms[m]), ("budget_line", self.mat_line[m])):
+                    if col in row.index and row[col] != val:
+                        self.add(f"purchases.{col}", m, t, math.nan, f"reported {row[col]!r}, data {val!r}")
+        if "value" in self.inv.columns:
+            for i, t, s, val in zip(self.inv["item"], self.inv["t"], self.inv["closing"], self.inv["value"], strict=True):
+                if i in self.unit_cost:
+                    self.eq("stock.value", i, int(t), float(val), self.unit_cost[i] * float(s))

@@ -324,6 +324,7 @@ CORRUPTIONS = {
     "start after horizon": (_append("production", {"item": "bike", "routing": "main", **_tp(5, "P5"), "quantity": 12.0, "setup": 1}), "production.horizon"),
     "moq": (_bump("purchases", "quantity", lambda d: d["item"] == "steel", to=20.0), "purchases.moq"),
     "order after horizon": (_append("purchases", {"item": "steel", **_tp(5, "P5"), "quantity": 60.0, "order_placed": 1}), "purchases.horizon"),
+    "routing budget line": (_bump("production", "budget_line", lambda d: d["routing"] == "alt", to="production"), "production.budget_line"),
     # capacity
     "capacity used": (_bump("capacity", "used", lambda d: d["resource"] == "assembly", by=1), "capacity.used"),
     "overtime removed": (_bump("capacity", "overtime", lambda d: d["overtime"] > 0, to=0.0), "capacity.limit"),
