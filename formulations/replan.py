@@ -1,0 +1,209 @@
+"""Extension blocks for re-plans and rush orders (see `formulations.assembly.build_model`).
+
+Each function returns an extension `f(ctx)`; they never change the MODEL.md blocks, they only
+fix or bound decision variables, add variables and rows of their own in the block
+`ctx.model.replan`, register capacity hours, and add objective-only terms to `ctx.penalty`
+(so the reported profit stays MODEL.md §5).
+
+Baseline values are passed as `{component name: {index: value}}` with the component names of
+docs/ARCHITECTURE.md ("production.x", "procurement.q", "sales.ship", …).
+
+    hold:        x[i,ρ,t] = x̄  (or ≥ x̄), y = ȳ (≥ ȳ), q = q̄ (≥ q̄), z = z̄ (≥ z̄)   for t in the periods
+    change:      var − up + down = baseline,  penalty rate·(up + down)       (objective only)
+    reserve:     g[r,t] + h[r,t] = reserve_r·cap[r,t]   g registered as hours of r in t, so that
+                 with the instance's reserve set to 0 the capacity row reads
+                 Σ hours − o ≤ (1 − reserve_r)·cap[r,t] + h[r,t]      (h: reserve released)
+                 Σ_t h[r,t] ≤ Σ_orders (hours_r per unit · shipped_o + setup_r · accepted_o)
+    choice:      Σ_t ship[o] = quantity_o · accept_o   (accept_o binary)
+    reward:      penalty −weight·ship  (a reward: capable-to-promise)
+    lateness:    penalty weight·(backlog + lost)  (earliest delivery)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pyomo.environ as pyo
+
+from formulations.assembly import Extension
+from formulations.context import Context
+
+DECISIONS = ("production.x", "production.y", "procurement.q", "procurement.z")
+
+
+def _block(ctx: Context) -> pyo.Block:
+    m = ctx.model
+    if not hasattr(m, "replan"):
+        m.replan = pyo.Block()
+    return m.replan
+
+
+def _component(ctx: Context, name: str) -> pyo.Var:
+    blk, var = name.split(".")
+    return getattr(getattr(ctx.model, blk), var)
+
+
+def hold_decisions(values: Mapping[str, Mapping], periods: Collection[int] | None = None,
+                   how: str = "fix") -> Extension:
+    """Production and purchases of the baseline in `periods` (None = all): `fix` keeps them
+    exactly; `keep` bounds them from below (baseline lots stay, more may be added)."""
+    if how not in ("fix", "keep"):
+        raise ValueError(f"how must be fix or keep, got {how!r}")
+
+    def extend(ctx: Context) -> None:
+        for name in DECISIONS:
+            base = values.get(name, {})
+            binary = name.endswith((".y", ".z"))
+            for key, var in _component(ctx, name).items():
+                if periods is not None and key[-1] not in periods:
+                    continue
+                value = float(base.get(key, 0.0))
+                value = float(round(value)) if binary else max(value, 0.0)
+                if how == "fix":
+                    var.fix(value)
+                elif value > 0:
+                    var.setlb(value)
+
+    return extend
+
+
+def fix_shipments(values: Mapping[str, Mapping], skip_channels: Collection[str]) -> Extension:
+    """Shipments to every channel but `skip_channels` stay at the baseline's."""
+
+    def extend(ctx: Context) -> None:
+        base = values.get("sales.ship", {})
+        for (p, k, t), var in ctx.model.sales.ship.items():
+            if k not in skip_channels:
+                var.fix(max(float(base.get((p, k, t), 0.0)), 0.0))
+
+    return extend
+
+
+def change_penalty(values: Mapping[str, Mapping], rate: float, periods: Collection[int] | None = None,
+                   skip_channels: Collection[str] = ()) -> Extension:
+    """Every unit of production, purchase or shipment (other than to `skip_channels`) that
+    differs from the baseline pays `rate` in the objective (never in the reported profit)."""
+
+    def extend(ctx: Context) -> None:
+        if rate <= 0:
+            return
+        pairs = []
+        for name in ("production.x", "procurement.q", "sales.ship"):
+            base = values.get(name, {})
+            for key, var in _component(ctx, name).items():
+                if var.fixed or (periods is not None and key[-1] not in periods):
+                    continue
+                if name == "sales.ship" and key[1] in skip_channels:
+                    continue
+                pairs.append((var, float(base.get(key, 0.0)), key[-1]))
+        b = _block(ctx)
+        idx = range(len(pairs))
+        b.change_up = pyo.Var(idx, within=pyo.NonNegativeReals)
+        b.change_down = pyo.Var(idx, within=pyo.NonNegativeReals)
+        b.change = pyo.Constraint(
+            idx, rule=lambda blk, j: pairs[j][0] - blk.change_up[j] + blk.change_down[j] == pairs[j][1]
+        )
+        for j, (_var, _base, t) in enumerate(pairs):
+            ctx.penalty.add(("change", t), rate, b.change_up[j])
+            ctx.penalty.add(("change", t), rate, b.change_down[j])
+
+    return extend
+
+
+@dataclass(frozen=True)
+class OrderHours:
+    """What one rush order may take from the reserve: hours per unit shipped and setup hours
+    per resource, for the order's channel (`channel`, product `product`)."""
+
+    product: str
+    channel: str
+    per_unit: Mapping[str, float]
+    setup: Mapping[str, float] = field(default_factory=dict)
+
+
+def release_reserve(reserve: Mapping[str, float], orders: Sequence[OrderHours], last_t: int) -> Extension:
+    """The rush reserve, released to the orders only (instance reserve must be 0: see module
+    docstring). `reserve` is the original fraction per resource."""
+
+    def extend(ctx: Context) -> None:
+        d = ctx.data
+        rows = [(r, t) for r in d.resources for t in d.T
+                if reserve.get(r, 0.0) > 0 and math.isfinite(d.capacity[(r, t)])]
+        b = _block(ctx)
+        b.reserve_held = pyo.Var(rows, within=pyo.NonNegativeReals)
+        b.reserve_used = pyo.Var([k for k in rows if k[1] <= last_t], within=pyo.NonNegativeReals)
+
+        def split(blk, r, t):
+            used = blk.reserve_used[r, t] if (r, t) in blk.reserve_used else 0.0
+            return blk.reserve_held[r, t] + used == reserve[r] * d.capacity[(r, t)]
+
+        b.reserve_split = pyo.Constraint(rows, rule=split)
+        for (r, t), g in b.reserve_held.items():
+            ctx.hours.add((r, t), 1.0, g)
+        accept = getattr(b, "accept", None)
+        resources = sorted({r for r, _t in b.reserve_used})
+
+        def total(blk, r):
+            rhs = 0.0
+            for j, o in enumerate(orders):
+                hpu = o.per_unit.get(r, 0.0)
+                if hpu:
+                    rhs = rhs + hpu * sum(v for (p, k, _t), v in ctx.model.sales.ship.items()
+                                          if p == o.product and k == o.channel)
+                setup = o.setup.get(r, 0.0)
+                if setup:
+                    rhs = rhs + setup * (accept[j] if accept is not None else 1.0)
+            used = sum(blk.reserve_used[r, t] for (rr, t) in blk.reserve_used if rr == r)
+            if isinstance(rhs, float) and rhs == 0.0:
+                return used <= 0.0
+            return used <= rhs
+
+        b.reserve_total = pyo.Constraint(resources, rule=total)
+
+    return extend
+
+
+def choose_orders(orders: Sequence[tuple[str, str, float]]) -> Extension:
+    """Order acceptance: each (product, channel, quantity) ships in full iff accept[j] = 1.
+    Must run before `release_reserve` (which scales setup allowances by accept)."""
+
+    def extend(ctx: Context) -> None:
+        b = _block(ctx)
+        b.accept = pyo.Var(range(len(orders)), within=pyo.Binary)
+
+        def rule(blk, j):
+            p, k, qty = orders[j]
+            ships = [v for (pp, kk, _t), v in ctx.model.sales.ship.items() if pp == p and kk == k]
+            return sum(ships) == qty * blk.accept[j]
+
+        b.accept_link = pyo.Constraint(range(len(orders)), rule=rule)
+
+    return extend
+
+
+def reward_shipments(channels: Collection[str], weight: float) -> Extension:
+    """Objective-only reward `weight` per unit shipped to `channels` (capable-to-promise)."""
+
+    def extend(ctx: Context) -> None:
+        for (_p, k, t), v in ctx.model.sales.ship.items():
+            if k in channels:
+                ctx.penalty.add(("promise", t), -weight, v)
+
+    return extend
+
+
+def penalise_lateness(channels: Collection[str], weight: float) -> Extension:
+    """Objective-only cost `weight` per unit-period of backlog (and per unit lost) of
+    `channels`, so the plan ships them as early as it can."""
+
+    def extend(ctx: Context) -> None:
+        for (_p, k, t), v in ctx.model.sales.backlog.items():
+            if k in channels:
+                ctx.penalty.add(("late", t), weight, v)
+        for (_p, k, t), v in ctx.model.sales.lost.items():
+            if k in channels:
+                ctx.penalty.add(("late", t), weight, v)
+
+    return extend
