@@ -44,6 +44,8 @@ class Parameter:
         kind, _, target = text.partition(":")
         if kind not in {"budget", "capacity", "reserve", "credit_limit", "min_cash", "budget_pool", "demand"}:
             raise ParameterError(f"unknown parameter {text!r}; expected one of {', '.join(PARAMETERS)}")
+        if kind not in {"budget", "capacity", "reserve"} and target:
+            raise ParameterError(f"{kind} takes no target (got {text!r})")
         if kind in {"budget", "capacity", "reserve"} and not target:
             raise ParameterError(f"{kind} needs a target, e.g. {kind}:{'procurement' if kind == 'budget' else 'L1'}")
         return cls(kind, target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from rich.console import Console
 
@@ -10,7 +11,7 @@ from solver.commands.common import add_solve_options, err_console, solve_options
 from solver.loading import load_instance
 from solver.planning import solve
 from solver.summary import render_limits, render_summary
-from solver.writers import to_jsonable, write_result
+from solver.writers import OutputExistsError, to_jsonable, write_result
 
 
 def add_parser(sub) -> None:
@@ -28,6 +29,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    if args.out and Path(args.out).exists() and not args.force:  # refuse before a long solve
+        raise OutputExistsError(f"{args.out} exists; use --force to replace it")
     inst = load_instance(args.path, scenario=args.scenario)
     result = solve(inst, solve_options(args, sensitivity=args.sensitivity))
     comparison = None
