@@ -381,6 +381,9 @@ def headline(joint: Result, seq: dict[str, SequentialResult], currency: str) -> 
         gain = 0.0
     pct = f" ({gain / abs(best.profit):+.1%})".replace("%", " %") if best.profit > 0 else ""
     text = f"joint planning: {'+' if gain >= 0 else '-'}{money(abs(gain), currency)} profit{pct} over {best.label}"
+    bound = best.result.bound if math.isfinite(best.result.bound) else best.profit
+    if gain > 0 and joint.objective - bound <= TOL * max(1.0, abs(bound)):
+        text += " (within the MIP gaps: not significant)"
     return text + "".join(f"; {s.label} breaks on {s.breaking_limit}" for s in broken)
 
 
@@ -411,7 +414,7 @@ def render_comparison(comp: Comparison, console) -> None:
     from rich.table import Table
 
     table = comp.table()
-    short = {"metric": "", "joint plan": "joint", **{s.label: CUTS[s.cut].replace(" cut", "-cut")
+    short = {"metric": "", "joint plan": "joint", **{s.label: CUTS[s.cut].removeprefix("per-")
              for s in comp.sequential.values()}}
     t = Table(title="joint planning vs plan-then-cut (the ERP way)")
     for col in table.columns[1:]:

@@ -121,6 +121,9 @@ def test_joint_is_never_worse_and_sequential_plans_check_out(tmp_path, seed):
             assert joint.objective >= seq.profit - 1e-6 * max(1.0, abs(seq.profit))
         else:
             assert seq.breaking_limit
+    period, order = comp.sequential["period"], comp.sequential["order"]
+    if period.feasible:  # a per-period cut is one particular per-order cut
+        assert order.feasible and order.profit >= period.profit - 1e-6 * max(1.0, abs(period.profit))
     table = comp.table()
     assert list(table.columns[:3]) == ["section", "metric", "joint plan"]
     assert comp.headline.startswith("joint planning:")
