@@ -392,3 +392,115 @@ def test_assert_plan_ok_lists_violations(full):
 def test_empty_tables_fail(full):
     found = check_plan(full.instance, {})
     assert {"stock.row_missing", "cash.row_missing"} <= _checks(found)
+
+
+# --------------------------------------------------------------------------- a plan derived by hand
+
+HAND_TOML = """\
+name = "hand"
+periods = ["1", "2"]
+
+[cash]
+initial = 100
+credit_limit = 50
+interest_rate = 0.1
+initial_loan = 10
+"""
+
+HAND_TABLES = {
+    "items": """\
+        item,kind,unit_cost,holding_cost,initial_stock,lead_time,moq,order_cost,terms
+        P,product,2,1,0,0,,,
+        M,material,3,0,2,1,4,1,T
+        """,
+    "demand": """\
+        product,channel,period,quantity,price
+        P,c,1,2,10
+        P,c,2,4,10
+        """,
+    "channels": """\
+        channel,terms,service,backlog_cost
+        c,D,backlog,1
+        """,
+    "terms": """\
+        terms,lag,share
+        D,1,1
+        T,-1,0.5
+        T,1,0.5
+        """,
+    "bom": """\
+        parent,child,quantity
+        P,M,1
+        """,
+    "resources": """\
+        resource,capacity,overtime_max,overtime_cost,reserve,fixed_cost
+        R,6,2,5,0.5,1
+        """,
+    "routings": """\
+        item,resource,hours_per_unit,setup_cost
+        P,R,1,2
+        """,
+}
+
+
+def _hand_plan() -> dict[str, pd.DataFrame]:
+    """A feasible (not optimal) plan worked out by hand.
+
+    P: make 2 in period 1 from the 2 M in stock, ship 1 (backlog 1), make 4 in 2 (3 regular hours
+    + 1 overtime hour) and ship 5. M: order 4 in period 1 (arrives in 2): prepay 6 in 1, 6 falls
+    after n. Cash 1: 100 − (6 + 4 + 2 + 1 + 1) − interest 1 − repay 10 = 75; cash 2: 75 + 10 −
+    (8 + 2 + 5 + 1) = 69. Profit: −13 in period 1, +34 in period 2.
+    """
+    df = pd.DataFrame
+    return {
+        "production": df({"item": ["P", "P"], "routing": ["main", "main"], "t": [1, 2], "quantity": [2.0, 4.0], "setup": [1, 1]}),
+        "purchases": df({"item": ["M"], "t": [1], "quantity": [4.0], "order_placed": [1]}),
+        "inventory": df({"item": ["P", "P", "M", "M"], "t": [1, 2, 1, 2], "opening": [0.0, 1.0, 2.0, 0.0],
+                         "closing": [1.0, 0.0, 0.0, 0.0], "shortfall": [0.0] * 4}),
+        "sales": df({"product": ["P", "P"], "channel": ["c", "c"], "t": [1, 2], "demand": [2.0, 4.0], "shipped": [1.0, 5.0],
+                     "backlog": [1.0, 0.0], "lost": [0.0, 0.0], "price": [10.0, 10.0], "revenue": [10.0, 50.0]}),
+        "capacity": df({"resource": ["R", "R"], "t": [1, 2], "capacity": [6.0, 6.0], "available": [3.0, 3.0],
+                        "used": [2.0, 4.0], "overtime": [0.0, 1.0]}),
+        "budget": df({"line": ["procurement", "procurement", "production", "production"], "t": [1, 2, 1, 2],
+                      "allocated": [13.0, 0.0, 7.0, 16.0], "spent": [13.0, 0.0, 7.0, 16.0], "emergency": [0.0] * 4}),
+        "cash": df({"t": [1, 2], "opening": [100.0, 75.0], "receipts": [0.0, 10.0], "pay_materials": [6.0, 0.0],
+                    "pay_production": [4.0, 8.0], "pay_setup": [2.0, 2.0], "pay_overtime": [0.0, 5.0], "pay_fixed": [1.0, 1.0],
+                    "pay_ordering": [1.0, 0.0], "pay_overhead": [0.0, 0.0], "interest": [1.0, 0.0], "borrowing": [-10.0, 0.0],
+                    "loan": [0.0, 0.0], "closing": [75.0, 69.0], "minimum": [0.0, 0.0]}),
+        "pnl": df({"t": [1, 2], "revenue": [10.0, 50.0], "purchases": [12.0, 0.0], "production": [4.0, 8.0], "setup": [2.0, 2.0],
+                   "overtime": [0.0, 5.0], "fixed": [1.0, 1.0], "ordering": [1.0, 0.0], "holding": [1.0, 0.0],
+                   "backlog": [1.0, 0.0], "lost": [0.0, 0.0], "safety": [0.0, 0.0], "interest": [1.0, 0.0],
+                   "emergency": [0.0, 0.0], "overhead": [0.0, 0.0], "terminal": [0.0, 0.0], "profit": [-13.0, 34.0]}),
+        "balances": df({"cash": [69.0], "receivables": [50.0], "payables": [6.0], "stock_value": [0.0], "loan": [0.0]}),
+    }
+
+
+@pytest.fixture
+def hand(tmp_path):
+    return load_instance(write_instance(tmp_path / "hand", HAND_TOML, **HAND_TABLES))
+
+
+def test_hand_plan_passes(hand):
+    assert check_plan(hand, _hand_plan(), objective=21.0) == []
+
+
+@pytest.mark.parametrize(("table", "col", "row", "value", "expected"), [
+    ("cash", "closing", 1, 70.0, "cash.balance"),
+    ("cash", "pay_materials", 0, 12.0, "cash.pay_materials"),  # prepayment share ignored
+    ("balances", "payables", 0, 0.0, "balances.payables"),
+    ("sales", "backlog", 0, 0.0, "sales.backlog"),
+    ("capacity", "overtime", 1, 0.0, "capacity.limit"),
+    ("budget", "allocated", 2, 5.0, "budget.commitment"),
+    ("pnl", "backlog", 0, 0.0, "pnl.backlog"),
+])
+def test_hand_plan_corrupted(hand, table, col, row, value, expected):
+    tables = _hand_plan()
+    tables[table].loc[row, col] = value
+    assert expected in _checks(check_plan(hand, tables, objective=21.0))
+
+
+def test_hand_plan_is_no_better_than_the_optimum(hand):
+    """Sanity: the solver's optimum of the same instance is at least the hand plan's 21."""
+    result = solve(hand)
+    assert_plan_ok(result)
+    assert result.objective >= 21.0 - 1e-6
