@@ -136,7 +136,7 @@ def release_reserve(reserve: Mapping[str, float], orders: Sequence[OrderHours], 
         b.reserve_used = pyo.Var([k for k in rows if k[1] <= last_t], within=pyo.NonNegativeReals)
 
         def split(blk, r, t):
-            used = blk.reserve_used[r, t] if (r, t) in blk.reserve_used else 0.0
+            used = blk.reserve_used[r, t] if (r, t) in blk.reserve_used else 0.0  # noqa: SIM401 (a Var)
             return blk.reserve_held[r, t] + used == reserve[r] * d.capacity[(r, t)]
 
         b.reserve_split = pyo.Constraint(rows, rule=split)

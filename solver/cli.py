@@ -20,6 +20,7 @@ COMMANDS = (
     "solver.commands.validate",
     "solver.commands.sweep",
     "solver.commands.generate",
+    "solver.commands.insert",
 )
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2

@@ -41,13 +41,15 @@ import pandas as pd
 from formulations.assembly import Extension, build_model
 from formulations.replan import (
     OrderHours,
-    change_penalty as change_penalty_ext,
     choose_orders,
     fix_shipments,
     hold_decisions,
     penalise_lateness,
     release_reserve,
     reward_shipments,
+)
+from formulations.replan import (
+    change_penalty as change_penalty_ext,
 )
 from solver.baseline import Baseline
 from solver.highs import compile_model

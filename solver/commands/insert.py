@@ -1,0 +1,222 @@
+"""`prodbudget insert PATH --baseline DIR …`: evaluate a rush order (插单) against a solved plan.
+
+One order (`--product/--quantity/--due`) or a file of candidates (`--orders orders.csv`,
+columns product, quantity, due, price, channel), each evaluated on its own, or with
+`--select` chosen jointly (the most profitable subset).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from solver.baseline import load_baseline
+from solver.commands.common import add_solve_options, err_console, solve_options
+from solver.loading import load_instance
+from solver.problems import InputError, Problem
+from solver.rush import (
+    DEFAULT_CHANGE_PENALTY,
+    MODES,
+    RushAnswer,
+    RushOrder,
+    SelectionAnswer,
+    evaluate_order,
+    select_orders,
+)
+from solver.summary import money
+from solver.writers import to_jsonable, write_folder_atomically
+
+DEFAULT_TIME_LIMIT = 60.0  # per run; an answer is wanted in minutes, and several runs may be needed
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("insert", help="evaluate a rush order against a baseline plan (accept, by when, at what price)")
+    p.add_argument("path", help="instance folder or .xlsx workbook (the baseline's input)")
+    p.add_argument("--baseline", required=True, metavar="DIR", help="output folder of `prodbudget solve --out`")
+    o = p.add_argument_group("the order")
+    o.add_argument("--product", help="product ordered")
+    o.add_argument("--quantity", type=float, help="units")
+    o.add_argument("--due", help="period by which it must ship (label or 1..n)")
+    o.add_argument("--price", type=float, help="unit price (default: the channel's price at the due period)")
+    o.add_argument("--channel", help="channel it is sold through (collection terms, default price)")
+    o.add_argument("--orders", metavar="CSV", help="candidate orders: columns product, quantity, due, price, channel")
+    o.add_argument("--select", action="store_true", help="with --orders: choose the most profitable subset jointly")
+    e = p.add_argument_group("evaluation")
+    e.add_argument("--mode", choices=MODES, default="replan",
+                   help="replan: re-optimise with the order firm (default); reserve: baseline fixed, order uses reserve and spare")
+    e.add_argument("--freeze", type=int, default=1, metavar="N", help="replan: periods whose production and purchases stay (default 1)")
+    e.add_argument("--change-penalty", type=float, default=DEFAULT_CHANGE_PENALTY, metavar="X",
+                   help=f"replan: objective cost per unit changed against the baseline (default {DEFAULT_CHANGE_PENALTY:g})")
+    e.add_argument("--verify", action="store_true", help="re-solve at the break-even price to confirm it")
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    p.add_argument("--out", metavar="DIR", help="write the plan diff tables and answer.json here")
+    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    add_solve_options(p)
+    p.set_defaults(run=run, time_limit=DEFAULT_TIME_LIMIT)
+
+
+def _orders_from_args(args) -> list[RushOrder]:
+    if args.orders:
+        return read_orders(args.orders)
+    missing = [f"--{n}" for n in ("product", "quantity", "due") if getattr(args, n) is None]
+    if missing:
+        raise InputError([Problem(file="command line", row=None, column=None,
+                                  message=f"missing {', '.join(missing)}", expected="--product, --quantity and --due, or --orders CSV")])
+    return [RushOrder(args.product, args.quantity, args.due, args.price, args.channel)]
+
+
+def read_orders(path: str | Path) -> list[RushOrder]:
+    """Candidate orders from CSV (product*, quantity*, due*, price, channel)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    problems = []
+    unknown = set(df.columns) - {"product", "quantity", "due", "price", "channel"}
+    for c in sorted(unknown):
+        problems.append(Problem(str(path), 1, c, "unknown column", "product, quantity, due, price, channel"))
+    for c in ("product", "quantity", "due"):
+        if c not in df.columns:
+            problems.append(Problem(str(path), 1, c, "missing required column"))
+    if problems:
+        raise InputError(problems)
+    orders = []
+    for k, row in enumerate(df.to_dict("records"), start=2):
+        try:
+            qty = float(row["quantity"])
+        except ValueError:
+            problems.append(Problem(str(path), k, "quantity", f"not a number: {row['quantity']!r}"))
+            continue
+        price = row.get("price", "").strip()
+        try:
+            price_v = float(price) if price else None
+        except ValueError:
+            problems.append(Problem(str(path), k, "price", f"not a number: {price!r}"))
+            continue
+        orders.append(RushOrder(row["product"].strip(), qty, row["due"].strip(), price_v, row.get("channel", "").strip() or None))
+    if problems:
+        raise InputError(problems)
+    if not orders:
+        raise InputError([Problem(str(path), None, None, "no orders")])
+    return orders
+
+
+def run(args) -> int:
+    inst = load_instance(args.path, scenario=args.scenario)
+    baseline = load_baseline(args.baseline, inst)
+    orders = _orders_from_args(args)
+    options = solve_options(args)
+    kw = dict(mode=args.mode, freeze=args.freeze, change_penalty=args.change_penalty, options=options)
+    if args.select:
+        if not args.orders:
+            raise InputError([Problem("command line", None, None, "--select needs --orders CSV")])
+        sel = select_orders(inst, baseline, orders, **kw)
+        if args.out and sel.plan is not None:
+            _write(args.out, sel.tables, sel.to_json(), args.force, {"orders": sel.orders})
+        if args.json:
+            print(json.dumps(to_jsonable(sel.to_json()), ensure_ascii=False, indent=2))
+        else:
+            _render_selection(sel, inst.currency, Console())
+        return 0 if sel.plan is not None else 1
+    answers = [evaluate_order(inst, baseline, o, verify=args.verify, **kw) for o in orders]
+    if args.out:
+        if len(answers) == 1:
+            _write(args.out, answers[0].tables, answers[0].to_json(), args.force)
+        else:
+            _write_many(args.out, answers, args.force)
+    if args.json:
+        payload = answers[0].to_json() if not args.orders else [a.to_json() for a in answers]
+        print(json.dumps(to_jsonable(payload), ensure_ascii=False, indent=2))
+    else:
+        console = Console()
+        for a in answers:
+            render_answer(a, console)
+    if args.out and not args.json:
+        err_console.print(f"diff tables written to {args.out}/")
+    return 0 if all(a.accepted for a in answers) or args.orders else 1
+
+
+def _write(out, tables: dict[str, pd.DataFrame], answer: dict, force: bool, extra: dict | None = None) -> None:
+    def fill(tmp: Path) -> None:
+        for name, df in {**tables, **(extra or {})}.items():
+            df.to_csv(tmp / f"{name}.csv", index=False)
+        (tmp / "answer.json").write_text(json.dumps(to_jsonable(answer), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    write_folder_atomically(out, fill, force)
+
+
+def _write_many(out, answers: list[RushAnswer], force: bool) -> None:
+    def fill(tmp: Path) -> None:
+        summary = pd.DataFrame([{k: v for k, v in a.to_json().items() if not isinstance(v, (dict, list))} for a in answers])
+        summary.insert(0, "order", range(1, len(answers) + 1))
+        summary.to_csv(tmp / "orders.csv", index=False)
+        for j, a in enumerate(answers, start=1):
+            sub = tmp / f"order-{j}"
+            sub.mkdir()
+            for name, df in a.tables.items():
+                df.to_csv(sub / f"{name}.csv", index=False)
+            (sub / "answer.json").write_text(json.dumps(to_jsonable(a.to_json()), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    write_folder_atomically(out, fill, force)
+
+
+def render_answer(a: RushAnswer, console: Console) -> None:
+    cur = a.currency
+    t = Table(title=f"rush order · {a.quantity:,.6g} {a.product} by {a.due} at {money(a.price, cur)} ({a.mode})",
+              show_header=False, box=None)
+    t.add_column(style="bold")
+    t.add_column()
+    verdict = "[green]accepted[/]" if a.accepted else "[red]refused[/]"
+    if a.accepted and not a.profitable:
+        verdict += " [yellow](feasible, but lowers profit)[/]"
+    t.add_row("answer", verdict)
+    basis = "" if a.basis == "due period" else f"  [dim](for delivery in {a.earliest_period})[/]"
+    if math.isfinite(a.profit_delta):
+        t.add_row("profit", f"{money(a.profit_without, cur)} → {money(a.profit_with, cur)}  (Δ {money(a.profit_delta, cur)}){basis}")
+    t.add_row("earliest full delivery", a.earliest_period or "not within the horizon")
+    t.add_row("capable to promise", f"{a.ctp_quantity:,.6g} by {a.due}")
+    if a.break_even_price is not None:
+        t.add_row("break-even price", f"{money(a.break_even_price, cur)} per unit{basis}")
+    imp = a.impact
+    if imp:
+        t.add_row("budget", f"{money(imp['budget_spent_delta'], cur)} more committed"
+                  + (f"; emergency {money(imp['emergency']['delta'], cur)}" if imp["emergency"]["delta"] else ""))
+        c = imp["cash"]
+        t.add_row("cash", f"lowest headroom {money(c['min_headroom_baseline'], cur)} → {money(c['min_headroom_new'], cur)} "
+                  f"({c['min_headroom_period_new']})")
+        cr = imp["credit"]
+        if cr["limit"] > 0 or cr["max_loan_new"] > 0:
+            t.add_row("credit", f"peak loan {money(cr['max_loan_baseline'], cur)} → {money(cr['max_loan_new'], cur)} "
+                      f"of {money(cr['limit'], cur)}")
+    if a.tables:
+        n = {k: len(v) for k, v in a.tables.items()}
+        orders = a.tables["order_changes"]
+        hit = orders[orders["effect"].isin(["delayed", "lost"])] if len(orders) else orders
+        t.add_row("plan changes", f"{n['production_changes']} production lots, {n['purchase_changes']} purchases, "
+                  f"{len(hit)} other order rows delayed or lost")
+    t.add_row("time", f"{a.seconds:.1f} s in {len(a.runs)} run(s)")
+    console.print(t)
+    if a.reasons:
+        console.print("[bold]Why not[/]:")
+        for r in a.reasons:
+            console.print(f"  • {r}", soft_wrap=True)
+
+
+def _render_selection(sel: SelectionAnswer, currency: str, console: Console) -> None:
+    t = Table(title="rush orders chosen jointly")
+    for c in ("order", "product", "quantity", "due", "price", "accepted"):
+        t.add_column(c)
+    for r in sel.orders.itertuples(index=False):
+        t.add_row(str(r.order), str(r.product), f"{r.quantity:,.6g}", str(r.due), money(r.price, currency),
+                  "[green]yes[/]" if r.accepted else "[red]no[/]")
+    console.print(t)
+    if math.isfinite(sel.profit_delta):
+        console.print(f"profit {money(sel.profit_without, currency)} → {money(sel.profit_with, currency)} "
+                      f"(Δ {money(sel.profit_delta, currency)}); {sel.seconds:.1f} s")
+    else:
+        console.print(f"no plan: {sel.status}")
