@@ -20,7 +20,8 @@ routing with the most hours on each resource, plus one setup per routing).
 
 The answer adds the capable-to-promise quantity (the order as a `lost`-service demand whose
 shipments carry an objective-only reward: the most that can ship by the due period), the
-binding limits that block a refused order (sensitivity of that run, in business words), the
+binding limits that block a refused order (how the duals of that run's rows grow with the
+order's reward, in business words), the
 earliest period by which the full quantity ships (a backlog run with a lateness penalty gives
 the candidate, firm runs confirm it), the break-even price (profit at price p is linear in p
 for the same plan: p − Δprofit/Q), and the plan diff against the baseline.
@@ -35,6 +36,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 import pandas as pd
 
@@ -52,13 +54,13 @@ from formulations.replan import (
     change_penalty as change_penalty_ext,
 )
 from solver.baseline import Baseline
-from solver.highs import compile_model
+from solver.highs import compile_model, fixed_lp, new_highs
 from solver.instance import Instance, freeze_tables
 from solver.options import SolveOptions
 from solver.planning import solve
 from solver.problems import InputError, Problem
 from solver.results import Result, var_values
-from solver.sensitivity import LIMIT_FAMILIES
+from solver.sensitivity import LIMIT_FAMILIES, ROW_FAMILIES
 
 MODES = ("replan", "reserve")
 DEFAULT_CHANGE_PENALTY = 1.0  # currency per unit changed: a tie-break that keeps the plan still
@@ -66,8 +68,8 @@ TOL = 1e-6
 # constraint families that can block an order, in the order a planner reads them
 BLOCKING_FAMILIES = (
     "capacity", "overtime limit", "budget per period", "budget horizon ceiling", "budget pool",
-    "emergency pool", "minimum cash", "credit limit", "stock target max", "stock target min",
-    "demand", "minimum lot", "minimum order quantity", "stock balance",
+    "emergency pool", "minimum cash", "credit limit", "stock balance", "stock target max",
+    "stock target min", "minimum lot", "minimum order quantity", "demand",
 )
 
 
@@ -466,12 +468,12 @@ def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: s
         if main.result.status.value not in ("infeasible",):
             reasons.append(f"the re-plan found no plan ({main.result.status}: {main.result.message})")
         ctp_run = _run("capable-to-promise", inst, baseline, [_Demand(o, "lost", o.due_t)], mode, freeze,
-                       change_penalty, dataclasses.replace(options, sensitivity=True),
+                       change_penalty, options,
                        extra=[reward_shipments({o.rush_channel}, _weight(inst, [o]))], warm=warm)
         runs.append(ctp_run)
         if ctp_run.ok:
             ctp = float(_shipped(ctp_run, o.rush_channel)["shipped"].sum())
-            blocking = _blocking(ctp_run, _weight(inst, [o]), o, freeze if mode == "replan" else 0)
+            blocking = _blocking(ctp_run, _weight(inst, [o]), o, freeze if mode == "replan" else 0, options)
         reasons += _reasons(inst, o, mode, freeze, ctp, blocking)
         earliest_t, plan_run = _earliest(inst, o, baseline, mode, freeze, change_penalty, options, runs, firm, warm)
 
@@ -535,37 +537,86 @@ def _earliest(inst, o: _Resolved, baseline, mode, freeze, penalty, options, runs
 
 
 def _empty_blocking() -> pd.DataFrame:
-    return pd.DataFrame(columns=["family", "entity", "period", "rhs", "shadow_price", "units_per_step", "step", "text", "constraint"])
+    """family, entity, period, rhs; units_per_rhs: order units shipped per unit of extra
+    right-hand side; units_per_step: per relaxation step (`step`); text: in business words."""
+    return pd.DataFrame(columns=["family", "entity", "period", "rhs", "units_per_rhs", "units_per_step", "step", "text", "constraint"])
 
 
-def _blocking(run: _Run, weight: float, o: _Resolved, freeze: int) -> pd.DataFrame:
-    """Binding limits of the capable-to-promise run, ranked by the extra units of the order
-    one relaxation step would ship (shadow price / reward weight)."""
-    sens = run.result.sensitivity
-    if sens is None:
+def _row_duals(sf, lp, cost: np.ndarray, options: SolveOptions) -> np.ndarray | None:
+    lp.col_cost_ = cost
+    h = new_highs(options)
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.array(h.getSolution().row_dual, dtype=float)
+
+
+def _blocking(run: _Run, weight: float, o: _Resolved, freeze: int, options: SolveOptions) -> pd.DataFrame:
+    """Limits that hold the order back, ranked by the extra units of the order that one
+    relaxation step would ship.
+
+    The capable-to-promise plan's integer pattern is fixed and its LP solved with the order's
+    reward at `weight` and at `2·weight`: a row's dual grows by weight × (order units shipped
+    per unit of right-hand side), while rows that only carry ordinary profit keep the same
+    dual; the difference isolates what limits the order (docs: sensitivity sign convention,
+    a positive dual is gained per unit of extra right-hand side)."""
+    r = run.result
+    sf, out = r.standard_form, r.outcome
+    if sf is None or out is None or out.values is None:
         return _empty_blocking()
-    cons = sens.constraints
-    cons = cons[cons["family"].isin(BLOCKING_FAMILIES) & (cons["shadow_price"].abs() > 1e-9 * weight)]
-    cons = cons[~((cons["family"] == "demand") & cons["entity"].str.endswith(f" / {o.rush_channel}"))]
-    cons = cons[~((cons["family"] == "stock balance") & (cons["entity"] == o.product))]
-    rows = []
-    cur = run.inst.currency
+    ship_cols = [sf.column_of[id(v)] for (_p, k, _t), v in r.built.model.sales.ship.items()
+                 if k == o.rush_channel and id(v) in sf.column_of]
+    lp = fixed_lp(sf, out.values)
+    one = _row_duals(sf, lp, sf.cost.copy(), options)
+    cost2 = sf.cost.copy()
+    cost2[ship_cols] += weight
+    two = _row_duals(sf, lp, cost2, options)
+    if one is None or two is None:
+        return _empty_blocking()
+    per = (two - one) / weight
+    periods = run.inst.periods
     items = run.inst.tables["items"].set_index("item")
-    for r in cons.itertuples(index=False):
-        step_name, step_of = LIMIT_FAMILIES.get(r.family, ("one unit", lambda rhs: 1.0))
-        step = min(step_of(r.rhs), r.allowable_increase if r.shadow_price > 0 else r.allowable_decrease)
-        per_unit = abs(r.shadow_price) / weight
-        if r.family == "stock balance":
+    cur = run.inst.currency
+    rows = []
+    for j in np.flatnonzero(np.abs(per) > 1e-9):
+        con, kind = sf.rows[j]
+        comp = con.parent_component().name
+        family, names, _unit = ROW_FAMILIES.get(comp, (comp, (), ""))
+        if family not in BLOCKING_FAMILIES:
+            continue
+        entity, period = _entity_period(con.index(), names, periods)
+        if family == "demand" and entity.endswith(f" / {o.rush_channel}"):
+            continue
+        if family == "stock balance" and entity == o.product:
+            continue
+        rhs = float(sf.row_upper[j] if kind == 1 else sf.row_lower[j])
+        per_unit = abs(float(per[j]))
+        if family == "stock balance":
             step_name, step = "one unit of the item", 1.0
-            text = _shortage_text(r.entity, r.period, items, per_unit, o.product, freeze)
+            text = _shortage_text(entity, period, items, per_unit, o.product, freeze)
         else:
-            text = _limit_text(r.family, r.entity, r.period, r.rhs, per_unit, cur, o.product)
-        rows.append((r.family, r.entity, r.period, r.rhs, r.shadow_price, per_unit * step, step_name, text, r.constraint))
+            step_name, step_of = LIMIT_FAMILIES.get(family, ("one unit", lambda rhs: 1.0))
+            step = step_of(rhs)
+            text = _limit_text(family, entity, period, rhs, per_unit, cur, o.product, items)
+        rows.append((family, entity, period, rhs, float(per[j]), per_unit * step, step_name, text, comp))
     df = pd.DataFrame(rows, columns=list(_empty_blocking().columns))
-    if len(df):  # drop limits whose relaxation would ship next to nothing more of the order
-        df = df[(df["units_per_step"] >= 0.01 * df["units_per_step"].max())
-                & (df["units_per_step"] >= 1e-3 * o.quantity)]
-    return df.sort_values("units_per_step", ascending=False, ignore_index=True) if len(df) else _empty_blocking()
+    if df.empty:
+        return _empty_blocking()
+    df = df[df["units_per_step"] >= 0.01 * df["units_per_step"].max()]  # next to nothing more: not a limit
+    # limits a planner can act on first (capacity, material, budget, cash), other firm orders last
+    df = df.assign(_rank=df["family"].map(BLOCKING_FAMILIES.index))
+    return df.sort_values(["_rank", "units_per_step", "entity", "period"], ascending=[True, False, True, True],
+                          ignore_index=True).drop(columns="_rank")
+
+
+def _entity_period(index, names: tuple[str, ...], periods: Sequence[str]) -> tuple[str, str]:
+    if index is None:
+        return "", ""
+    idx = index if isinstance(index, tuple) else (index,)
+    entity = " / ".join(str(v) for v, n in zip(idx, names, strict=False) if n != "t")
+    period = periods[int(idx[names.index("t")]) - 1] if "t" in names else ""
+    return entity, period
 
 
 def _shortage_text(item: str, period: str, items: pd.DataFrame, per_unit: float, product: str, freeze: int) -> str:
@@ -579,7 +630,8 @@ def _shortage_text(item: str, period: str, items: pd.DataFrame, per_unit: float,
             f"{per_unit:,.3g} more {product}")
 
 
-def _limit_text(family: str, entity: str, period: str, rhs: float, per_unit: float, currency: str, product: str) -> str:
+def _limit_text(family: str, entity: str, period: str, rhs: float, per_unit: float, currency: str, product: str,
+                items: pd.DataFrame) -> str:
     when = f" in {period}" if period else ""
     gain = f"; each extra {{}} would ship {per_unit:,.3g} more {product}"
     if family == "capacity":
@@ -599,7 +651,9 @@ def _limit_text(family: str, entity: str, period: str, rhs: float, per_unit: flo
     if family == "stock target max":
         return f"warehouse limit of {entity}{when} ({rhs:,.0f} units)" + gain.format("unit of space")
     if family == "stock target min":
-        return f"safety-stock target of {entity}{when} ({rhs:,.0f} units, hard)" + gain.format("unit less")
+        soft = entity in items.index and pd.notna(items.at[entity, "safety_penalty"])
+        state = "is already drawn down to nothing" if soft else "is a hard target"
+        return f"safety stock of {entity}{when} ({rhs:,.0f} units) {state}" + gain.format("unit less")
     if family == "demand":
         return f"firm (must) demand of {entity}{when} ({rhs:,.0f} units) takes the same resources" + gain.format("unit less")
     return f"{family} {entity}{when} ({rhs:,.4g})" + gain.format("unit")
