@@ -659,9 +659,13 @@ def _limit_text(family: str, entity: str, period: str, rhs: float, per_unit: flo
     return f"{family} {entity}{when} ({rhs:,.4g})" + gain.format("unit")
 
 
+def _qty(x: float) -> str:
+    return f"{x:,.0f}" if abs(x - round(x)) < 1e-6 or abs(x) >= 100 else f"{x:,.4g}"
+
+
 def _reasons(inst: Instance, o: _Resolved, mode: str, freeze: int, ctp: float, blocking: pd.DataFrame) -> list[str]:
     due = o.due_label(inst)
-    out = [f"only {ctp:,.4g} of {o.quantity:,.4g} {o.product} can be delivered by {due}"]
+    out = [f"only {_qty(ctp)} of {_qty(o.quantity)} {o.product} can be delivered by {due}"]
     if mode == "replan" and o.due_t <= freeze:
         out.append(f"{due} is within the frozen periods (--freeze {freeze}): its production and purchases "
                    "cannot change; try --mode reserve or a smaller --freeze")
