@@ -21,6 +21,7 @@ COMMANDS = (
     "solver.commands.sweep",
     "solver.commands.generate",
     "solver.commands.insert",
+    "solver.commands.diagnose",
 )
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2

@@ -10,6 +10,7 @@ from rich.console import Console
 from solver.commands.common import add_solve_options, err_console, solve_options
 from solver.loading import load_instance
 from solver.planning import solve
+from solver.status import Status
 from solver.summary import render_limits, render_summary
 from solver.writers import OutputExistsError, to_jsonable, write_result
 
@@ -42,6 +43,15 @@ def run(args) -> int:
     if args.out and result.has_plan:
         extra = {"comparison": comparison.table()} if comparison is not None else None
         write_result(result, args.out, force=args.force, extra=extra)
+    diagnosis = None
+    if result.status == Status.INFEASIBLE:  # say what to relax, not just "infeasible"
+        from solver.diagnosis import diagnose
+
+        diagnosis = diagnose(inst, solve_options(args), result=result)
+        result.kpis["diagnosis"] = diagnosis.to_dict()
+    if result.status == Status.FEASIBLE:
+        err_console.print(f"[yellow]warning[/]: {result.message}; the plan is not proven optimal "
+                          f"(gap {result.gap:.2%})", soft_wrap=True)
     if args.json:
         print(json.dumps(to_jsonable(result.kpis), ensure_ascii=False, indent=2))
     else:
@@ -51,6 +61,10 @@ def run(args) -> int:
             render_limits(result.sensitivity, console)
         if comparison is not None:
             render_comparison(comparison, console)
+        if diagnosis is not None:
+            from solver.commands.diagnose import render
+
+            render(diagnosis, console)
         if args.out and result.has_plan:
             err_console.print(f"plan written to {args.out}/")
     return 0 if result.has_plan else 1
