@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from solver.instance import Instance
@@ -204,7 +205,7 @@ def prepare(inst: Instance) -> PlanData:
     q_index = [(m, t) for m in materials for t in range(1, n - lead[m] + 1)]
     z_index = [k for k in q_index if moq[k[0]] > 0 or order_cost[k[0]] > 0]
 
-    need = _horizon_need(inst, kind, parents_of, target_min, min_lot, x_index, n)
+    use_from = _usage_bounds(inst, kind, parents_of, target_min, min_lot, lead, service, x_index, n)
     tv_ok = inst.policy.terminal_value <= 1.0
     x_bound = {}
     for i, rho, t in y_index:
@@ -214,9 +215,9 @@ def prepare(inst: Instance) -> PlanData:
             if s.hours_per_unit > 0 and math.isfinite(c):
                 avail = (1 - reserve[s.resource]) * c + overtime_max[s.resource] - s.setup_hours
                 cap_bound = min(cap_bound, max(avail, 0.0) / s.hours_per_unit)
-        need_bound = max(min_lot[i], need[i]) if tv_ok else INF
+        need_bound = max(min_lot[i], use_from[i][min(t + lead[i], n + 1)]) if tv_ok else INF
         x_bound[(i, rho, t)] = min(cap_bound, need_bound)
-    q_bound = {(m, t): (max(moq[m], need[m]) if tv_ok else INF) for m, t in z_index}
+    q_bound = {(m, t): (max(moq[m], use_from[m][min(t + lead[m], n + 1)]) if tv_ok else INF) for m, t in z_index}
 
     return PlanData(
         n=n, periods=inst.periods, kind=kind, made=made, materials=materials, lead=lead,
@@ -243,30 +244,51 @@ def prepare(inst: Instance) -> PlanData:
     )
 
 
-def _horizon_need(inst, kind, parents_of, target_min, min_lot, x_index, n) -> dict[str, float]:
-    """Upper bound on how much of each item an optimal plan can use over the horizon.
+def _usage_bounds(inst, kind, parents_of, target_min, min_lot, lead, service, x_index, n) -> dict[str, np.ndarray]:
+    """need[i][τ]: an upper bound on how much of item i an optimal plan can still use from
+    period τ on (index 1..n+1), plus the highest stock target from τ on.
 
-    Need[i] = external demand + highest stock target + Σ_parents qty · Prod[parent], with
-    Prod[p] = Need[p] + (number of start periods) · min_lot[p] (each lot may overshoot).
-    A single lot or order larger than max(min_lot, Need) can be cut back without losing
-    feasibility or profit when terminal_value ≤ 1 (the unit is worth less in stock than it
-    cost), which makes these valid big-M values.
+    A lot started in t serves only what is used from t + lead_time on, so a lot (or order)
+    larger than max(min_lot, need[i][t + lead_time]) can be cut back without losing
+    feasibility or profit when terminal_value ≤ 1 (a unit is worth less in stock than it
+    cost): these are valid big-M values, and tighter the later the period.
+
+        use[i][τ]  = external demand of i from τ on (backlogged demand counts whole: it can be
+                     served late) + Σ_parents qty · prod[p][τ]
+        prod[i][τ] = use[i][τ + LT_i] + max target from τ + LT_i on + (starts from τ on) · min_lot_i
     """
-    dem = inst.tables["demand"].groupby("product")["quantity"].sum().to_dict()
-    max_target: dict[str, float] = defaultdict(float)
-    for (i, _t), v in target_min.items():
-        max_target[i] = max(max_target[i], v)
-    starts: dict[str, int] = defaultdict(int)
-    for i, _rho, _t in x_index:
-        starts[i] += 1
+    dem = inst.tables["demand"]
+    late = dem["channel"].map(service).eq("backlog").to_numpy()
+    ext = {i: np.zeros(n + 2) for i in kind}
+    late_total = dict.fromkeys(kind, 0.0)  # backlogged demand can be served by a lot in any period
+    for p, t, q, is_late in zip(dem["product"], dem["t"], dem["quantity"], late, strict=True):
+        if is_late:
+            late_total[p] += q
+        else:
+            ext[p][int(t)] += q
+    suffix = lambda a: np.cumsum(a[::-1])[::-1]  # noqa: E731
+    targets = {i: np.zeros(n + 2) for i in kind}
+    for (i, t), v in target_min.items():
+        targets[i][t] = v
+    starts = {i: np.zeros(n + 2) for i in kind}
+    for i, _rho, t in x_index:
+        starts[i][t] += 1
     g = nx.DiGraph()
     g.add_nodes_from(kind)
     for child, ps in parents_of.items():
         for parent, _q in ps:
             g.add_edge(parent, child)
-    need: dict[str, float] = {}
-    prod: dict[str, float] = {}
+    use: dict[str, np.ndarray] = {}
+    prod: dict[str, np.ndarray] = {}
+    tau = np.arange(n + 2)
     for i in nx.lexicographical_topological_sort(g):  # parents before children
-        need[i] = float(dem.get(i, 0.0)) + max_target[i] + sum(q * prod[p] for p, q in parents_of.get(i, []))
-        prod[i] = need[i] + starts[i] * min_lot[i]
-    return need
+        u = np.zeros(n + 2)
+        u[1 : n + 1] = suffix(ext[i][1 : n + 1]) + late_total[i]
+        for parent, qty in parents_of.get(i, []):
+            u += qty * prod[parent]
+        shifted = np.minimum(tau + lead[i], n + 1)
+        max_target = np.maximum.accumulate(targets[i][::-1])[::-1]
+        base = u[shifted] + max_target[shifted]
+        prod[i] = base + suffix(starts[i]) * min_lot[i]
+        use[i] = u + max_target
+    return use

@@ -168,8 +168,27 @@ def version() -> str:
     return f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
 
+def set_scaling(h: highspy.Highs, sf: StandardForm) -> tuple[int, int]:
+    """Let HiGHS scale money: yuan-sized bounds (1e8 of cash and budget) beside 0.001-unit
+    coefficients break its tolerances. Powers of two keep the scaling exact; results come back
+    in the user's units."""
+    bounds = np.concatenate([sf.col_lower, sf.col_upper, sf.row_lower, sf.row_upper])
+    bounds = np.abs(bounds[np.isfinite(bounds)])
+    biggest = float(bounds.max()) if bounds.size else 0.0
+    bound_exp = -math.ceil(math.log2(biggest / 1e6)) if biggest > 1e6 else 0
+    cost = np.abs(sf.cost)
+    top = float(cost.max()) if cost.size else 0.0
+    cost_exp = -math.ceil(math.log2(top / 1e3)) if top > 1e3 else 0
+    if bound_exp:
+        h.setOptionValue("user_bound_scale", bound_exp)
+    if cost_exp:
+        h.setOptionValue("user_cost_scale", cost_exp)
+    return bound_exp, cost_exp
+
+
 def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarray | None = None) -> SolveOutcome:
     h = new_highs(options)
+    set_scaling(h, sf)
     h.passModel(sf.to_lp())
     if start is not None and len(start) == sf.num_cols:
         sol = highspy.HighsSolution()
