@@ -493,6 +493,10 @@ def _relaxation(inst, d, comp, fam, entity, period, idx, t, s, unit, cost, name)
 
 # --------------------------------------------------------------------------- IIS
 
+def _where(entity: str, period: str) -> str:
+    return (f" of {entity}" if entity else "") + (f" in {period}" if period else "")
+
+
 _BOUND = {2: "lower", 3: "upper", 4: "both", 1: "free", 0: "", -1: ""}
 
 
@@ -526,10 +530,9 @@ def _iis(inst: Instance, sf, options: SolveOptions, diag: Diagnosis) -> None:
             sense, rhs, bound = "≤", sf.row_upper[r], "upper"
         else:
             sense, rhs, bound = "≥", sf.row_lower[r], "lower"
-        where = entity + (f" in {period}" if period else "")
         rhs_text = _qty(rhs, unit, cur) if unit else _num(rhs)
         members.append(IisMember("row", fam, entity, period, con.name, bound,
-                                 f"{fam}{' of ' + where if where else ''} ({sense} {rhs_text})"))
+                                 f"{fam}{_where(entity, period)} ({sense} {rhs_text})"))
     for j, b in zip(iis.col_index_, iis.col_bound_, strict=False):
         var = sf.columns[j]
         comp = var.parent_component().name
@@ -544,7 +547,6 @@ def _iis(inst: Instance, sf, options: SolveOptions, diag: Diagnosis) -> None:
             continue  # the column is in the subset, its bounds are not in conflict
         lo, hi = sf.col_lower[j], sf.col_upper[j]
         what = {"lower": f"≥ {_num(lo)}", "upper": f"≤ {_num(hi)}", "both": f"in [{_num(lo)}, {_num(hi)}]"}.get(bound, "")
-        where = entity + (f" in {period}" if period else "")
         members.append(IisMember("bound", fam, entity, period, var.name, bound,
-                                 f"{fam}{' of ' + where if where else ''} {what}".rstrip()))
+                                 f"{fam}{_where(entity, period)} {what}".rstrip()))
     diag.iis = members

@@ -1,0 +1,212 @@
+"""Infeasibility diagnosis (solver/diagnosis.py): each contradictory tiny instance gets the right
+limit and amount, and *applying* the suggestion to the data makes it feasible (while a little
+less is not enough, so the amount is the cheapest). Instances: instances/tiny/infeasible_*/,
+each explained in its instance.toml.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from solver.cli import main
+from solver.diagnosis import DiagnosisError, diagnose, family_of, round_up
+from solver.loading import load_instance
+from solver.planning import solve
+
+pytestmark = pytest.mark.solver
+
+TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
+
+
+def copy(name: str, tmp_path: Path) -> Path:
+    dst = tmp_path / name
+    shutil.copytree(TINY / name, dst)
+    return dst
+
+
+def feasible(path: Path) -> bool:
+    return solve(load_instance(path)).has_plan
+
+
+def set_toml(path: Path, key: str, value: float) -> None:
+    toml = path / "instance.toml"
+    text = toml.read_text(encoding="utf-8")
+    text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
+    assert n == 1, key
+    toml.write_text(text, encoding="utf-8")
+
+
+def set_csv(path: Path, table: str, where: dict, column: str, value) -> None:
+    f = path / f"{table}.csv"
+    df = pd.read_csv(f, dtype=str, keep_default_na=False)
+    mask = pd.Series(True, index=df.index)
+    for k, v in where.items():
+        mask &= df[k] == v
+    assert mask.sum() == 1, (table, where)
+    df.loc[mask, column] = str(value)
+    df.to_csv(f, index=False)
+
+
+def only(diag, family: str):
+    assert not diag.feasible
+    assert [r.family for r in diag.relaxations] == [family], diag.lines()
+    return diag.relaxations[0]
+
+
+def test_budget_ceiling_below_fixed_costs(tmp_path):
+    """R's fixed cost 1,000 is committed every period; 2027-02's ceiling is 600 -> +¥400."""
+    path = copy("infeasible_budget", tmp_path)
+    diag = diagnose(load_instance(path))
+    r = only(diag, "budget per period")
+    assert (r.entity, r.period, r.amount) == ("production", "2027-02", 400)
+    assert r.text.startswith("raise the production budget in 2027-02 by ¥400")
+    assert diag.lp_infeasible
+    assert {"budget per period", "budget commitment"} <= {m.family for m in diag.iis}
+
+    set_csv(path, "budgets", {"line": "production", "period": "2027-02"}, "ceiling", 600 + r.amount - 1)
+    assert not feasible(path)
+    set_csv(path, "budgets", {"line": "production", "period": "2027-02"}, "ceiling", r.proposed)
+    assert feasible(path)
+
+
+def test_must_serve_beyond_capacity_overtime_then_capacity_then_demand(tmp_path):
+    """150 units must ship; 100 hours + 20 overtime make 120: 30 short, three ways to fix it."""
+    path = copy("infeasible_overtime", tmp_path)
+    inst = load_instance(path)
+
+    r = only(diagnose(inst), "overtime limit")
+    assert (r.entity, r.period, r.amount, r.proposed) == ("A2", "2027-07", 30, 50)
+    assert "allow 30 hours of overtime beyond the limit on A2 in 2027-07" in r.text
+    set_csv(path, "resources", {"resource": "A2"}, "overtime_max", r.proposed)
+    assert feasible(path)
+
+    r = only(diagnose(inst, never=["overtime"]), "capacity")
+    assert (r.entity, r.period, r.amount, r.proposed) == ("A2", "2027-07", 30, 130)
+    path2 = copy("infeasible_overtime", tmp_path / "b")
+    set_csv(path2, "resources", {"resource": "A2"}, "capacity", r.proposed)
+    assert feasible(path2)
+
+    r = only(diagnose(inst, never=["overtime", "capacity"]), "demand")
+    assert (r.entity, r.period, r.amount, r.proposed) == ("P04 / key", "2027-07", 30, 120)
+    assert r.text.startswith("serve 30 units less of P04 to key in 2027-07")
+    path3 = copy("infeasible_overtime", tmp_path / "c")
+    set_csv(path3, "demand", {"product": "P04"}, "quantity", r.proposed)
+    assert feasible(path3)
+
+
+def test_weights_choose_between_families():
+    """Overtime priced at 5 per money-hour costs more than capacity at 1: capacity is chosen."""
+    inst = load_instance(TINY / "infeasible_overtime")
+    assert only(diagnose(inst, weights={"overtime": 5}), "capacity").amount == 30
+    assert only(diagnose(inst, weights={"overtime": 5, "capacity": 10}), "demand").amount == 30
+
+
+def test_nothing_relaxable_left_still_names_the_conflict():
+    inst = load_instance(TINY / "infeasible_overtime")
+    diag = diagnose(inst, never=["overtime", "capacity", "demand"])
+    assert not diag.feasible and not diag.relaxable and not diag.relaxations
+    assert {"capacity", "overtime limit", "demand"} <= {m.family for m in diag.iis}
+    assert "does not help" in diag.lines()[0]
+
+
+def test_min_cash_the_collection_lag_cannot_meet(tmp_path):
+    """500 paid in 2027-01, collected in 2027-03: the 1,000 minimum fails by 500 twice."""
+    path = copy("infeasible_min_cash", tmp_path)
+    diag = diagnose(load_instance(path))
+    assert {r.family for r in diag.relaxations} == {"minimum cash"}, diag.lines()
+    assert sorted((r.period, r.amount) for r in diag.relaxations) == [("2027-01", 500), ("2027-02", 500)]
+    (path / "cash_min.csv").write_text(
+        "period,amount\n" + "".join(f"{r.period},{r.proposed:g}\n" for r in diag.relaxations), encoding="utf-8")
+    assert feasible(path)
+
+
+def test_safety_stock_impossible_in_period_one(tmp_path):
+    path = copy("infeasible_safety", tmp_path)
+    diag = diagnose(load_instance(path))
+    r = only(diag, "stock target min")
+    assert (r.entity, r.period, r.amount) == ("M12", "2027-01", 40)
+    assert r.text.startswith("lower the safety stock of M12 in 2027-01 by 40")
+    (path / "stock_targets.csv").write_text(f"item,period,min,max\nM12,2027-01,{r.proposed:g},\n", encoding="utf-8")
+    assert feasible(path)
+
+
+def test_credit_line_too_small(tmp_path):
+    """A loan of 500 is needed in 2027-01, the line is 200: short by ¥300."""
+    path = copy("infeasible_credit", tmp_path)
+    r = only(diagnose(load_instance(path)), "credit limit")
+    assert r.amount == 300 and r.proposed == 500
+    assert r.text.startswith("credit line short by ¥300")
+    set_toml(path, "credit_limit", r.proposed - 1)
+    assert not feasible(path)
+    set_toml(path, "credit_limit", r.proposed)
+    assert feasible(path)
+
+
+def test_must_serve_beyond_capacity_without_overtime(tmp_path):
+    path = copy("infeasible_must", tmp_path)
+    r = only(diagnose(load_instance(path)), "capacity")
+    assert (r.entity, r.amount, r.proposed) == ("R", 5, 10)
+    set_csv(path, "resources", {"resource": "R"}, "capacity", r.proposed)
+    assert feasible(path)
+
+
+def test_integer_conflict_moq_and_max_stock(tmp_path):
+    """Infeasible only with whole orders: no IIS (the LP is feasible), the elastic MIP still answers."""
+    path = copy("infeasible_moq_max_stock", tmp_path)
+    diag = diagnose(load_instance(path))
+    r = only(diag, "stock target max")
+    assert (r.entity, r.period, r.amount, r.proposed) == ("M7", "2027-01", 40, 90)
+    assert not diag.lp_infeasible and not diag.iis
+    (path / "stock_targets.csv").write_text(f"item,period,min,max\nM7,2027-01,,{r.proposed:g}\n", encoding="utf-8")
+    assert feasible(path)
+
+
+def test_feasible_instance_needs_nothing():
+    diag = diagnose(load_instance(TINY / "demand_must"))
+    assert diag.feasible and not diag.relaxations
+
+
+def test_family_names_and_rounding():
+    assert family_of("min-cash") == "minimum cash" == family_of("minimum cash")
+    assert family_of("SAFETY_STOCK") == "stock target min"
+    with pytest.raises(DiagnosisError):
+        family_of("budgte")
+    assert round_up(5.0000000001, "unit", "CNY") == 5
+    assert round_up(399.2, "CNY", "CNY") == 400
+    assert round_up(0.0012345, "unit", "CNY") == pytest.approx(0.001235)
+
+
+# ---------------------------------------------------------------------------- CLI
+
+def test_cli_diagnose_and_solve_print_the_diagnosis(tmp_path, capsys):
+    assert main(["diagnose", str(TINY / "infeasible_credit")]) == 1
+    out = capsys.readouterr().out
+    assert "credit line short by ¥300" in out
+
+    plan = tmp_path / "plan"
+    assert main(["solve", str(TINY / "infeasible_budget"), "--out", str(plan)]) == 1
+    out = capsys.readouterr().out
+    assert "infeasible" in out and "raise the production budget in 2027-02 by ¥400" in out
+    assert not plan.exists()
+
+    assert main(["diagnose", str(TINY / "infeasible_overtime"), "--never", "overtime", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [(r["family"], r["amount"]) for r in data["relaxations"]] == [("capacity", 30)]
+
+    assert main(["diagnose", str(TINY / "infeasible_overtime"), "--weight", "overtime=5"]) == 1
+    assert "raise the capacity of A2 in 2027-07 by 30 hours" in capsys.readouterr().out
+
+    assert main(["diagnose", str(TINY / "demand_must")]) == 0
+    assert "nothing needs relaxing" in capsys.readouterr().out
+
+
+def test_cli_diagnose_rejects_unknown_family(capsys):
+    assert main(["diagnose", str(TINY / "infeasible_credit"), "--weight", "budgte=2"]) == 2
+    assert "unknown family 'budgte'" in capsys.readouterr().err
+    assert main(["diagnose", str(TINY / "infeasible_credit"), "--weight", "credit=x"]) == 2
