@@ -22,6 +22,10 @@ COMMANDS = (
     "solver.commands.generate",
     "solver.commands.insert",
     "solver.commands.diagnose",
+    "solver.commands.bench",
+    "solver.commands.template",
+    "solver.commands.convert",
+    "solver.commands.report",
 )
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2

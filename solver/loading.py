@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = "instance.toml"
 CONFIG_SHEET = "instance"
+README_SHEET = "README"  # a workbook's documentation sheet (the template writes one): not read
 BUILTIN_TERMS = "cash"
 SHARE_TOLERANCE = 1e-6
 MAX_ROWS_REPORTED = 20  # per check and column; further rows are summarised in one problem
@@ -310,7 +311,7 @@ def _read_workbook(path: Path, rep: _Report) -> _Source:
                 raw = _table_from_grid(_grid(records), src.labels[sheet], rep)
                 if raw is not None:
                     src.tables[sheet] = raw
-            else:
+            elif sheet != README_SHEET:
                 rep.add(f"{name}[{sheet}]", None, None, "unknown sheet, ignored" + _did_you_mean(sheet, TABLE_SPECS),
                         f"one of: {CONFIG_SHEET}, {_listing(TABLE_SPECS, 20)}", "warning")
     finally:
