@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("solve", help="plan an instance and write the plan tables")
     p.add_argument("path", help="instance folder (instance.toml + CSV) or .xlsx workbook")
     p.add_argument("--out", metavar="DIR", help="write <table>.csv and summary.json here")
-    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    p.add_argument("--force", action="store_true", help="replace DIR (and FILE of --xlsx) if it exists")
+    p.add_argument("--xlsx", metavar="FILE", help="also write the formatted result workbook (.xlsx)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--sensitivity", action="store_true",
                    help="shadow prices, ranges and the ranked binding limits (fixed-pattern LP)")
@@ -32,6 +33,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     if args.out and Path(args.out).exists() and not args.force:  # refuse before a long solve
         raise OutputExistsError(f"{args.out} exists; use --force to replace it")
+    if args.xlsx and Path(args.xlsx).exists() and not args.force:
+        raise OutputExistsError(f"{args.xlsx} exists; use --force to replace it")
     inst = load_instance(args.path, scenario=args.scenario)
     result = solve(inst, solve_options(args, sensitivity=args.sensitivity))
     comparison = None
@@ -43,6 +46,11 @@ def run(args) -> int:
     if args.out and result.has_plan:
         extra = {"comparison": comparison.table()} if comparison is not None else None
         write_result(result, args.out, force=args.force, extra=extra)
+    if args.xlsx and result.has_plan:
+        from solver.workbook import write_result_workbook
+
+        extra = {"comparison": comparison.table()} if comparison is not None else None
+        write_result_workbook(result, args.xlsx, extra=extra)
     diagnosis = None
     if result.status == Status.INFEASIBLE:  # say what to relax, not just "infeasible"
         from solver.diagnosis import diagnose
@@ -67,4 +75,6 @@ def run(args) -> int:
             render(diagnosis, console)
         if args.out and result.has_plan:
             err_console.print(f"plan written to {args.out}/")
+        if args.xlsx and result.has_plan:
+            err_console.print(f"result workbook written to {args.xlsx}")
     return 0 if result.has_plan else 1
