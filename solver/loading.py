@@ -61,6 +61,10 @@ MADE_ONLY = ("min_lot",)
 
 KEY_SPECS: dict[str, KeySpec] = {k.path: k for k in INSTANCE_KEYS}
 _NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
+# Largest finite magnitude accepted: beyond it the solver's tolerances (1e-7 relative to
+# 1e9-scale budgets) no longer separate a plan from noise, and such values are typos or
+# "no limit" written as a number (write inf, or leave the cell blank, for that).
+LARGEST = 1e12
 _BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 _EXPECTED_OVERRIDE = {("resources", "reserve"): "a fraction 0 <= reserve < 1"}
 _PERIOD_COLUMN = "period"
@@ -193,10 +197,21 @@ def _decode(data: bytes, label: str, rep: _Report) -> str | None:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        rep.add(label, line, None,
+        rep.add(label, line, _column_at(data, exc.start, label),
                 f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at byte offset {exc.start}, line {line})",
                 "UTF-8 text; in Excel use 'Save as: CSV UTF-8'")
         return None
+
+
+def _column_at(data: bytes, offset: int, label: str) -> str | None:
+    """The CSV column holding byte `offset` (its header name, else `#k`); None for TOML."""
+    if not label.endswith(".csv"):
+        return None
+    start = data.rfind(b"\n", 0, offset) + 1
+    k = data[start:offset].count(b",")  # quoting aside: a good enough pointer into a bad file
+    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")]), [])
+    name = header[k].strip() if k < len(header) else ""
+    return name if name and name.isprintable() and "\ufffd" not in name else f"#{k + 1}"
 
 
 def _read_csv(data: bytes, label: str, rep: _Report) -> _RawTable | None:
@@ -427,6 +442,9 @@ def _key_number(spec: KeySpec, value: object, strict: bool) -> float:
         raise _Bad(f"{value} is not allowed here", expected)
     if spec.min is not None and x < spec.min:
         raise _Bad(f"{value} is " + ("negative" if spec.min == 0 else f"below {spec.min:g}"), expected)
+    if math.isfinite(x) and abs(x) > LARGEST:
+        raise _Bad(f"{value} is beyond ±1e12, the largest magnitude planned reliably"
+                   + ("; write inf for no limit" if spec.allow_inf else ""), expected)
     return x
 
 
@@ -557,6 +575,9 @@ def _to_number(col: ColumnSpec, text: pd.Series, blank: pd.Series, label: str, e
         checks.append((num < col.min, "is negative" if col.min == 0 else f"is below {col.min:g}"))
     if col.max is not None:
         checks.append((num > col.max, f"is above {col.max:g}"))
+    checks.append((~inf & (num.abs() > LARGEST),
+                   "is beyond ±1e12, the largest magnitude planned reliably"
+                   + ("; write inf for no limit" if col.allow_inf else "")))
     for mask, word in checks:
         mask = mask & num.notna()  # each bad cell is reported once
         if mask.any():
