@@ -64,8 +64,8 @@ def profit_expression(ctx: Context) -> LinearExpression:
     signed = [(ctx.pnl, key, PNL_SIGN[key[0]]) for key in sorted(ctx.pnl.keys(), key=lambda k: (k[0], k[1]))]
     signed += [(ctx.penalty, key, -1) for key in sorted(ctx.penalty.keys(), key=str)]
     for terms, key, sign in signed:
-        expr = terms.expr(key)
-        constant += sign * expr.constant
-        coefs.extend(sign * c for c in expr.linear_coefs)
-        vars_.extend(expr.linear_vars)
+        const, key_coefs, key_vars = terms.raw(key)
+        constant += sign * const
+        coefs.extend([sign * c for c in key_coefs])
+        vars_.extend(key_vars)
     return LinearExpression(constant=constant, linear_coefs=coefs, linear_vars=vars_)

@@ -97,17 +97,19 @@ class PlanData:
 
 
 def _per_period(df: pd.DataFrame, key: str, value: str) -> dict:
-    return {(k, int(t)): float(v) for k, t, v in zip(df[key], df["t"], df[value], strict=True)}
+    return {(k, int(t)): float(v) for k, t, v in zip(df[key].tolist(), df["t"].tolist(), df[value].tolist(), strict=True)}
 
 
 def prepare(inst: Instance) -> PlanData:
     n = inst.n
     T = range(1, n + 1)
     items = inst.tables["items"]
-    kind = dict(zip(items["item"], items["kind"], strict=True))
-    made = [i for i in items["item"] if kind[i] != "material"]
-    materials = [i for i in items["item"] if kind[i] == "material"]
-    col = lambda c: dict(zip(items["item"], items[c], strict=True))  # noqa: E731
+    names = items["item"].tolist()
+    cols = {c: dict(zip(names, items[c].tolist(), strict=True)) for c in items.columns}
+    col = cols.__getitem__
+    kind = col("kind")
+    made = [i for i in names if kind[i] != "material"]
+    materials = [i for i in names if kind[i] == "material"]
     lead = {i: int(v) for i, v in col("lead_time").items()}
     unit_cost = {i: float(v) for i, v in col("unit_cost").items()}
     penalty = {i: float(v) for i, v in col("safety_penalty").items() if pd.notna(v)}

@@ -50,6 +50,10 @@ class Terms:
             linear_vars=list(self._vars.get(key, [])),
         )
 
+    def raw(self, key: Hashable) -> tuple[float, list[float], list[VarData]]:
+        """(constant, coefficients, variables) of a key, without building an expression."""
+        return self._const.get(key, 0.0), self._coefs.get(key, []), self._vars.get(key, [])
+
     def has_vars(self, key: Hashable) -> bool:
         return bool(self._vars.get(key))
 
