@@ -22,6 +22,7 @@ COMMANDS = (
     "solver.commands.generate",
     "solver.commands.insert",
     "solver.commands.diagnose",
+    "solver.commands.bench",
     "solver.commands.template",
     "solver.commands.convert",
     "solver.commands.report",
