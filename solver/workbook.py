@@ -38,7 +38,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 from solver.instance_writer import write_instance_folder
 from solver.loading import CONFIG_FILE, CONFIG_SHEET, README_SHEET, _cell_text
 from solver.problems import InputError, Problem
-from solver.schema import INSTANCE_KEYS, INSTANCE_SECTIONS, TABLE_SPECS, TABLES, ColumnSpec, TableSpec
+from solver.schema import (
+    INSTANCE_KEYS,
+    INSTANCE_SECTIONS,
+    TABLE_SPECS,
+    TABLES,
+    ColumnSpec,
+    TableSpec,
+)
 
 __all__ = [
     "write_template",
@@ -72,6 +79,9 @@ def write_workbook_atomically(wb: Workbook, path: str | Path) -> Path:
     os.close(fd)
     try:
         wb.save(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; a workbook is an ordinary file
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -279,7 +289,8 @@ def _readme_sheet(wb: Workbook) -> Worksheet:
             values = [spec.name, col.name, "yes" if col.required else "", col.dtype, col.unit,
                       _default_text(col), _allowed_text(col), col.description]
             for c, v in enumerate(values, start=1):
-                _set_text(ws.cell(row=r, column=c), str(v)) if v != "" else None
+                if v != "":
+                    _set_text(ws.cell(row=r, column=c), str(v))
             r += 1
     ws.cell(row=r, column=1, value=CONFIG_SHEET).font = SECTION_FONT
     ws.cell(row=r, column=2, value="required sheet")
@@ -291,7 +302,8 @@ def _readme_sheet(wb: Workbook) -> Worksheet:
         values = [CONFIG_SHEET, spec.path, "yes" if spec.required else "", dtype, spec.unit,
                   _key_default_text(spec.default), allowed, spec.description]
         for c, v in enumerate(values, start=1):
-            _set_text(ws.cell(row=r, column=c), str(v)) if v != "" else None
+            if v != "":
+                _set_text(ws.cell(row=r, column=c), str(v))
         r += 1
     ws.freeze_panes = ws.cell(row=start + 1, column=1)
     for letter, width in zip("ABCDEFGH", (16, 16, 9, 8, 20, 30, 30, 90), strict=True):
@@ -623,7 +635,7 @@ def _column_format(table: str, column: str, series: pd.Series, money: str) -> st
     return QTY_FORMAT
 
 
-def _binding_rows(table: str, df: pd.DataFrame) -> pd.Series:
+def binding_rows(table: str, df: pd.DataFrame) -> pd.Series:
     """Rows that sit at a limit: capacity ≥ 99.9 % used, budget at a ceiling, cash at its minimum."""
     none = pd.Series(False, index=df.index)
     if df.empty:
@@ -662,7 +674,7 @@ def _frame_sheet(wb: Workbook, title: str, table: str, df: pd.DataFrame, money: 
     for c, (_, head) in enumerate(columns, start=1):
         ws.cell(row=header_row, column=c, value=head)
     formats = [_column_format(table, c, df[c], money) for c, _ in columns]
-    binding = _binding_rows(table, df).to_numpy()
+    binding = binding_rows(table, df).to_numpy()
     arrays = [df[c].to_numpy(dtype=object) for c, _ in columns]
     for k in range(len(df)):
         r = header_row + 1 + k
