@@ -78,6 +78,8 @@ VAR_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "cash.cash": ("closing cash", ("t",)),
     "cash.loan": ("loan", ("t",)),
 }
+# extra demand is an opportunity, not a limit to relax: ranked after the limits
+OPPORTUNITY_FAMILIES = {"demand"}
 TOL = 1e-7
 
 
@@ -187,10 +189,14 @@ def rank_limits(cons: pd.DataFrame, currency: str) -> pd.DataFrame:
         text = (f"{r.family}{' ' + where if where else ''}: {one} of {_what(r.family)} is worth "
                 f"{_per_unit_money(abs(r.shadow_price), currency)} profit, valid "
                 f"{'up to +' if up else 'down to −'}{_amount(valid, unit, currency)}")
-        rows.append((r.family, r.entity, r.period, r.rhs, r.shadow_price, step_name, step, worth, valid, text))
-    lim = pd.DataFrame(rows, columns=["family", "entity", "period", "rhs", "shadow_price", "step", "step_size",
+        kind = "opportunity" if r.family in OPPORTUNITY_FAMILIES else "limit"
+        rows.append((kind, r.family, r.entity, r.period, r.rhs, r.shadow_price, step_name, step, worth, valid, text))
+    lim = pd.DataFrame(rows, columns=["kind", "family", "entity", "period", "rhs", "shadow_price", "step", "step_size",
                                       "value_of_step", "valid_range", "text"])
-    return lim.sort_values(["value_of_step", "family", "entity", "period"], ascending=[False, True, True, True], ignore_index=True)
+    # limits a planner can relax (capacity, budgets, cash, credit, targets) first, then the
+    # value of extra demand; each group by the value of its step
+    return lim.sort_values(["kind", "value_of_step", "family", "entity", "period"],
+                           ascending=[True, False, True, True, True], ignore_index=True)
 
 
 def _one(unit: str, currency: str) -> str:

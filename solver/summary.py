@@ -48,14 +48,20 @@ def render_summary(result, console: Console | None = None) -> None:
     console.print(t)
 
 
-def render_limits(sens, console: Console | None = None, top: int = 8) -> None:
-    """The binding limits worth the most, in words, with the fixed-pattern caveat."""
+def render_limits(sens, console: Console | None = None, top: int = 8, currency: str = "CNY") -> None:
+    """The binding limits worth the most, in words, then the most valuable extra demand."""
     console = console or Console()
     lim = sens.limits
-    if lim.empty:
-        console.print("no binding limit has a positive value")
-        return
-    console.print(f"[bold]What limits the plan[/] (top {min(top, len(lim))} of {len(lim)}; value of relaxing by the step shown):")
-    for r in lim.head(top).itertuples(index=False):
-        console.print(f"  • {r.text}  [dim](step {r.step}: {r.value_of_step:,.0f})[/]", soft_wrap=True)
+    limits = lim[lim["kind"] == "limit"]
+    extra = lim[(lim["kind"] == "opportunity") & (lim["shadow_price"] > 0)]
+    if limits.empty:
+        console.print("no binding capacity, budget, cash or stock limit has a value at the margin")
+    else:
+        console.print(f"[bold]What limits the plan[/] (top {min(top, len(limits))} of {len(limits)} binding limits, by the value of relaxing them one step):")
+        for r in limits.head(top).itertuples(index=False):
+            console.print(f"  • {r.text}  [dim](worth {money(r.value_of_step, currency)} for {r.step})[/]", soft_wrap=True)
+    if not extra.empty:
+        console.print("[bold]Most valuable extra demand[/]:")
+        for r in extra.head(3).itertuples(index=False):
+            console.print(f"  • {r.text}", soft_wrap=True)
     console.print(f"[dim]{sens.label}[/]", soft_wrap=True)

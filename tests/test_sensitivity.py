@@ -455,6 +455,7 @@ def test_limits_ranked_and_worded(tmp_path: Path) -> None:
     sens = solve_spec(tmp_path, CASH, sensitivity=True).sensitivity
     lim = sens.limits
     assert list(lim["value_of_step"]) == sorted(lim["value_of_step"], reverse=True)
+    assert set(lim["kind"]) == {"limit"}
     assert set(lim["family"]) == {"minimum cash", "credit limit"}
     assert (lim["shadow_price"].abs() > 0).all()
     for r in lim.itertuples():
@@ -462,12 +463,12 @@ def test_limits_ranked_and_worded(tmp_path: Path) -> None:
         assert ("valid up to" if r.shadow_price > 0 else "valid down to") in r.text
         assert r.value_of_step == pytest.approx(abs(r.shadow_price) * min(r.step_size, r.valid_range))
     prod = solve_spec(tmp_path, PRODUCTION, sensitivity=True).sensitivity.limits
-    assert list(prod["value_of_step"]) == sorted(prod["value_of_step"], reverse=True)
-    # demand(2): price 7 × step 5 units = 35; capacity(1): 7 × 100/30 h; overtime: 4 × 20/30 h
-    assert list(zip(prod["family"], prod["period"], strict=True)) == [
-        ("demand", per(2)), ("capacity", per(1)), ("overtime limit", per(1))]
-    assert list(prod["value_of_step"]) == pytest.approx([35, 70 / 3, 8 / 3])
-    cap = prod.iloc[1]
+    # limits first, by value; extra demand (an opportunity, not a limit) after them:
+    # capacity(1): 7 × 100/30 h; overtime: 4 × 20/30 h; demand(2): price 7 × step 5 units = 35
+    assert list(zip(prod["kind"], prod["family"], prod["period"], strict=True)) == [
+        ("limit", "capacity", per(1)), ("limit", "overtime limit", per(1)), ("opportunity", "demand", per(2))]
+    assert list(prod["value_of_step"]) == pytest.approx([70 / 3, 8 / 3, 35])
+    cap = prod.iloc[0]
     assert cap.text == f"capacity L, {per(1)}: +1 hour of capacity is worth ¥7 profit, valid up to +380.0 hours"
     # only binding rows with a price; slack capacity in period 2 is not a limit
     assert not ((prod["family"] == "capacity") & (prod["period"] == per(2))).any()

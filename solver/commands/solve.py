@@ -66,7 +66,7 @@ def run(args) -> int:
         console = Console()
         render_summary(result, console)
         if result.sensitivity is not None:
-            render_limits(result.sensitivity, console)
+            render_limits(result.sensitivity, console, currency=inst.currency)
         if comparison is not None:
             render_comparison(comparison, console)
         if diagnosis is not None:
