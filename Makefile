@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/prodbudget solve instances/appliance --out out/demo --force
+	$(BIN)/prodbudget solve instances/appliance --sensitivity --out out/demo --force
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
