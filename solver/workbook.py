@@ -593,7 +593,7 @@ KPI_PCT = {"gap", "service_level", "peak_utilisation"}
 SOLVER_VARIABLES = (("variable", "Name"), ("final_value", "Final Value"), ("reduced_cost", "Reduced Cost"),
                     ("objective_coefficient", "Objective Coefficient"), ("allowable_increase", "Allowable Increase"),
                     ("allowable_decrease", "Allowable Decrease"))
-SOLVER_CONSTRAINTS = (("constraint", "Name"), ("final_value", "Final Value"), ("shadow_price", "Shadow Price"),
+SOLVER_CONSTRAINTS = (("name", "Name"), ("final_value", "Final Value"), ("shadow_price", "Shadow Price"),
                       ("rhs", "Constraint R.H. Side"), ("allowable_increase", "Allowable Increase"),
                       ("allowable_decrease", "Allowable Decrease"))
 
@@ -758,12 +758,23 @@ def result_workbook(tables: Mapping[str, pd.DataFrame], kpis: Mapping[str, objec
             _frame_sheet(wb, "sensitivity_variables", "sensitivity_variables", df, money, cols,
                          preamble=["Sensitivity Report: Variable Cells", note])
         if "sensitivity_constraints" in sensitivity:
-            df = sensitivity["sensitivity_constraints"]
+            df = _constraint_names(sensitivity["sensitivity_constraints"])
             cols = list(SOLVER_CONSTRAINTS) + [(c, c) for c in df.columns if c not in dict(SOLVER_CONSTRAINTS)]
             _frame_sheet(wb, "sensitivity_constraints", "sensitivity_constraints", df, money, cols,
                          preamble=["Sensitivity Report: Constraints", note])
     wb.active = 0
     return wb
+
+
+def _constraint_names(df: pd.DataFrame) -> pd.DataFrame:
+    """A readable Name per row, as Solver shows one: "capacity: line A2, 2027-03"."""
+    if df.empty or "name" in df or not {"family", "entity", "period"} <= set(df.columns):
+        return df
+    def name(family: object, entity: object, period: object) -> str:
+        where = ", ".join(str(v) for v in (entity, period) if isinstance(v, str) and v)
+        return f"{family}: {where}" if where else str(family)
+
+    return df.assign(name=[name(*v) for v in zip(df["family"], df["entity"], df["period"], strict=True)])
 
 
 def write_result_workbook(result, path: str | Path, extra: Mapping[str, pd.DataFrame] | None = None) -> Path:
