@@ -164,6 +164,9 @@ PYOMO_OPTION_NAMES: dict[str, dict[str, str]] = {
     "cplex": {"gap": "mipgap", "threads": "threads", "seed": "randomseed"},
 }
 
+# SolveOptions fields the Pyomo route applies; others must keep their defaults there.
+PYOMO_HONOURED = frozenset({"time_limit", "gap", "threads", "seed", "log", "polish", "sensitivity"})
+
 for _cfg in (
     BenchConfig("default", "HiGHS via solver.planning.solve (passModel, polish), project defaults"),
     BenchConfig("gap-1pct", "default with a 1% relative MIP gap", {"gap": 0.01}),
@@ -186,6 +189,23 @@ for _cfg in (
     BenchConfig("cplex", "CPLEX through Pyomo (if installed and licensed)", solver="cplex"),
 ):
     register_config(_cfg)
+
+# formulation / strategy variants, where SolveOptions has those fields
+_FIELDS = {f.name for f in fields(SolveOptions)}
+if "formulation" in _FIELDS:
+    register_config(
+        BenchConfig(
+            "ls", "default with the (l,S) inequalities (formulation = ls)", {"formulation": "ls"}
+        )
+    )
+if "strategy" in _FIELDS:
+    register_config(
+        BenchConfig(
+            "relax-and-fix",
+            "relax-and-fix heuristic with a proven bound (strategy = relax-and-fix)",
+            {"strategy": "relax-and-fix"},
+        )
+    )
 
 
 _AVAILABLE: dict[str, bool] = {}
@@ -264,7 +284,19 @@ def resolve_configs(
                     f"configuration {cfg.name!r}: solver {cfg.solver!r} is not installed"
                     " (pyomo.SolverFactory(...).available() is False)"
                 )
-            cfg.solve_options(base or SolveOptions())  # raises on unknown fields
+            opts = cfg.solve_options(base or SolveOptions())  # raises on unknown fields
+            if cfg.solver is not None:
+                default = SolveOptions()
+                ignored = sorted(
+                    k
+                    for k in cfg.options
+                    if k not in PYOMO_HONOURED and getattr(opts, k) != getattr(default, k)
+                )
+                if ignored:
+                    raise ValueError(
+                        f"configuration {cfg.name!r}: the Pyomo route solves the model of"
+                        f" build_model as is and cannot apply {ignored}"
+                    )
             if cfg.name not in {c.name for c in out}:
                 out.append(cfg)
     return out
@@ -602,7 +634,15 @@ def _solve_pyomo(inst, options: SolveOptions, solver_name: str) -> dict[str, Any
     has_solution = len(res.solution) > 0
     profit = bound = math.nan
     if has_solution:
-        model.solutions.load_from(res)
+        import logging
+
+        quiet = logging.getLogger("pyomo.core")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # "aborted status, but containing a solution" at a limit
+        try:
+            model.solutions.load_from(res)
+        finally:
+            quiet.setLevel(level)
         profit = float(pyo.value(model.profit))
         b = res.problem.upper_bound
         bound = float(b) if b is not None and math.isfinite(float(b)) else math.nan
@@ -803,7 +843,7 @@ def _run_dask(tasks: list[dict], address: str) -> Iterator[tuple[dict, dict | Ba
             fut = client.submit(run_task, t, key=f"bench-{tag}-{k}", pure=False)
             futures[fut.key] = (fut, t)
         try:
-            for fut in dask_as_completed([f for f, _ in futures.values()]):
+            for fut in dask_as_completed([f for f, _ in futures.values()], loop=client.loop):
                 task = futures[fut.key][1]
                 try:
                     yield task, fut.result()

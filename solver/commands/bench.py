@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "suites",
-        nargs="+",
+        nargs="*",
         metavar="SUITE_OR_DIR",
         help="named suite or folder of instance folders",
     )
@@ -103,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_configs:
         return _list_configs()
+    if not args.suites:
+        err_console.print("prodbudget bench: give at least one SUITE_OR_DIR")
+        return 2
     base = SolveOptions(time_limit=args.time_limit, threads=args.threads)
     try:
         configs = bench.resolve_configs(args.config, base)
