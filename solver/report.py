@@ -119,20 +119,21 @@ def cjk_font() -> str | None:
     for name in CJK_FONTS:
         if name in names:
             return name
+    def key(path: str) -> str:
+        return Path(path).name.lower().replace("-", "").replace("_", "")
+
     try:  # matplotlib's font cache predates fonts installed later: look at the system fonts
-        for path in fm.findSystemFonts():
-            if any(h in Path(path).name.lower().replace("-", "").replace("_", "") for h in _CJK_FILE_HINTS):
-                try:
-                    fm.fontManager.addfont(path)
-                except (OSError, RuntimeError, ValueError):
-                    continue
+        found = [p for p in fm.findSystemFonts() if any(h in key(p) for h in _CJK_FILE_HINTS)]
+        for path in found[:12]:  # every weight, so that bold text finds its face
+            try:
+                fm.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
     except Exception:  # font discovery is best effort; the report works without it
         return None
     names = known()
-    for name in CJK_FONTS:
-        if name in names:
-            return name
-    return next((n for n in sorted(names) if "CJK" in n or "Han Sans" in n), None)
+    return next((n for n in CJK_FONTS if n in names), None) or next(
+        (n for n in sorted(names) if "CJK" in n or "Han Sans" in n), None)
 
 
 def _label_maker(has_cjk: bool) -> Callable[[str], str]:
@@ -296,6 +297,8 @@ def chart_stock(out: Output, label: Callable[[str], str]):
         ax.set_xticklabels([p[-2:] if len(p) > 4 else p for p in out.periods], fontsize=7.5)
         ax.tick_params(axis="y", labelsize=8)
         ax.yaxis.set_major_formatter(_count_formatter())
+        ax.yaxis.set_major_locator(_integer_locator())
+        ax.set_ylim(bottom=0, top=None if df["closing"].max() > 0 or df.get("target_min", pd.Series([0])).max() > 0 else 1)
         ax.grid(axis="y", alpha=0.3)
         if k == 0:
             ax.legend(fontsize=7.5, loc="upper right")
@@ -304,6 +307,12 @@ def chart_stock(out: Output, label: Callable[[str], str]):
     fig.suptitle("Stock against its targets (main products by revenue; units, closing stock per period)",
                  fontsize=10, x=0.01, ha="left")
     return fig
+
+
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True, min_n_ticks=1)
 
 
 def _count_formatter():
@@ -537,7 +546,11 @@ def _kpi_cards(out: Output) -> str:
         cards.append(("peak utilisation", f"{u:.0%}", f"{k.get('peak_resource', '')} in {k.get('peak_period', '')}",
                       "warn" if u is not None and u >= 0.999 else ""))
     at = list(k.get("budget_at_period_ceiling") or []) + list(k.get("budget_at_line_ceiling") or [])
-    cards.append(("budget at ceiling", ", ".join(map(str, at)) if at else "none", "", "warn" if at else ""))
+    if len(at) <= 2:
+        cards.append(("budget at ceiling", ", ".join(map(str, at)) if at else "none", "", "warn" if at else ""))
+    else:  # a long list belongs in the budget table, not in a card
+        shown = ", ".join(map(str, at[:3]))
+        cards.append(("budget at ceiling", f"{len(at)} ceilings", f"{shown}, … (highlighted in the budget table)", "warn"))
     if num("emergency_drawn"):
         cards.append(("emergency budget drawn", money_text(num("emergency_drawn"), cur), "", "warn"))
     bal = out.table("balances")
