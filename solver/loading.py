@@ -38,6 +38,7 @@ from solver.instance import (
 from solver.problems import InputError, Problem
 from solver.schema import (
     INSTANCE_KEYS,
+    INSTANCE_MAPS,
     INSTANCE_SECTIONS,
     TABLE_SPECS,
     TABLES,
@@ -60,6 +61,8 @@ MATERIAL_ONLY = ("moq", "order_cost", "terms", "budget_line")  # MODEL.md §7
 MADE_ONLY = ("min_lot",)
 
 KEY_SPECS: dict[str, KeySpec] = {k.path: k for k in INSTANCE_KEYS}
+MAP_SPECS = {m.section: m for m in INSTANCE_MAPS}
+FAMILY_CONVERSION = "family_conversion"  # derived table in Instance.tables: how family demand was split
 _NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
 # Largest finite magnitude accepted: beyond it the solver's tolerances (1e-7 relative to
 # 1e9-scale budgets) no longer separate a plan from noise, and such values are typos or
@@ -87,6 +90,31 @@ def load_instance(path: str | Path, scenario: str = "base") -> Instance:
 def validate(path: str | Path, scenario: str = "base") -> list[Problem]:
     """Every error and warning of an instance (never raises for bad data)."""
     return list(_validate(Path(path), scenario).rep.problems)
+
+
+def scenario_weights(path: str | Path, scenarios: Iterable[str]) -> dict[str, float]:
+    """Weights of `scenarios` from `instance.toml`'s `[scenarios]` table (`name = weight`),
+    normalised to sum 1; equal weights when the table is absent or empty. A compared scenario
+    missing from a non-empty table, or weights of the compared scenarios summing to 0, are
+    errors (the table's own names and signs are checked by `load_instance`/`validate`)."""
+    scenarios = list(scenarios)
+    ctx = _validate(Path(path), scenarios[0] if scenarios else "base")
+    if any(p.is_error for p in ctx.rep.problems):
+        raise InputError(ctx.rep.problems)
+    table: dict[str, float] = ctx.settings["scenarios"]  # type: ignore[index,assignment]
+    label = ctx.source.config_label
+    if not table:
+        return dict.fromkeys(scenarios, 1.0 / len(scenarios)) if scenarios else {}
+    missing = [s for s in scenarios if s not in table]
+    if missing:
+        raise InputError([Problem(label, None, f"scenarios.{s}", f"scenario '{s}' has no weight in [scenarios]",
+                                  "a weight for every compared scenario, or no [scenarios] table (equal weights)")
+                          for s in missing])
+    total = sum(table[s] for s in scenarios)
+    if total <= 0:
+        raise InputError([Problem(label, None, "scenarios", f"the weights of {', '.join(scenarios)} sum to 0",
+                                  "weights >= 0 summing to more than 0")])
+    return {s: table[s] / total for s in scenarios}
 
 
 # --------------------------------------------------------------------------- problem collection
@@ -382,8 +410,16 @@ def _parse_settings(src: _Source, rep: _Report) -> dict[str, object] | None:
     """Typed values of every INSTANCE_KEYS path (defaults applied); None if unusable."""
     if src.config is None:
         return None
-    values: dict[str, object] = {}
+    values: dict[str, object] = {m.section: {} for m in INSTANCE_MAPS}
     for path, (value, row) in src.config.items():
+        section, _, name = path.partition(".")
+        if name and section in MAP_SPECS:  # `[scenarios]`: names are data, values numbers
+            m = MAP_SPECS[section]
+            try:
+                values[section][name] = _key_number(KeySpec(section, name, "float", m.description, min=m.min), value, src.strict)  # type: ignore[index]
+            except _Bad as bad:
+                rep.add(src.config_label, row, path, bad.message, bad.expected)
+            continue
         spec = KEY_SPECS.get(path)
         if spec is None:
             hint = f" ('{path}' is a section: write [{path}])" if path in INSTANCE_SECTIONS else _did_you_mean(path, KEY_SPECS)
@@ -619,6 +655,9 @@ class _Context:
         items = self.df("items").dropna(subset=["item"])
         return items.drop_duplicates("item").set_index("item")["kind"]
 
+    def families(self) -> set[str]:
+        return set(self.df("families")["family"].dropna())
+
     def terms_ids(self) -> set[str]:
         return set(self.df("terms")["terms"].dropna()) | {BUILTIN_TERMS}
 
@@ -651,6 +690,8 @@ def _check_references(ctx: _Context) -> None:
             known = ctx.ref_values(col.ref) if col.ref else None
             if known is None:
                 continue
+            if (t.spec.name, col.name) == ("demand", "product"):  # or a sales family
+                known = known | ctx.families()
             values = t.data[col.name]
             bad = values.notna() & ~values.isin(known)
             if col.ref == "periods":
@@ -806,6 +847,67 @@ def _check_scenario(ctx: _Context) -> None:
                     f"one of the scenarios in the file: {_listing(sorted(scenarios.unique())) or 'none'}")
 
 
+def _check_families(ctx: _Context) -> None:
+    """Sales families (families.csv): names distinct from items, members are products, each
+    (family, product, period) once, shares of a family summing to 1 per period (blank period =
+    the mix of every period without rows of its own), and a mix for every family demand row."""
+    t = ctx.tables["families"]
+    if not t.present:
+        return
+    fam = t.data.dropna(subset=["family", "product"]).copy()
+    kinds = ctx.item_kind()
+    clash = fam["family"].isin(kinds.index)
+    ctx.rep.cells(t.label, "family", fam.loc[clash, "family"],
+                  lambda v: f"family '{v}' is also an item of {ctx.label('items')}", "a family name that is not an item")
+    kind = fam["product"].map(kinds)
+    bad = kind.notna() & kind.ne("product")
+    ctx.rep.cells(t.label, "product", fam.loc[bad, "product"], lambda v: f"'{v}' is a {kinds[v]}, not a product",
+                  f"a product of {ctx.label('items')}")
+    fam["period"] = fam["period"].fillna("")
+    key = ["family", "product", "period"]
+    rows = pd.Series(fam.index, index=fam.index)
+    first = rows.groupby([fam[k] for k in key], sort=False).transform("first")
+    ctx.rep.cells(t.label, "product", rows[rows.ne(first)],
+                  lambda r: f"product '{fam.at[r, 'product']}' is listed twice in family '{fam.at[r, 'family']}'"
+                            + (f" for period '{fam.at[r, 'period']}'" if fam.at[r, "period"] else "") + f" (first on row {first[r]})",
+                  "each (family, product, period) once")
+    shares = fam.dropna(subset=["share"])
+    groups = shares.groupby(["family", "period"], sort=False)
+    sums, first_row = groups["share"].sum(), groups.apply(lambda g: g.index[0], include_groups=False)
+    for (f, p), total in sums.items():
+        if abs(total - 1) > SHARE_TOLERANCE:
+            when = f"for period '{p}'" if p else "in every period"
+            ctx.rep.add(t.label, int(first_row[(f, p)]), "share", f"the shares of family '{f}' {when} sum to {total:g}",
+                        "shares of one family summing to 1 per period")
+    mixes = set(zip(fam["family"], fam["period"], strict=True))
+    d = ctx.tables["demand"]
+    dem = d.data.dropna(subset=["product", "period"])
+    named = dem["product"].isin(set(fam["family"]))
+    no_mix = named & np.array([(f, p) not in mixes and (f, "") not in mixes
+                               for f, p in zip(dem["product"], dem["period"], strict=True)], dtype=bool)
+    ctx.rep.cells(d.label, "period", dem.loc[no_mix, "period"].index.to_series().map(lambda r: (dem.at[r, "product"], dem.at[r, "period"])),
+                  lambda v: f"family '{v[0]}' has no mix for period '{v[1]}' in {t.label}",
+                  "rows of the family for that period, or rows with a blank period")
+
+
+def _check_scenario_weights(ctx: _Context) -> None:
+    """`[scenarios]` weights name scenarios of demand.csv and do not sum to 0."""
+    if ctx.settings is None or not ctx.settings.get("scenarios"):
+        return
+    weights: dict[str, float] = ctx.settings["scenarios"]  # type: ignore[assignment]
+    known = set(ctx.df("demand")["scenario"].dropna())
+    config = ctx.source.config or {}
+    for name in weights:
+        if ctx.tables["demand"].present and name not in known:
+            path = f"scenarios.{name}"
+            ctx.rep.add(ctx.source.config_label, config.get(path, (None, None))[1], path,
+                        f"unknown scenario '{name}'{_did_you_mean(name, known)}",
+                        f"one of the scenarios of {ctx.label('demand')}: {_listing(sorted(known))}")
+    if sum(weights.values()) <= 0:
+        ctx.rep.add(ctx.source.config_label, None, "scenarios", "the scenario weights sum to 0",
+                    "weights >= 0 summing to more than 0")
+
+
 def _check_warnings(ctx: _Context) -> None:
     """Suspicious but loadable data: reported as warnings."""
     items, rep = ctx.tables["items"], ctx.rep
@@ -813,6 +915,8 @@ def _check_warnings(ctx: _Context) -> None:
     demand = ctx.df("demand")
     if ctx.tables["demand"].present:
         sold = set(demand.loc[demand["scenario"].eq(ctx.scenario), "product"].dropna())
+        fam = ctx.df("families")
+        sold |= set(fam.loc[fam["family"].isin(sold), "product"].dropna())
         idle = data["kind"].eq("product") & ~data["item"].isin(sold)
         rep.cells(items.label, "item", data.loc[idle, "item"],
                   lambda v: f"product '{v}' has no demand row in scenario '{ctx.scenario}'", "", "warning")
@@ -846,7 +950,9 @@ _CHECKS: tuple[Callable[[_Context], None], ...] = (
     _check_routings,
     _check_terms,
     _check_stock_targets,
+    _check_families,
     _check_scenario,
+    _check_scenario_weights,
     _check_warnings,
 )
 
@@ -859,6 +965,8 @@ def _complete(ctx: _Context, source: str) -> Instance:
     settings, periods = ctx.settings, ctx.periods
     assert settings is not None and periods is not None
     t = {name: tbl.data.reset_index(drop=True) for name, tbl in ctx.tables.items()}
+    t["families"]["period"] = t["families"]["period"].fillna("")  # blank = every period (t = 0)
+    t["demand"], conversion = expand_families(t["demand"], t["families"])
     t["channels"] = _complete_channels(t["channels"], t["demand"])
     t["terms"] = _complete_terms(t["terms"])
     t["budget_lines"] = _complete_budget_lines(t)
@@ -868,6 +976,10 @@ def _complete(ctx: _Context, source: str) -> Instance:
         t[name] = _sum_additive(t[name], TABLE_SPECS[name])
     position = {p: i for i, p in enumerate(periods, start=1)}
     typed = {name: _finish(df, TABLE_SPECS[name], position) for name, df in t.items()}
+    typed[FAMILY_CONVERSION] = _finish_conversion(conversion, position)
+    if len(conversion):
+        log.info("%s", f"{ctx.label('demand')}: {conversion[['family', 'channel', 'period', 'scenario']].drop_duplicates().shape[0]} "
+                 f"sales-family rows split into {len(conversion)} product rows by {ctx.label('families')}")
     all_demand = typed["demand"]
     typed["demand"] = all_demand[all_demand["scenario"].eq(ctx.scenario)].reset_index(drop=True)
     return Instance(
@@ -952,5 +1064,51 @@ def _finish(df: pd.DataFrame, spec: TableSpec, position: dict[str, int]) -> pd.D
     out = pd.DataFrame({c.name: df[c.name].astype(_DTYPES[c.dtype]) if len(df) else pd.Series([], dtype=_DTYPES[c.dtype])
                         for c in spec.columns})
     if _PERIOD_COLUMN in out.columns:
-        out.insert(out.columns.get_loc(_PERIOD_COLUMN) + 1, "t", out[_PERIOD_COLUMN].map(position).astype("int64"))
+        # a blank period (families: every period) reads t = 0
+        out.insert(out.columns.get_loc(_PERIOD_COLUMN) + 1, "t", out[_PERIOD_COLUMN].map(position).fillna(0).astype("int64"))
     return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- sales families
+
+_CONVERSION_COLUMNS = ["scenario", "family", "channel", "period", "family_quantity", "price", "product", "share", "quantity"]
+
+
+def expand_families(demand: pd.DataFrame, families: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Demand rows naming a sales family become one row per product of its mix:
+    quantity = family quantity · share, at the family row's price. The mix of a period is the
+    family's rows for that period, else its rows with a blank period (""); products with share 0
+    get no row. A product that ends up with several rows for one (channel, period, scenario) —
+    a direct row and family rows, or two families — gets one row with the quantities added and
+    the quantity-weighted price (revenue is kept). Returns (product demand, conversion table)."""
+    fam_names = set(families["family"]) if len(families) else set()
+    is_family = demand["product"].isin(fam_names)
+    if not is_family.any():
+        return demand, pd.DataFrame(columns=_CONVERSION_COLUMNS)
+    rows = demand[is_family].rename(columns={"product": "family", "quantity": "family_quantity"})
+    rows = rows.reset_index(names="_row")
+    mix = families.loc[families["share"] > 0, ["family", "product", "share", "period"]]
+    own = set(zip(mix["family"], mix["period"], strict=True))
+    has_own = pd.Series([(f, p) in own for f, p in zip(rows["family"], rows["period"], strict=True)], index=rows.index)
+    by_period = rows[has_own].merge(mix, on=["family", "period"], how="inner")
+    general = rows[~has_own].merge(mix[mix["period"].eq("")].drop(columns="period"), on="family", how="inner")
+    conv = pd.concat([by_period, general], ignore_index=True).sort_values(["_row"], kind="stable")
+    conv["quantity"] = conv["family_quantity"] * conv["share"]
+    conv = conv[_CONVERSION_COLUMNS].reset_index(drop=True)
+    direct = demand[~is_family]
+    converted = pd.concat([direct.astype(object), conv[list(demand.columns)].astype(object)], ignore_index=True)
+    key = ["product", "channel", "period", "scenario"]
+    if converted.duplicated(key).any():
+        converted["_revenue"] = converted["price"].astype(float) * converted["quantity"].astype(float)
+        merged = converted.groupby(key, sort=False, as_index=False).agg(
+            quantity=("quantity", "sum"), price=("price", "first"), _revenue=("_revenue", "sum"))
+        positive = merged["quantity"] > 0
+        merged.loc[positive, "price"] = merged.loc[positive, "_revenue"] / merged.loc[positive, "quantity"]
+        converted = merged[list(demand.columns)]
+    return converted.reset_index(drop=True), conv
+
+
+def _finish_conversion(conv: pd.DataFrame, position: dict[str, int]) -> pd.DataFrame:
+    out = conv.astype({c: "float64" for c in ("family_quantity", "price", "share", "quantity")}).reset_index(drop=True)
+    out.insert(out.columns.get_loc("period") + 1, "t", out["period"].map(position).astype("int64"))
+    return out

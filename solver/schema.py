@@ -221,6 +221,17 @@ TABLES: tuple[TableSpec, ...] = (
         additive_key=True,
     ),
     TableSpec(
+        "families",
+        "Sales families: demand rows naming a family in `product` are split into product demand by these shares.",
+        (
+            ColumnSpec("family", "str", "sales family named in demand.csv's product column (not an item)", required=True),
+            ColumnSpec("product", "str", "a product of the family", required=True, ref="items.item"),
+            ColumnSpec("share", "float", "fraction of the family's demand; the shares of a family sum to 1 per period", required=True, min=0.0, max=1.0),
+            ColumnSpec("period", "str", "the period this mix applies to", default=None, ref="periods", blank_means="every period without rows of its own"),
+        ),
+        key=("family", "product", "period"),
+    ),
+    TableSpec(
         "stock_targets",
         "Per-period overrides of safety_stock (min) and max_stock (max).",
         (
@@ -269,4 +280,22 @@ INSTANCE_KEYS: tuple[KeySpec, ...] = (
     KeySpec("policy", "terminal_value", "float", "ending inventory valued at terminal_value * unit_cost", default=0.0, min=0.0),
 )
 
-INSTANCE_SECTIONS = ("cash", "budget", "policy")
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """An `instance.toml` section of free `name = value` keys whose names are data
+    (e.g. `[scenarios]`, `low = 0.25`): every value a number >= `min`."""
+
+    section: str
+    description: str
+    names: str  # what each key must name
+    min: float = 0.0
+
+
+INSTANCE_MAPS: tuple[MapSpec, ...] = (
+    MapSpec("scenarios", "weight of a demand scenario in `compare --robust` (default: equal weights)",
+            "a scenario of demand.csv"),
+)
+
+INSTANCE_SECTIONS = ("cash", "budget", "policy") + tuple(m.section for m in INSTANCE_MAPS)
