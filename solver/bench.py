@@ -498,7 +498,6 @@ def machine_info() -> dict[str, Any]:
         "highs": highs_version(),
         "highspy": getattr(highspy, "__version__", ""),
         "pyomo": pyomo.version.version,
-        "hostname": platform.node(),
     }
 
 
@@ -965,6 +964,8 @@ def _new_figure(w: float, h: float):
 
 
 def plot_performance_profile(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
     ratios = performance_ratios(table)
     prof = performance_profile(ratios)
     fig = _new_figure(6.5, 4.2)
@@ -977,6 +978,8 @@ def plot_performance_profile(table: pd.DataFrame, path: str | os.PathLike[str]) 
         ax.step(x, y, where="post", label=cfg, linewidth=1.8)
     ax.set_xscale("log", base=2)
     ax.set_xlim(1, tmax)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("τ (solve time / best solve time on the instance)")
     ax.set_ylabel("share of instances proved optimal within τ")
@@ -1048,7 +1051,7 @@ def _fmt(v: Any, kind: str = "num") -> str:
     if kind == "pct":
         return "∞" if math.isinf(x) else f"{x:.2%}"
     if kind == "spct":
-        return f"{x:+.3%}"
+        return f"{0.0 if abs(x) < 5e-6 else x:+.3%}"  # no "-0.000%" from rounding noise
     if kind == "s":
         return f"{x:.2f}"
     if kind == "mb":
