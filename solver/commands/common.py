@@ -22,12 +22,17 @@ def add_solve_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=d.seed, help=f"HiGHS random seed (default {d.seed})")
     g.add_argument("--scenario", default="base", help="demand scenario to plan (default base)")
     g.add_argument("--log", action="store_true", help="show the HiGHS log")
+    g.add_argument("--formulation", choices=("bigm", "ls"), default=d.formulation,
+                   help=f"setup formulation: bigm, or ls = big-M plus the (l,S) inequalities of single-level items (default {d.formulation})")
+    g.add_argument("--strategy", choices=("mip", "relax-and-fix"), default=d.strategy,
+                   help=f"mip = branch-and-bound on the whole plan; relax-and-fix = time-boxed heuristic for large plans, with a proven bound (default {d.strategy})")
 
 
 def solve_options(args: argparse.Namespace, **extra) -> SolveOptions:
     return SolveOptions(
         time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed,
-        log=args.log, **extra,
+        log=args.log, formulation=getattr(args, "formulation", "bigm"),
+        strategy=getattr(args, "strategy", "mip"), **extra,
     )
 
 

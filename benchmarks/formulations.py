@@ -1,0 +1,185 @@
+"""Big-M against the (l,S) formulation: root gap and time to optimum.
+
+    .venv/bin/python benchmarks/formulations.py                 # six TTM tr instances + generated
+    .venv/bin/python benchmarks/formulations.py --time-limit 60 --threads 2 --only G62
+
+For every instance and formulation (formulations/tight.py) it measures
+- `lp_bound`: the LP relaxation of the model as built (no HiGHS cuts),
+- `root_bound`: HiGHS's dual bound after the root node (presolve, cuts; `mip_max_nodes` = 1),
+- the full solve through `solver.planning.solve` (status, plan, bound, seconds to optimum).
+Gaps are relative to the reference value: the published optimum for the TTM instances
+(cost = −profit), else the best plan any run proved optimal. Results go to
+benchmarks/results/formulations.{csv,md} with the machine and its load (other benchmarks may
+share the two cores: times are wall-clock under that load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import solver  # noqa: E402, F401  (first: solver and formulations import each other)
+from formulations.assembly import build_model  # noqa: E402
+from formulations.tight import formulation_extensions  # noqa: E402
+from solver.generator import generate, ladder  # noqa: E402
+from solver.highs import compile_model, new_highs, set_scaling  # noqa: E402
+from solver.instance_writer import write_instance_folder  # noqa: E402
+from solver.literature import DEFAULT_LITERATURE_DIR, known_values, ttm_instance  # noqa: E402
+from solver.loading import load_instance  # noqa: E402
+from solver.options import SolveOptions  # noqa: E402
+from solver.planning import solve  # noqa: E402
+
+TR = {"G30b": "G30", "G53": "G53", "G57": "G57", "G62": "G62", "G69": "G69", "G72": "G72"}
+GENERATED = {
+    "gen-tiny-s0": ladder("tiny", seed=0),
+    "gen-tiny-s1": ladder("tiny", seed=1),
+    "gen-tiny-s2": ladder("tiny", seed=2),
+    "gen-small-s0": ladder("small", seed=0),
+    "gen-small-s1": ladder("small", seed=1),
+}
+
+
+def instances(work: Path, only: set[str] | None):
+    kv = known_values()
+    best = dict(zip(kv["instance"], kv["best_known"], strict=True))
+    for name, stem in TR.items():
+        if only and name not in only:
+            continue
+        toml, tables = ttm_instance(DEFAULT_LITERATURE_DIR / "ttm" / f"{stem}.DAT",
+                                    unit_capacity_use=(name != stem), name=name)
+        path = write_instance_folder(work / name, toml, tables)
+        yield name, load_instance(path), -best[name]
+    for name, params in GENERATED.items():
+        if only and name not in only:
+            continue
+        toml, tables = generate(params)
+        yield name, load_instance(write_instance_folder(work / name, toml, tables)), math.nan
+
+
+def bounds(inst, formulation: str, options: SolveOptions) -> dict:
+    t0 = time.perf_counter()
+    built = build_model(inst, formulation_extensions(formulation))
+    sf = compile_model(built.model)
+    build_s = time.perf_counter() - t0
+    h = new_highs(options)
+    set_scaling(h, sf)
+    h.passModel(sf.to_lp(integer=False))
+    h.run()
+    lp = h.getInfo().objective_function_value
+    h = new_highs(options)
+    set_scaling(h, sf)
+    h.setOptionValue("mip_max_nodes", 1)
+    h.passModel(sf.to_lp())
+    t1 = time.perf_counter()
+    h.run()
+    root_s = time.perf_counter() - t1
+    root = h.getInfo().mip_dual_bound
+    return {"rows": sf.num_rows, "cols": sf.num_cols, "binaries": sf.num_integers,
+            "build_s": build_s, "lp_bound": lp, "root_bound": root, "root_s": root_s}
+
+
+def machine() -> str:
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()[:15]
+    mem = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.strip()
+    return "\n".join([*lscpu, mem, f"python {platform.python_version()}"])
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", nargs="*", help="instance names (default: all)")
+    ap.add_argument("--formulations", nargs="*", default=["bigm", "ls"])
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "formulations"))
+    args = ap.parse_args(argv)
+    options = SolveOptions(time_limit=args.time_limit, threads=args.threads)
+    rows = []
+    load_start = load()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, inst, reference in instances(Path(tmp), set(args.only) if args.only else None):
+            for f in args.formulations:
+                rec = {"instance": name, "formulation": f, "reference": reference, "load_before": load()}
+                rec.update(bounds(inst, f, options))
+                t0 = time.perf_counter()
+                r = solve(inst, options, extensions=formulation_extensions(f))
+                rec.update(status=str(r.status), objective=r.objective, bound=r.bound, gap=r.gap,
+                           solve_s=r.kpis.get("solve_seconds", math.nan), total_s=time.perf_counter() - t0)
+                rows.append(rec)
+                print(name, f, rec["status"], rec["objective"], rec["bound"], f"{rec['solve_s']:.1f}s",
+                      f"lp={rec['lp_bound']:.1f} root={rec['root_bound']:.1f}", flush=True)
+    df = pd.DataFrame(rows)
+    # reference for generated instances: best plan proved optimal by any formulation
+    for name, grp in df.groupby("instance"):
+        if grp["reference"].isna().all():
+            opt = grp.loc[grp["status"] == "optimal", "objective"]
+            df.loc[df["instance"] == name, "reference"] = opt.max() if len(opt) else grp["objective"].max()
+    ref = df["reference"].abs().clip(lower=1e-9)
+    df["lp_gap_pct"] = 100 * (df["lp_bound"] - df["reference"]) / ref
+    df["root_gap_pct"] = 100 * (df["root_bound"] - df["reference"]) / ref
+    df["final_gap_pct"] = 100 * df["gap"]
+    df["time_to_opt_s"] = [s if st == "optimal" else math.inf for s, st in zip(df["solve_s"], df["status"], strict=True)]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out.with_suffix(".csv"), index=False)
+    write_markdown(df, out.with_suffix(".md"), args, load_start)
+    return 0
+
+
+def markdown_table(t: pd.DataFrame) -> str:
+    """A GitHub table without the optional `tabulate` dependency."""
+    head = "| " + " | ".join(map(str, t.columns)) + " |"
+    sep = "|" + "|".join("---" for _ in t.columns) + "|"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in t.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
+
+
+def write_markdown(df: pd.DataFrame, path: Path, args, load_start: str) -> None:
+    cols = ["instance", "formulation", "rows", "cols", "binaries", "reference", "lp_gap_pct", "root_gap_pct",
+            "status", "objective", "final_gap_pct", "time_to_opt_s", "load_before"]
+    t = df[cols].copy()
+    for c in ("lp_gap_pct", "root_gap_pct", "final_gap_pct"):
+        t[c] = t[c].map(lambda v: f"{v:.2f}")
+    t["time_to_opt_s"] = t["time_to_opt_s"].map(lambda v: f"{v:.1f}" if math.isfinite(v) else f"> {args.time_limit:g}")
+    t["objective"] = t["objective"].map(lambda v: f"{v:.1f}")
+    t["reference"] = t["reference"].map(lambda v: f"{v:.1f}")
+    lines = [
+        "# Formulations: big-M against (l,S)",
+        "",
+        f"Reproduce: `.venv/bin/python benchmarks/formulations.py --time-limit {args.time_limit:g} --threads {args.threads}`",
+        "",
+        "Gaps are % of |reference| (TTM: published optimum as −cost; generated: best proven plan); a bound",
+        "of a maximisation is ≥ the optimum, so the gaps are ≥ 0. `lp` = LP relaxation as built, `root` =",
+        "HiGHS dual bound after the root node (presolve + cuts), `final` = gap at the end of the solve.",
+        f"Time limit {args.time_limit:g} s, {args.threads} HiGHS threads; `load_before` is the 1/5/15-min load",
+        f"average before the run (the machine is shared; load at the start of the script: {load_start}).",
+        "",
+        markdown_table(t),
+        "",
+        "## Machine",
+        "",
+        "```",
+        machine(),
+        "```",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
