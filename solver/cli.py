@@ -26,6 +26,7 @@ COMMANDS = (
     "solver.commands.template",
     "solver.commands.convert",
     "solver.commands.report",
+    "solver.commands.compare",
 )
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
