@@ -37,7 +37,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from formulations.assembly import BuiltModel, build_model
-from solver.highs import SolveOutcome, StandardForm, compile_model, minimise_allocation, solve_standard_form
+from solver.highs import (
+    SolveOutcome,
+    StandardForm,
+    compile_model,
+    minimise_allocation,
+    solve_standard_form,
+)
 from solver.instance import Instance
 from solver.options import SolveOptions
 from solver.planning import solve
