@@ -40,6 +40,7 @@ from solver.loading import CONFIG_FILE, CONFIG_SHEET, README_SHEET, _cell_text
 from solver.problems import InputError, Problem
 from solver.schema import (
     INSTANCE_KEYS,
+    INSTANCE_MAPS,
     INSTANCE_SECTIONS,
     TABLE_SPECS,
     TABLES,
@@ -301,6 +302,13 @@ def _readme_sheet(wb: Workbook) -> Worksheet:
         allowed = ("number" + (f" >= {spec.min:g}" if spec.min is not None else "") + (" or inf" if spec.allow_inf else "")) if spec.dtype in ("float", "int") else ""
         values = [CONFIG_SHEET, spec.path, "yes" if spec.required else "", dtype, spec.unit,
                   _key_default_text(spec.default), allowed, spec.description]
+        for c, v in enumerate(values, start=1):
+            if v != "":
+                _set_text(ws.cell(row=r, column=c), str(v))
+        r += 1
+    for m in INSTANCE_MAPS:  # sections whose key names are data, e.g. scenarios.low = 0.25
+        values = [CONFIG_SHEET, f"{m.section}.<name>", "", "float", "", "(none)",
+                  f"number >= {m.min:g}; <name> = {m.names}", m.description]
         for c, v in enumerate(values, start=1):
             if v != "":
                 _set_text(ws.cell(row=r, column=c), str(v))

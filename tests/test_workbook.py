@@ -15,10 +15,10 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from solver.generator import GeneratorParams, generate_to
-from solver.loading import load_instance, validate
+from solver.loading import load_instance, scenario_weights, validate
 from solver.planning import solve
 from solver.problems import InputError
-from solver.schema import INSTANCE_KEYS, TABLES
+from solver.schema import INSTANCE_KEYS, INSTANCE_MAPS, TABLES
 from solver.workbook import (
     folder_to_workbook,
     workbook_to_folder,
@@ -95,6 +95,8 @@ def test_template_readme_explains_every_column(template):
                 assert row[4] == col.unit
     for key in INSTANCE_KEYS:
         assert ("instance", key.path) in documented
+    for m in INSTANCE_MAPS:
+        assert ("instance", f"{m.section}.<name>") in documented
 
 
 def test_template_offers_drop_downs_for_choices_and_booleans(template):
@@ -202,6 +204,8 @@ def test_csv_to_xlsx_to_csv_is_lossless_on_the_tiny_instances(folder, tmp_path):
     assert_same_instance(original, load_instance(xlsx))
     assert_same_instance(original, load_instance(back))
     assert sorted(p.name for p in back.glob("*.csv")) == sorted(p.name for p in folder.glob("*.csv"))
+    weights = [scenario_weights(p, original.scenarios) for p in (folder, xlsx, back)]  # [scenarios]
+    assert weights[0] == weights[1] == weights[2]
 
 
 def test_round_trip_of_a_generated_instance(tmp_path):
