@@ -159,7 +159,7 @@ def set_cell(case: Case, draw, table: str, column: str, value: str, *, nonblank:
 
 
 def m_drop_column(case, draw):
-    t, c = draw(st.sampled_from(REQUIRED))
+    t, c = draw(st.sampled_from([(t, c) for t, c in REQUIRED if c in case.tables[t][0]]))
     j = col_index(case, t, c)
     for row in case.tables[t]:
         del row[j]
@@ -250,9 +250,9 @@ def m_excel_date(case, draw):
     set_cell(case, draw, t, c, draw(st.sampled_from(EXCEL_DATES)))
 
 
-MUTATIONS = [m_drop_column, m_rename_column, m_wrong_type, m_nan, m_inf, m_negative, m_huge,
-             m_duplicate_key, m_unknown_reference, m_cycle, m_encoding, m_excel_date,
-             m_empty_table]  # applied in this order: emptying a table comes last
+# applied in this order: cell edits, then added rows, then header edits, emptying a table last
+MUTATIONS = [m_wrong_type, m_nan, m_inf, m_negative, m_huge, m_unknown_reference, m_excel_date,
+             m_duplicate_key, m_cycle, m_encoding, m_rename_column, m_drop_column, m_empty_table]
 
 
 def innocent(case: Case, draw) -> None:
