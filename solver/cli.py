@@ -27,6 +27,7 @@ COMMANDS = (
     "solver.commands.convert",
     "solver.commands.report",
     "solver.commands.compare",
+    "solver.commands.roll",
 )
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
