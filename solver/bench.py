@@ -55,7 +55,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -165,7 +165,9 @@ PYOMO_OPTION_NAMES: dict[str, dict[str, str]] = {
 }
 
 # SolveOptions fields the Pyomo route applies; others must keep their defaults there.
-PYOMO_HONOURED = frozenset({"time_limit", "gap", "threads", "seed", "log", "polish", "sensitivity"})
+PYOMO_HONOURED = frozenset(
+    {"time_limit", "gap", "threads", "seed", "log", "polish", "sensitivity", "formulation"}
+)
 
 for _cfg in (
     BenchConfig("default", "HiGHS via solver.planning.solve (passModel, polish), project defaults"),
@@ -195,17 +197,13 @@ _FIELDS = {f.name for f in fields(SolveOptions)}
 if "formulation" in _FIELDS:
     register_config(
         BenchConfig(
-            "ls", "default with the (l,S) inequalities (formulation = ls)", {"formulation": "ls"}
+            "ls",
+            "default plus the (l,S) inequalities of formulations/tight.py (formulation = ls)",
+            {"formulation": "ls"},
         )
     )
-if "strategy" in _FIELDS:
-    register_config(
-        BenchConfig(
-            "relax-and-fix",
-            "relax-and-fix heuristic with a proven bound (strategy = relax-and-fix)",
-            {"strategy": "relax-and-fix"},
-        )
-    )
+# (a `strategy` variant, e.g. relax-and-fix, belongs here once solver.planning.solve reads
+# SolveOptions.strategy; until then `--config strategy=...` would run the plain MIP.)
 
 
 _AVAILABLE: dict[str, bool] = {}
@@ -581,10 +579,24 @@ def gap_to_best(objective: float, best: float | None, sense: str) -> float:
     return worse / max(abs(best), 1e-9)
 
 
+def _formulation_extensions(options: SolveOptions) -> tuple[SolveOptions, list]:
+    """The model extensions of `options.formulation` (formulations/tight.py), applied here,
+    and the options with the formulation reset to its default, so that a solve() that also
+    reads the field cannot apply them twice."""
+    name = getattr(options, "formulation", None)
+    default = getattr(SolveOptions(), "formulation", None)
+    if name is None or name == default:
+        return options, []
+    from formulations.tight import formulation_extensions
+
+    return replace(options, formulation=default), formulation_extensions(name)
+
+
 def _solve_own(inst, options: SolveOptions) -> dict[str, Any]:
     from solver.planning import solve
 
-    res = solve(inst, options)
+    options, extensions = _formulation_extensions(options)
+    res = solve(inst, options, extensions=extensions)
     sf = res.standard_form
     return {
         "rows": res.kpis.get("rows", 0),
@@ -611,8 +623,9 @@ def _solve_pyomo(inst, options: SolveOptions, solver_name: str) -> dict[str, Any
     from solver.highs import compile_model
     from solver.status import Status
 
+    _, extensions = _formulation_extensions(options)
     t0 = time.perf_counter()
-    built = build_model(inst)
+    built = build_model(inst, extensions)
     build_s = time.perf_counter() - t0
     model = built.model
     sf = compile_model(model)  # untimed: the same size statistics as the own route

@@ -290,3 +290,21 @@ def test_literature_suites_resolve(tmp_path: Path) -> None:
     assert sorted(i.name for i in folder) == sorted(i.name for i in tr)
     with pytest.raises(ValueError, match="neither a folder nor a named suite"):
         resolve_suite("no-such-suite", cache_dir=tmp_path)
+
+
+def test_formulation_configs_apply_the_extensions_once() -> None:
+    """A `formulation` override becomes model extensions applied by the runner, and solve()
+    gets the default formulation back, so the extensions cannot be added twice."""
+    from dataclasses import fields
+
+    from solver.bench import _formulation_extensions
+
+    if "formulation" not in {f.name for f in fields(SolveOptions)}:
+        pytest.skip("SolveOptions has no formulation field")
+    from formulations.tight import formulation_extensions
+
+    opts = parse_config("ls").solve_options(SolveOptions())
+    rest, ext = _formulation_extensions(opts)
+    assert rest.formulation == SolveOptions().formulation
+    assert ext == formulation_extensions("ls") and ext
+    assert _formulation_extensions(SolveOptions()) == (SolveOptions(), [])
