@@ -27,32 +27,38 @@ def add_budget(ctx: Context) -> pyo.Block:
     b.alloc = pyo.Var(index, within=pyo.NonNegativeReals)
     b.emergency = pyo.Var(index if settings.emergency_pool > 0 else [], within=pyo.NonNegativeReals)
 
-    def cover(blk, line, t):
-        expr = ctx.spend.expr((line, t)) - blk.alloc[line, t]
-        if (line, t) in blk.emergency:
-            expr = expr - blk.emergency[line, t]
-        return expr
-
-    def commit_rule(blk, line, t):
-        if d.carryover[line]:
-            return sum((cover(blk, line, tau) for tau in range(1, t + 1)), start=0.0) <= 0.0
-        return cover(blk, line, t) <= 0.0
-
-    used = [(line, t) for (line, t) in index if any(
-        ctx.spend.has_vars((line, tau)) or ctx.spend.constant((line, tau))
-        for tau in (range(1, t + 1) if d.carryover[line] else (t,))
-    )]
-    b.commit = pyo.Constraint(used, rule=commit_rule)
-    per_period = [k for k in index if math.isfinite(d.period_ceiling.get(k, math.inf))]
-    b.period_ceiling = pyo.Constraint(per_period, rule=lambda blk, line, t: blk.alloc[line, t] <= d.period_ceiling[(line, t)])
-    horizon = [line for line in d.lines if math.isfinite(d.line_ceiling[line])]
-    b.line_ceiling = pyo.Constraint(
-        horizon, rule=lambda blk, line: sum(blk.alloc[line, t] for t in d.T) <= d.line_ceiling[line]
-    )
+    rows = ctx.rows
+    for line in d.lines:
+        acc_c: list[float] = []
+        acc_v: list = []
+        acc_const = 0.0
+        for t in d.T:
+            const, coefs, vars_ = ctx.spend.raw((line, t))
+            c = [*coefs, -1.0]
+            v = [*vars_, b.alloc[line, t]]
+            if (line, t) in b.emergency:
+                c.append(-1.0)
+                v.append(b.emergency[line, t])
+            if d.carryover[line]:  # Σ_{τ<=t} (spend - a - e) <= 0
+                acc_c, acc_v, acc_const = acc_c + c, acc_v + v, acc_const + const
+                c, v, const = acc_c, acc_v, acc_const
+                used = any(ctx.spend.has_vars((line, tau)) or ctx.spend.constant((line, tau)) for tau in range(1, t + 1))
+            else:
+                used = bool(coefs) or const != 0.0
+            if used:
+                rows.add("budget.commit", (line, t), c, v, upper=-const)
+    for line in d.lines:
+        for t in d.T:
+            ceiling = d.period_ceiling.get((line, t), math.inf)
+            if math.isfinite(ceiling):
+                rows.add("budget.period_ceiling", (line, t), [1.0], [b.alloc[line, t]], upper=ceiling)
+    for line in d.lines:
+        if math.isfinite(d.line_ceiling[line]):
+            rows.add("budget.line_ceiling", line, [1.0] * d.n, [b.alloc[line, t] for t in d.T], upper=d.line_ceiling[line])
     if math.isfinite(settings.pool):
-        b.pool = pyo.Constraint(expr=sum(b.alloc.values()) <= settings.pool)
+        rows.add("budget.pool", None, [1.0] * len(b.alloc), list(b.alloc.values()), upper=settings.pool)
     if settings.emergency_pool > 0:
-        b.emergency_pool = pyo.Constraint(expr=sum(b.emergency.values()) <= settings.emergency_pool)
+        rows.add("budget.emergency_pool", None, [1.0] * len(b.emergency), list(b.emergency.values()), upper=settings.emergency_pool)
         for (line, t), e in b.emergency.items():
             ctx.pnl.add(("emergency", t), settings.emergency_premium, e)
     return b

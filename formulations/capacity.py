@@ -28,14 +28,13 @@ def add_capacity(ctx: Context) -> pyo.Block:
     ot_index = [(r, t) for (r, t) in rows if d.overtime_max[r] > 0]
     b.overtime = pyo.Var(ot_index, within=pyo.NonNegativeReals)
 
-    def cap_rule(blk, r, t):
-        expr = ctx.hours.expr((r, t))
-        if (r, t) in blk.overtime:
-            expr = expr - blk.overtime[r, t]
-        return expr <= (1.0 - d.reserve[r]) * d.capacity[(r, t)]
-
-    b.hours = pyo.Constraint(rows, rule=cap_rule)
-    b.overtime_limit = pyo.Constraint(ot_index, rule=lambda blk, r, t: blk.overtime[r, t] <= d.overtime_max[r])
+    for r, t in rows:
+        const, coefs, vars_ = ctx.hours.raw((r, t))
+        if (r, t) in b.overtime:
+            coefs, vars_ = [*coefs, -1.0], [*vars_, b.overtime[r, t]]
+        ctx.rows.add("capacity.hours", (r, t), coefs, vars_, upper=(1.0 - d.reserve[r]) * d.capacity[(r, t)] - const)
+    for r, t in ot_index:
+        ctx.rows.add("capacity.overtime_limit", (r, t), [1.0], [b.overtime[r, t]], upper=d.overtime_max[r])
 
     for r, t in ot_index:
         o = b.overtime[r, t]

@@ -1,6 +1,7 @@
 """Cash: balance, minimum closing cash and the revolving credit line (MODEL.md §4.8).
 
     c[t] - c[t-1] - receipts[t] + payments[t] + rate·λ[t-1] - (λ[t] - λ[t-1]) = 0
+    (an initial loan without a credit line must be repaid in period 1: λ[t] <= credit_limit = 0)
     c[t] >= min_balance[t]        λ[t] <= credit_limit
 
 with c[0] = cash.initial and λ[0] = initial_loan. Interest is cash and cost, not budget;
@@ -28,25 +29,38 @@ def add_cash(ctx: Context) -> pyo.Block:
             ctx.payments.add_constant(("overhead", t), d.overhead[t])
             ctx.pnl.add_constant(("overhead", t), d.overhead[t])
 
-    def loan(blk, t):
-        if t == 0:
-            return cash.initial_loan
-        return blk.loan[t] if has_loan else 0.0
-
-    def balance_rule(blk, t):
-        prev = blk.cash[t - 1] if t > 1 else cash.initial
-        out = sum((ctx.payments.expr((kind, t)) for kind in CASH_OUT_KINDS), start=0.0)
-        interest = cash.interest_rate * loan(blk, t - 1)
-        return (
-            blk.cash[t] - prev - ctx.receipts.expr(t) + out + interest - (loan(blk, t) - loan(blk, t - 1))
-            == 0.0
-        )
-
-    b.balance = pyo.Constraint(d.T, rule=balance_rule)
-    b.min_cash = pyo.Constraint(d.T, rule=lambda blk, t: blk.cash[t] >= d.cash_min[t])
-    b.credit_limit = pyo.Constraint(
-        d.T if has_loan else [], rule=lambda blk, t: blk.loan[t] <= cash.credit_limit
-    )
+    rate = cash.interest_rate
+    for t in d.T:
+        # c[t] - c[t-1] - receipts + payments + (1 + rate)·λ[t-1] - λ[t] = 0, constants moved right
+        r_const, r_coefs, r_vars = ctx.receipts.raw(t)
+        coefs, vars_ = [1.0], [b.cash[t]]
+        rhs = r_const
+        if t > 1:
+            coefs.append(-1.0)
+            vars_.append(b.cash[t - 1])
+        else:
+            rhs += cash.initial
+        coefs += [-c for c in r_coefs]
+        vars_ += r_vars
+        for kind in CASH_OUT_KINDS:
+            p_const, p_coefs, p_vars = ctx.payments.raw((kind, t))
+            rhs -= p_const
+            coefs += p_coefs
+            vars_ += p_vars
+        if has_loan:
+            coefs.append(-1.0)
+            vars_.append(b.loan[t])
+            if t > 1:
+                coefs.append(1.0 + rate)
+                vars_.append(b.loan[t - 1])
+            else:
+                rhs -= (1.0 + rate) * cash.initial_loan
+        ctx.rows.add("cash.balance", t, coefs, vars_, rhs, rhs)
+    for t in d.T:
+        ctx.rows.add("cash.min_cash", t, [1.0], [b.cash[t]], lower=d.cash_min[t])
+    if has_loan:
+        for t in d.T:
+            ctx.rows.add("cash.credit_limit", t, [1.0], [b.loan[t]], upper=cash.credit_limit)
     if has_loan and cash.interest_rate:
         for t in d.T:
             if t == 1:

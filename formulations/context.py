@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pyomo.environ as pyo
 
 from formulations.data import PlanData
+from formulations.rows import Rows
 from formulations.terms import Terms
 from solver.instance import Instance
 
@@ -47,5 +48,6 @@ class Context:
     spend: Terms = field(default_factory=Terms)  # (line, t): budget committed
     pnl: Terms = field(default_factory=Terms)  # (component, t): amount (sign from PNL_SIGN)
     closing: Terms = field(default_factory=Terms)  # "receivables" / "payables" falling after n
+    rows: Rows = field(default_factory=Rows)  # every constraint row of the blocks (see rows.py)
     penalty: Terms = field(default_factory=Terms)  # (name, t): objective-only costs of a re-plan
     # (change penalties, …); not profit: the reported objective stays MODEL.md §5

@@ -26,21 +26,26 @@ def add_inventory(ctx: Context) -> pyo.Block:
     soft = [(i, t) for (i, t) in index if i in d.safety_penalty and d.target_min[(i, t)] > 0]
     b.shortfall = pyo.Var(soft, within=pyo.NonNegativeReals, bounds=lambda blk, i, t: (0.0, d.target_min[(i, t)]))
 
-    def balance_rule(blk, i, t):
-        prev = blk.stock[i, t - 1] if t > 1 else d.initial_stock[i]
-        rhs = d.open_orders.get((i, t), 0.0)
-        return blk.stock[i, t] - prev - ctx.stock.expr((i, t)) == rhs
-
-    b.balance = pyo.Constraint(index, rule=balance_rule)
-    mins = [k for k in index if d.target_min[k] > 0]
-
-    def min_rule(blk, i, t):
-        lhs = blk.stock[i, t] + blk.shortfall[i, t] if (i, t) in blk.shortfall else blk.stock[i, t]
-        return lhs >= d.target_min[(i, t)]
-
-    b.target_min = pyo.Constraint(mins, rule=min_rule)
-    maxes = [k for k in index if math.isfinite(d.target_max[k])]
-    b.target_max = pyo.Constraint(maxes, rule=lambda blk, i, t: blk.stock[i, t] <= d.target_max[(i, t)])
+    rows = ctx.rows
+    for i, t in index:
+        const, coefs, vars_ = ctx.stock.raw((i, t))
+        rhs = d.open_orders.get((i, t), 0.0) + const
+        if t > 1:
+            head_c, head_v = [1.0, -1.0], [b.stock[i, t], b.stock[i, t - 1]]
+        else:
+            head_c, head_v = [1.0], [b.stock[i, t]]
+            rhs += d.initial_stock[i]
+        rows.add("inventory.balance", (i, t), head_c + [-c for c in coefs], head_v + list(vars_), rhs, rhs)
+    for i, t in index:
+        target = d.target_min[(i, t)]
+        if target > 0:
+            if (i, t) in b.shortfall:
+                rows.add("inventory.target_min", (i, t), [1.0, 1.0], [b.stock[i, t], b.shortfall[i, t]], lower=target)
+            else:
+                rows.add("inventory.target_min", (i, t), [1.0], [b.stock[i, t]], lower=target)
+    for i, t in index:
+        if math.isfinite(d.target_max[(i, t)]):
+            rows.add("inventory.target_max", (i, t), [1.0], [b.stock[i, t]], upper=d.target_max[(i, t)])
 
     tv = ctx.inst.policy.terminal_value
     for i, t in index:

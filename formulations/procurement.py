@@ -21,9 +21,11 @@ def add_procurement(ctx: Context) -> pyo.Block:
     ctx.model.procurement = b
     b.q = pyo.Var(d.q_index, within=pyo.NonNegativeReals)
     b.z = pyo.Var(d.z_index, within=pyo.Binary)
-    b.order_link = pyo.Constraint(d.z_index, rule=lambda blk, m, t: blk.q[m, t] <= d.q_bound[(m, t)] * blk.z[m, t])
-    moq_rows = [k for k in d.z_index if d.moq[k[0]] > 0]
-    b.moq = pyo.Constraint(moq_rows, rule=lambda blk, m, t: blk.q[m, t] >= d.moq[m] * blk.z[m, t])
+    for key in d.z_index:
+        ctx.rows.add("procurement.order_link", key, [1.0, -d.q_bound[key]], [b.q[key], b.z[key]], upper=0.0)
+    for key in d.z_index:
+        if d.moq[key[0]] > 0:
+            ctx.rows.add("procurement.moq", key, [1.0, -d.moq[key[0]]], [b.q[key], b.z[key]], lower=0.0)
 
     for m, t in d.q_index:
         q = b.q[m, t]

@@ -1,7 +1,7 @@
 """Production: starts by routing, setups and minimum lots (MODEL.md §4.1, §4.5).
 
-    x[i,ρ,t] <= M[i,ρ,t] · y[i,ρ,t]     (setup link; M from capacity and the horizon need)
-    x[i,ρ,t] >= min_lot_i · y[i,ρ,t]
+    x[i,ρ,t] - M[i,ρ,t] · y[i,ρ,t] <= 0     (setup link; M from capacity and the usage ahead)
+    x[i,ρ,t] - min_lot_i · y[i,ρ,t] >= 0
 
 A start in t adds to the item's stock in t + lead_time, consumes BOM children in t, uses
 hours_per_unit on every step's resource (plus setup_hours per setup), and costs unit_cost·x
@@ -36,9 +36,11 @@ def add_production(ctx: Context) -> pyo.Block:
                 f"item {key[0]!r}: terminal_value > 1 with unconstrained capacity makes "
                 "over-production profitable without limit; give a finite capacity"
             )
-    b.setup_link = pyo.Constraint(d.y_index, rule=lambda blk, i, r, t: blk.x[i, r, t] <= d.x_bound[(i, r, t)] * blk.y[i, r, t])
-    lots = [k for k in d.y_index if d.min_lot[k[0]] > 0]
-    b.min_lot = pyo.Constraint(lots, rule=lambda blk, i, r, t: blk.x[i, r, t] >= d.min_lot[i] * blk.y[i, r, t])
+    for key in d.y_index:
+        ctx.rows.add("production.setup_link", key, [1.0, -d.x_bound[key]], [b.x[key], b.y[key]], upper=0.0)
+    for key in d.y_index:
+        if d.min_lot[key[0]] > 0:
+            ctx.rows.add("production.min_lot", key, [1.0, -d.min_lot[key[0]]], [b.x[key], b.y[key]], lower=0.0)
 
     children: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for child, parents in d.parents_of.items():

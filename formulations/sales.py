@@ -3,7 +3,7 @@
     must:     v[p,k,t] = d[p,k,t]
     lost:     v[p,k,t] + l[p,k,t] = d[p,k,t]
     backlog:  b[t] - b[t-1] + v[t] = d[t]   (t from the first demand row; d = 0 without a row)
-              l[p,k,n] = b[p,k,n]           (what is still owed at the end is lost)
+              l[p,k,n] - b[p,k,n] = 0       (what is still owed at the end is lost)
 
 Shipments leave the product's stock; revenue price·v is collected by the channel's terms
 (share at t + lag; amounts after n are closing receivables).
@@ -23,20 +23,23 @@ def add_sales(ctx: Context) -> pyo.Block:
     b.ship = pyo.Var(d.ship_index, within=pyo.NonNegativeReals)
     b.backlog = pyo.Var(d.backlog_index, within=pyo.NonNegativeReals)
     b.lost = pyo.Var(d.lost_index, within=pyo.NonNegativeReals)
+    rows = ctx.rows
 
-    def demand_rule(blk, p, k, t):
+    for p, k, t in d.ship_index:
         qty = d.demand.get((p, k, t), 0.0)
+        v = b.ship[p, k, t]
         mode = d.service[k]
         if mode == "must":
-            return blk.ship[p, k, t] == qty
-        if mode == "lost":
-            return blk.ship[p, k, t] + blk.lost[p, k, t] == qty
-        prev = blk.backlog[p, k, t - 1] if (p, k, t - 1) in blk.backlog else 0.0
-        return blk.backlog[p, k, t] - prev + blk.ship[p, k, t] == qty
-
-    b.demand = pyo.Constraint(d.ship_index, rule=demand_rule)
-    ends = [(p, k, t) for (p, k, t) in d.lost_index if d.service[k] == "backlog"]
-    b.backlog_end = pyo.Constraint(ends, rule=lambda blk, p, k, t: blk.lost[p, k, t] == blk.backlog[p, k, t])
+            rows.add("sales.demand", (p, k, t), [1.0], [v], qty, qty)
+        elif mode == "lost":
+            rows.add("sales.demand", (p, k, t), [1.0, 1.0], [v, b.lost[p, k, t]], qty, qty)
+        elif (p, k, t - 1) in b.backlog:
+            rows.add("sales.demand", (p, k, t), [1.0, -1.0, 1.0], [b.backlog[p, k, t], b.backlog[p, k, t - 1], v], qty, qty)
+        else:
+            rows.add("sales.demand", (p, k, t), [1.0, 1.0], [b.backlog[p, k, t], v], qty, qty)
+    for p, k, t in d.lost_index:
+        if d.service[k] == "backlog":
+            rows.add("sales.backlog_end", (p, k, t), [1.0, -1.0], [b.lost[p, k, t], b.backlog[p, k, t]], 0.0, 0.0)
 
     for p, k, t in d.ship_index:
         v = b.ship[p, k, t]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse  # noqa: F401  (loaded here so its import is not counted as build time)
+import scipy.sparse as sp  # loaded here so its import is not counted as build time
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from solver.options import SolveOptions
@@ -90,6 +90,83 @@ class StandardForm:
 
 
 def compile_model(model: pyo.ConcreteModel) -> StandardForm:
+    """Arrays for HiGHS. Models from `build_model(..., materialize=False)` compile straight from
+    their row registry (plus any Pyomo constraints extensions added); others through Pyomo's
+    LinearStandardFormCompiler."""
+    ctx = getattr(model, "_prodbudget_ctx", None)
+    if ctx is not None and not getattr(model, "_prodbudget_materialized", True):
+        return _compile_registry(model, ctx)
+    return _compile_pyomo(model)
+
+
+def _compile_registry(model: pyo.ConcreteModel, ctx) -> StandardForm:
+    from formulations.assembly import objective_terms
+
+    columns = [v for v in model.component_data_objects(pyo.Var, descend_into=True, sort=False) if not v.fixed]
+    ncol = len(columns)
+    column_of = {id(v): j for j, v in enumerate(columns)}
+    get = column_of.get
+
+    def fold(vars_, coefs):
+        """Column of each term, and the constant of the fixed ones (value · coef)."""
+        cols = np.fromiter((get(id(v), -1) for v in vars_), dtype=np.int64, count=len(vars_))
+        fixed = cols < 0
+        const = np.zeros(len(vars_))
+        if fixed.any():
+            const[fixed] = [coefs[k] * (vars_[k].value or 0.0) for k in np.flatnonzero(fixed)]
+        return cols, fixed, const
+
+    reg = ctx.rows
+    ptr, coefs, lower, upper = reg.arrays()
+    nrow = len(reg)
+    row_of = np.repeat(np.arange(nrow), np.diff(ptr))
+    cols, fixed, const = fold(reg.vars, coefs)
+    if fixed.any():
+        shift = np.bincount(row_of, weights=const, minlength=nrow)
+        lower, upper = lower - shift, upper - shift
+    keep = ~fixed
+    A = sp.coo_array((coefs[keep], (row_of[keep], cols[keep])), shape=(nrow, ncol)).tocsc()
+    A.sum_duplicates()
+    A.eliminate_zeros()
+    kinds = np.where(lower == upper, 0, np.where(np.isfinite(upper), 1, -1))
+    rows = [(ref, int(k)) for ref, k in zip(reg.refs, kinds, strict=True)]
+    row_lower = np.where(kinds == 1, -highspy.kHighsInf, lower)
+    row_upper = np.where(kinds == -1, highspy.kHighsInf, upper)
+    ranged = np.flatnonzero(np.isfinite(lower) & np.isfinite(upper) & (lower != upper))
+    if ranged.size:  # both sides finite: keep both bounds on one row (HiGHS takes ranges)
+        row_lower[ranged], row_upper[ranged] = lower[ranged], upper[ranged]
+
+    extra = [c for c in model.component_data_objects(pyo.Constraint, active=True, descend_into=True)]
+    if extra:  # rows added as Pyomo constraints by extensions
+        repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+        sub = repn.A.tocoo()
+        remap = np.array([column_of[id(v)] for v in repn.columns], dtype=np.int64)
+        B = sp.coo_array((sub.data, (sub.row, remap[sub.col])), shape=(sub.shape[0], ncol)).tocsc()
+        A = sp.vstack([A, B], format="csc")
+        rhs = np.asarray(repn.rhs, dtype=float)
+        k2 = np.array([r.bound_type for r in repn.rows], dtype=int)
+        row_lower = np.concatenate([row_lower, np.where(k2 <= 0, rhs, -highspy.kHighsInf)])
+        row_upper = np.concatenate([row_upper, np.where(k2 >= 0, rhs, highspy.kHighsInf)])
+        rows += [(r.constraint, r.bound_type) for r in repn.rows]
+
+    const0, ocoefs, ovars = objective_terms(ctx)
+    ocoefs = np.asarray(ocoefs, dtype=float)
+    ocols, ofixed, oconst = fold(ovars, ocoefs)
+    cost = np.zeros(ncol)
+    np.add.at(cost, ocols[~ofixed], ocoefs[~ofixed])
+    offset = const0 + float(oconst.sum())
+
+    lower_b = np.array([-highspy.kHighsInf if v.lb is None else v.lb for v in columns], dtype=float)
+    upper_b = np.array([highspy.kHighsInf if v.ub is None else v.ub for v in columns], dtype=float)
+    is_integer = np.array([v.is_integer() for v in columns], dtype=bool)
+    return StandardForm(
+        cost=cost, col_lower=lower_b, col_upper=upper_b, row_lower=row_lower, row_upper=row_upper,
+        A=A, maximize=True, columns=columns, rows=rows, is_integer=is_integer,
+        column_of=column_of, offset=offset,
+    )
+
+
+def _compile_pyomo(model: pyo.ConcreteModel) -> StandardForm:
     repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
     columns = list(repn.columns)
     ncol = len(columns)

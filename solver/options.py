@@ -14,5 +14,6 @@ class SolveOptions:
     polish: bool = True  # round the integers and re-solve the LP (see solver/highs.py)
     sensitivity: bool = False  # fixed-pattern LP duals and ranging
     log: bool = False  # show the HiGHS log
+    handoff: str = "direct"  # "direct": rows compiled straight to arrays; "pyomo": Pyomo constraints + LinearStandardFormCompiler (comparison route)
     formulation: str = "bigm"  # setup/order links: "bigm" (MODEL.md §4.5 as written) or "ls" (+ (l,S) rows), formulations/tight.py
     strategy: str = "mip"  # "mip" (branch-and-bound on the whole model) or "relax-and-fix" (solver/heuristics.py)

@@ -31,7 +31,7 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
         options = SolveOptions(**{**options.__dict__, **overrides})
     t0 = time.perf_counter()
     try:
-        built = build_model(inst, extensions)
+        built = build_model(inst, extensions, materialize=options.handoff == "pyomo")
     except UnboundedLotError as err:
         return _no_plan(inst, Status.UNBOUNDED, str(err), options, time.perf_counter() - t0)
     sf = compile_model(built.model)

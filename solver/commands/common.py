@@ -10,7 +10,7 @@ from rich.console import Console
 from solver.options import SolveOptions
 from solver.problems import Problem
 
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one line each: greppable, never split
 
 
 def add_solve_options(p: argparse.ArgumentParser) -> None:
