@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
@@ -20,7 +21,9 @@ from formulations.inventory import add_inventory
 from formulations.procurement import add_procurement
 from formulations.production import add_production
 from formulations.sales import add_sales
-from solver.instance import Instance
+
+if TYPE_CHECKING:  # formulations depend on the instance only for types (no import cycle)
+    from solver.instance import Instance
 
 
 @dataclass

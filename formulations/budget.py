@@ -59,6 +59,6 @@ def add_budget(ctx: Context) -> pyo.Block:
         rows.add("budget.pool", None, [1.0] * len(b.alloc), list(b.alloc.values()), upper=settings.pool)
     if settings.emergency_pool > 0:
         rows.add("budget.emergency_pool", None, [1.0] * len(b.emergency), list(b.emergency.values()), upper=settings.emergency_pool)
-        for (line, t), e in b.emergency.items():
+        for (_line, t), e in b.emergency.items():
             ctx.pnl.add(("emergency", t), settings.emergency_premium, e)
     return b

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyomo.environ as pyo
 
 from formulations.data import PlanData
 from formulations.rows import Rows
 from formulations.terms import Terms
-from solver.instance import Instance
+
+if TYPE_CHECKING:  # formulations depend on the instance only for types (no import cycle)
+    from solver.instance import Instance
 
 # P&L components (MODEL.md §5): +1 adds to profit, -1 is a cost.
 PNL_SIGN: dict[str, int] = {

@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from solver.instance import Instance
+if TYPE_CHECKING:  # formulations depend on the instance only for types (no import cycle)
+    from solver.instance import Instance
+
 
 INF = math.inf
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from formulations.assembly import Extension, build_model
 from formulations.production import UnboundedLotError
+from formulations.tight import formulation_extensions
 from solver.highs import compile_model, minimise_allocation, solve_standard_form, version
 from solver.instance import Instance
 from solver.options import SolveOptions
@@ -29,6 +30,7 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
     options = options or SolveOptions()
     if overrides:
         options = SolveOptions(**{**options.__dict__, **overrides})
+    extensions = [*extensions, *formulation_extensions(options.formulation)]
     t0 = time.perf_counter()
     try:
         built = build_model(inst, extensions, materialize=options.handoff == "pyomo")
