@@ -53,7 +53,7 @@ def run(args) -> int:
     for c in ("value", "status", "profit", "marginal", "service", "breakpoint"):
         t.add_column(c, justify="right")
     for r in df.itertuples(index=False):
-        t.add_row(f"{r.value:,.4g}", r.status, money(r.profit, inst.currency),
+        t.add_row(f"{r.value:,.0f}" if abs(r.value) >= 1000 else f"{r.value:,.4g}", r.status, money(r.profit, inst.currency),
                   "" if r.marginal_value != r.marginal_value else f"{r.marginal_value:,.4g}",
                   f"{r.service_level:.1%}" if r.service_level == r.service_level else "—", "◆" if r.breakpoint else "")
     Console().print(t)
