@@ -197,7 +197,7 @@ def diagnose(inst: Instance, options: SolveOptions | None = None,
     """
     from formulations.assembly import build_model
     from formulations.production import UnboundedLotError
-    from solver.highs import compile_model, solve_standard_form
+    from solver.highs import compile_model, run, solve_standard_form
     from solver.status import Status
 
     options = options or SolveOptions()
@@ -350,7 +350,7 @@ def _relaxable_rows(d, sf, weights: Mapping[str, float]):
 
 
 def _elastic(inst: Instance, d, sf, options: SolveOptions, weights: Mapping[str, float], diag: Diagnosis) -> None:
-    from solver.highs import new_highs
+    from solver.highs import new_highs, run
 
     rel = _relaxable_rows(d, sf, weights)
     if not rel:
@@ -384,7 +384,7 @@ def _elastic(inst: Instance, d, sf, options: SolveOptions, weights: Mapping[str,
                            for f in sf.is_integer] + [highspy.HighsVarType.kContinuous] * k
     h = new_highs(options)
     h.passModel(lp)
-    h.run()
+    run(h)
     ms = h.getModelStatus()
     info = h.getInfo()
     if info.primal_solution_status != highspy.kSolutionStatusFeasible:
@@ -502,12 +502,12 @@ _BOUND = {2: "lower", 3: "upper", 4: "both", 1: "free", 0: "", -1: ""}
 
 def _iis(inst: Instance, sf, options: SolveOptions, diag: Diagnosis) -> None:
     """When the LP relaxation is infeasible: HiGHS's irreducible infeasible subset, named."""
-    from solver.highs import new_highs
+    from solver.highs import new_highs, run
 
     h = new_highs(options)
     h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
     h.passModel(sf.to_lp(integer=False))
-    h.run()
+    run(h)
     if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
         return
     diag.lp_infeasible = True

@@ -241,6 +241,21 @@ def new_highs(options: SolveOptions) -> highspy.Highs:
     return h
 
 
+def run(h: highspy.Highs) -> None:
+    """`h.run()`, except that Ctrl-C stops HiGHS at its next callback and propagates as
+    KeyboardInterrupt at once (a plain run() only notices it when HiGHS returns by itself)."""
+    h.HandleKeyboardInterrupt = True
+    h.startSolve()
+    try:
+        while not h.wait(0.1)[0]:
+            pass
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        while not h.wait(0.1)[0]:
+            pass
+        raise
+
+
 def version() -> str:
     return f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
@@ -273,7 +288,7 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
         sol.value_valid = True
         h.setSolution(sol)
     t0 = time.perf_counter()
-    h.run()
+    run(h)
     seconds = time.perf_counter() - t0
     ms = h.getModelStatus()
     info = h.getInfo()
@@ -314,7 +329,7 @@ def _unbounded_or_infeasible(sf: StandardForm, options: SolveOptions, ms) -> tup
     h = new_highs(options)
     h.setOptionValue("presolve", "off")
     h.passModel(sf.to_lp())
-    h.run()
+    run(h)
     if h.getModelStatus() == _MS.kInfeasible:
         return Status.INFEASIBLE, "no plan satisfies all constraints"
     return Status.UNBOUNDED, "profit is unbounded: some revenue or value has no limiting cost or capacity"
@@ -334,7 +349,7 @@ def _polish(sf: StandardForm, options: SolveOptions, out: SolveOutcome) -> None:
     t0 = time.perf_counter()
     h = new_highs(options)
     h.passModel(fixed_lp(sf, out.values))
-    h.run()
+    run(h)
     out.polish_seconds = time.perf_counter() - t0
     if h.getModelStatus() != _MS.kOptimal:  # keep the MIP values; say so
         out.message += "; polish LP failed, MIP values reported as found"
@@ -370,7 +385,7 @@ def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndar
     h = new_highs(options)
     h.setOptionValue("presolve", "off")  # nearly all columns fixed: presolve adds only noise
     h.passModel(lp)
-    h.run()
+    run(h)
     if h.getModelStatus() == _MS.kOptimal:
         vals = np.array(h.getSolution().col_value, dtype=float)
         out.values[alloc_cols] = vals[alloc_cols]

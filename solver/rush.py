@@ -54,7 +54,7 @@ from formulations.replan import (
     change_penalty as change_penalty_ext,
 )
 from solver.baseline import Baseline
-from solver.highs import compile_model, fixed_lp, new_highs
+from solver.highs import compile_model, fixed_lp, new_highs, run
 from solver.instance import Instance, freeze_tables
 from solver.options import SolveOptions
 from solver.planning import solve
@@ -546,7 +546,7 @@ def _row_duals(sf, lp, cost: np.ndarray, options: SolveOptions) -> np.ndarray | 
     lp.col_cost_ = cost
     h = new_highs(options)
     h.passModel(lp)
-    h.run()
+    run(h)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return np.array(h.getSolution().row_dual, dtype=float)
