@@ -1,0 +1,422 @@
+"""Large plans: time-boxed relax-and-fix, then fix-and-optimize, with a proven bound.
+
+`SolveOptions(strategy="relax-and-fix")`; `solve_with_heuristic(inst, options)` returns a
+`Result` like `solver.planning.solve`, whose `bound` is the best *proven* bound met on the way
+and whose `gap` is recomputed against it. `options.time_limit` is the budget of the whole call.
+
+The lot-sizing literature's MIP heuristics (Dillenberger et al. 1994; Stadtler 2003;
+Helber & Sahling 2010), run on one compiled model (`StandardForm`) by changing column bounds
+and integrality only, so the Pyomo model is built once (building dominates the hand-off on
+large plans):
+
+1. **Relax-and-fix** over the horizon: windows of periods in order; the setups/orders of the
+   window are binary, those of later periods relaxed to [0, 1], those of earlier windows fixed
+   at the value the previous window chose. The first window fixes nothing: its MIP is a
+   relaxation of the whole plan, so its dual bound is a proven bound.
+2. **Fix-and-optimize**: with every integer fixed at the incumbent, free one window at a time
+   (alternately a block of periods and a block of items), solve that MIP started from the
+   incumbent (a warm start: the incumbent is feasible for it), keep any improvement.
+3. **Bound**: the whole MIP, started from the incumbent, for the time that is left: its dual
+   bound (and any better plan it finds) count too.
+
+The plan returned is re-built and re-solved by `solver.planning.solve` with every integer
+fixed at the incumbent (an LP), so its tables, polish and KPIs are those of every other plan,
+and it passes `solver.checker`. Where a window's MIP finds no plan in its time slice (or is
+infeasible because of earlier fixings), the window's integers are left to the next window
+(relax-and-fix) or the window is skipped (fix-and-optimize).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pyomo.environ as pyo
+
+from formulations.assembly import Extension, build_model
+from formulations.tight import formulation_extensions
+from solver.highs import (
+    _MS,
+    StandardForm,
+    compile_model,
+    new_highs,
+    set_scaling,
+    solve_standard_form,
+)
+from solver.instance import Instance
+from solver.options import SolveOptions
+from solver.results import Result
+from solver.status import Status
+
+SUB_GAP = 0.002  # relative gap of each window's MIP (the windows are heuristics anyway)
+RF_SHARE = 0.45  # share of the time left after the build for relax-and-fix
+FO_SHARE = 0.30  # … for fix-and-optimize; the rest (minus the final build) for the bound
+MIN_SLICE = 2.0  # seconds: no MIP is started with less
+LARGE_ROWS = 20_000  # above this, windows are LPs (a MIP window cannot leave the root in time)
+ROUND_UP = 1e-6  # LP-based windows: a setup opens where the LP uses any of it
+
+
+@dataclass
+class HeuristicLog:
+    """What each phase did (kpis["heuristic"]): (phase, window, status, objective, bound, seconds)."""
+
+    steps: list[tuple[str, str, str, float, float, float]]
+
+
+def var_key(v) -> tuple[str, object]:
+    """Stable name of a variable across builds: (component name, index)."""
+    return v.parent_component().name, v.index()
+
+
+def _period(index) -> int | None:
+    t = index[-1] if isinstance(index, tuple) else index
+    return int(t) if isinstance(t, (int, np.integer)) else None
+
+
+def _item(index) -> str | None:
+    return index[0] if isinstance(index, tuple) and isinstance(index[0], str) else None
+
+
+def fix_integers(values: dict[tuple[str, object], float]) -> Extension:
+    """Extension: fix every integer variable whose key is in `values` at its rounded value."""
+
+    def extend(ctx) -> None:
+        for v in ctx.model.component_data_objects(pyo.Var, descend_into=True):
+            if v.is_integer():
+                val = values.get(var_key(v))
+                if val is not None:
+                    v.fix(float(round(val)))
+
+    return extend
+
+
+class _Subproblems:
+    """Solve the compiled model with some integers fixed, some binary, the rest relaxed."""
+
+    def __init__(self, sf: StandardForm, options: SolveOptions, deadline: float):
+        self.sf = sf
+        self.options = options
+        self.deadline = deadline
+        self.int_cols = np.flatnonzero(sf.is_integer)
+        self.log: list[tuple[str, str, str, float, float, float]] = []
+        self.trace = None  # optional callable(step) for progress (benchmarks)
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def run(self, phase: str, window: str, binary: np.ndarray, fixed: np.ndarray, fixed_values: np.ndarray | None,
+            seconds: float, start: np.ndarray | None = None, gap: float = SUB_GAP):
+        """binary/fixed: boolean masks over columns (integer columns only); the other integer
+        columns are relaxed to their bounds. Returns the SolveOutcome."""
+        sf = self.sf
+        lower = sf.col_lower.copy()
+        upper = sf.col_upper.copy()
+        if fixed.any():
+            rounded = np.round(fixed_values[fixed])
+            lower[fixed] = rounded
+            upper[fixed] = rounded
+        is_int = sf.is_integer & binary & ~fixed
+        sub = replace(sf, col_lower=lower, col_upper=upper, is_integer=is_int)
+        opts = replace(self.options, time_limit=max(seconds, 0.5), gap=max(gap, self.options.gap), polish=True,
+                       sensitivity=False, strategy="mip")
+        t0 = time.perf_counter()
+        out = solve_standard_form(sub, opts, start=start)
+        self.log.append((phase, window, str(out.status), out.objective, out.bound, time.perf_counter() - t0))
+        if self.trace:
+            self.trace(self.log[-1])
+        return out
+
+
+def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, extensions: Sequence[Extension] = (),
+                         window: int | None = None, trace=None) -> Result:
+    """Relax-and-fix + fix-and-optimize within `options.time_limit`; see the module docstring.
+
+    `window`: periods per relax-and-fix window (default: about n/4, at least 2); `trace`: a
+    callable that receives each step's log tuple as it finishes (progress for benchmarks).
+    """
+    from solver.planning import solve  # planning may route here: import late
+
+    options = options or SolveOptions()
+    t_start = time.perf_counter()
+    deadline = t_start + options.time_limit
+    all_ext = [*extensions, *formulation_extensions(options.formulation)]
+    base = replace(options, strategy="mip", formulation="bigm")  # formulation rows come in all_ext
+
+    built = build_model(inst, all_ext)
+    sf = compile_model(built.model)
+    build_seconds = time.perf_counter() - t_start
+    final_reserve = 1.5 * build_seconds + 2.0  # the final re-build and LP
+
+    if sf.num_integers == 0:
+        return solve(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
+
+    if sf.num_rows > LARGE_ROWS:
+        incumbent, bound, log = _lp_relax_and_fix(sf, base, inst.n, window, deadline - final_reserve, trace)
+        return _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline)
+
+    sub = _Subproblems(sf, base, deadline - final_reserve)
+    sub.trace = trace
+    if trace:
+        trace(("build", "", "", math.nan, math.nan, build_seconds))
+    maximize = sf.maximize
+    better = (lambda a, b: a > b) if maximize else (lambda a, b: a < b)
+    tighter = min if maximize else max
+
+    period = np.full(sf.num_cols, -1)
+    item = np.full(sf.num_cols, None, dtype=object)
+    for j in sub.int_cols:
+        v = sf.columns[j]
+        t = _period(v.index())
+        period[j] = t if t is not None else 0  # integers without a period belong to the first window
+        item[j] = _item(v.index())
+    n = inst.n
+    w = window or max(2, math.ceil(n / 4))
+
+    bound = math.inf if maximize else -math.inf
+    incumbent: np.ndarray | None = None
+    inc_obj = -math.inf if maximize else math.inf
+
+    # --- 1. relax-and-fix ------------------------------------------------------------
+    rf_end = time.perf_counter() + RF_SHARE * max(sub.left(), 0.0)
+    fixed = np.zeros(sf.num_cols, dtype=bool)
+    values = np.zeros(sf.num_cols)
+    lo = 1
+    first = True
+    feasible_rf = True
+    while lo <= n:
+        hi = min(lo + w - 1, n)
+        windows_left = math.ceil((n - lo + 1) / w)
+        slice_s = max((rf_end - time.perf_counter()) / windows_left, MIN_SLICE)
+        binary = sf.is_integer & (period <= hi) & ~fixed
+        out = sub.run("relax-and-fix", f"t{lo}-{hi}", binary, fixed, values, slice_s)
+        if first and out.status.has_plan and math.isfinite(out.bound):
+            bound = tighter(bound, out.bound)  # nothing fixed: a relaxation of the whole MIP
+        first = False
+        if not out.status.has_plan:
+            if out.status == Status.INFEASIBLE or hi >= n:
+                feasible_rf = False
+                break
+            w += w  # no plan in the slice: widen the window (the next solve includes these)
+            continue
+        now_fixed = binary
+        values[now_fixed] = np.round(out.values[now_fixed])
+        fixed |= now_fixed
+        if hi >= n:
+            incumbent, inc_obj = out.values.copy(), out.objective
+        lo = hi + 1
+
+    # --- 2. fix-and-optimize ----------------------------------------------------------
+    if incumbent is not None:
+        fo_end = time.perf_counter() + FO_SHARE / (1 - RF_SHARE) * max(sub.left(), 0.0)
+        windows = _fo_windows(period, item, sf.is_integer, n, w)
+        k = 0
+        stale = 0
+        while windows and time.perf_counter() < fo_end - MIN_SLICE and stale < len(windows):
+            name, free = windows[k % len(windows)]
+            k += 1
+            slice_s = max(min((fo_end - time.perf_counter()) / 2, (fo_end - time.perf_counter())), MIN_SLICE)
+            fx = sf.is_integer & ~free
+            out = sub.run("fix-and-optimize", name, free, fx, incumbent, slice_s, start=incumbent)
+            if out.status.has_plan and better(out.objective, inc_obj + (1e-7 * abs(inc_obj) if maximize else -1e-7 * abs(inc_obj))):
+                incumbent, inc_obj = out.values.copy(), out.objective
+                stale = 0
+            else:
+                stale += 1
+
+    # --- 3. the whole MIP, started from the incumbent, for a bound -----------------------
+    left = sub.left()
+    if left >= MIN_SLICE:
+        every = sf.is_integer.copy()
+        out = sub.run("bound", "all", every, np.zeros(sf.num_cols, dtype=bool), None, left,
+                      start=incumbent, gap=options.gap)
+        if math.isfinite(out.bound) and out.status in (Status.OPTIMAL, Status.FEASIBLE):
+            bound = tighter(bound, out.bound)
+        if out.status.has_plan and (incumbent is None or better(out.objective, inc_obj)):
+            incumbent, inc_obj = out.values.copy(), out.objective
+
+    return _finish(inst, sf, base, options, all_ext, incumbent, bound, sub.log, build_seconds, t_start, deadline)
+
+
+def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline) -> Result:
+    """The plan as a Result: every integer fixed at the incumbent, the LP re-built and re-solved."""
+    from solver.planning import solve
+
+    maximize = sf.maximize
+    if incumbent is None:
+        result = solve(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
+        result.kpis.update(strategy="relax-and-fix", heuristic=list(log),
+                           heuristic_message="the heuristic found no plan: the whole MIP was run instead")
+        return result
+    int_cols = np.flatnonzero(sf.is_integer)
+    keyed = {var_key(sf.columns[j]): float(incumbent[j]) for j in int_cols}
+    final = replace(base, time_limit=max(deadline - time.perf_counter(), 10.0))
+    result = solve(inst, final, extensions=[*all_ext, fix_integers(keyed)])
+    if result.status.has_plan:
+        obj = result.kpis.get("objective_with_penalties", result.objective)  # the model's objective
+        if math.isfinite(bound) and ((obj > bound) if maximize else (obj < bound)):
+            bound = obj  # only within tolerances: a proven bound is ≥ every plan (max)
+        gap = abs(bound - obj) / max(abs(obj), 1e-9) if math.isfinite(bound) else math.inf
+        status = Status.OPTIMAL if gap <= options.gap else Status.FEASIBLE
+        result.status = status
+        result.bound = bound
+        result.gap = gap
+        result.message = (
+            f"relax-and-fix heuristic: plan within {100 * gap:.2f} % of the proven bound"
+            if status == Status.FEASIBLE else "optimal (relax-and-fix plan meets the proven bound)"
+        )
+        result.kpis.update(status=str(status), message=result.message, bound=bound, gap=gap)
+    result.kpis.update(
+        strategy="relax-and-fix", heuristic=list(log),
+        build_seconds=build_seconds + result.kpis.get("build_seconds", 0.0),
+        total_seconds=time.perf_counter() - t_start, time_limit=options.time_limit,
+    )
+    return result
+
+
+def _lp_relax_and_fix(sf: StandardForm, options: SolveOptions, n: int, window: int | None, deadline: float, trace):
+    """Relax-and-fix by LPs only, for plans whose MIPs cannot get past the root in time.
+
+    One Highs object holds the LP relaxation; each step changes column bounds and re-solves
+    from the previous basis (a warm start: dual simplex after bound changes is cheap).
+    1. The LP relaxation: its value is the proven bound.
+    2. Period windows in order: round the window's integers (1 where the LP value exceeds
+       ROUND_UP, else 0), fix them, re-solve. If that LP is infeasible, the window's integers
+       are all set to 1 where the item is produced at all in the window, else left relaxed.
+    3. Close setups: in batches, integers at 1 whose lot is small against its bound are set to
+       0; a batch is kept where profit improves, else undone (fix-and-optimize by LP).
+    """
+    log: list[tuple] = []
+    h = new_highs(options)
+    set_scaling(h, sf)
+    h.setOptionValue("presolve", "off")  # warm re-solves: keep the basis
+    h.passModel(sf.to_lp(integer=False))
+    maximize = sf.maximize
+    int_cols = np.flatnonzero(sf.is_integer)
+
+    def run(phase: str, window_name: str) -> tuple[bool, float]:
+        left = deadline - time.perf_counter()
+        h.setOptionValue("time_limit", h.getRunTime() + max(left, 1.0))  # cumulative clock
+        t0 = time.perf_counter()
+        h.run()
+        ok = h.getModelStatus() == _MS.kOptimal
+        obj = h.getInfo().objective_function_value if ok else math.nan
+        log.append((phase, window_name, "optimal" if ok else h.modelStatusToString(h.getModelStatus()), obj, math.nan,
+                    time.perf_counter() - t0))
+        if trace:
+            trace(log[-1])
+        return ok, obj
+
+    def set_bounds(cols: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        if len(cols):
+            h.changeColsBounds(len(cols), cols.astype(np.int32), lo.astype(float), hi.astype(float))
+
+    ok, lp = run("lp relaxation", "all")
+    if not ok:
+        return None, math.nan if not maximize else math.inf, log
+    bound = lp
+    period = np.array([(_period(sf.columns[j].index()) or 0) for j in int_cols])
+    w = window or max(2, math.ceil(n / 4))
+    values = np.array(h.getSolution().col_value)
+    for lo_t in range(0, n + 1, w):
+        if time.perf_counter() > deadline:
+            return None, bound, log
+        cols = int_cols[(period >= lo_t) & (period < lo_t + w) & (period <= n)]
+        if not len(cols):
+            continue
+        rounded = (values[cols] > ROUND_UP).astype(float)
+        set_bounds(cols, rounded, rounded)
+        ok, _ = run("relax-and-fix", f"t{lo_t}-{min(lo_t + w - 1, n)}")
+        if not ok:  # open every setup in the window instead
+            ones = np.ones(len(cols))
+            set_bounds(cols, ones, ones)
+            ok, _ = run("relax-and-fix", f"t{lo_t}-{min(lo_t + w - 1, n)} all open")
+            if not ok:
+                return None, bound, log
+        values = np.array(h.getSolution().col_value)
+    incumbent = values.copy()
+    _ok, inc_obj = ok, h.getInfo().objective_function_value
+
+    # --- close setups (fix-and-optimize by LP) ------------------------------------------
+    x_of = _lot_columns(sf, int_cols)
+    open_ = [j for j in int_cols if incumbent[j] > 0.5]
+    util = []
+    for j in open_:
+        xc, M = x_of.get(j, (None, math.inf))
+        used = incumbent[xc] if xc is not None else 0.0
+        util.append(used / M if math.isfinite(M) and M > 0 else 1.0)
+    order = [open_[k] for k in np.argsort(util, kind="stable")]
+    batch = max(1, len(order) // 20)
+    k = 0
+    while k < len(order) and time.perf_counter() < deadline - 1.0:
+        cols = np.array(order[k:k + batch], dtype=np.int64)
+        k += batch
+        zeros = np.zeros(len(cols))
+        set_bounds(cols, zeros, zeros)
+        ok, obj = run("close setups", f"{len(cols)} setups")
+        if ok and ((obj > inc_obj) if maximize else (obj < inc_obj)):
+            incumbent, inc_obj = np.array(h.getSolution().col_value), obj
+            continue
+        ones = np.ones(len(cols))
+        set_bounds(cols, ones, ones)  # undo
+        if batch > 1 and len(cols) > 1:
+            batch = max(1, batch // 2)
+        elif not ok:
+            run("close setups", "undo")  # restore a feasible basis
+    return incumbent, bound, log
+
+
+def _lot_columns(sf: StandardForm, int_cols: np.ndarray) -> dict[int, tuple[int | None, float]]:
+    """integer column -> (column of the lot or order it switches, its big-M), via the link rows."""
+    out: dict[int, tuple[int | None, float]] = {}
+    A = sf.A.tocsr()
+    for i, (con, _kind) in enumerate(sf.rows):
+        name = con.parent_component().name
+        if name not in ("production.setup_link", "procurement.order_link"):
+            continue
+        cols = A.indices[A.indptr[i]:A.indptr[i + 1]]
+        vals = A.data[A.indptr[i]:A.indptr[i + 1]]
+        yc = [c for c in cols if sf.is_integer[c]]
+        xc = [c for c in cols if not sf.is_integer[c]]
+        if len(yc) == 1 and len(xc) == 1:
+            ym = abs(vals[list(cols).index(yc[0])])
+            out[int(yc[0])] = (int(xc[0]), float(ym))
+    return out
+
+
+def _fo_windows(period: np.ndarray, item: np.ndarray, is_int: np.ndarray, n: int, w: int):
+    """Fix-and-optimize windows: overlapping period blocks, then blocks of items, interleaved."""
+    out_p = []
+    step = max(1, w // 2)
+    lo = 1
+    while lo <= n:
+        hi = min(lo + w - 1, n)
+        out_p.append((f"t{lo}-{hi}", is_int & (period >= lo) & (period <= hi)))
+        if hi >= n:
+            break
+        lo += step
+    by_item: dict[object, list[int]] = defaultdict(list)
+    for j in np.flatnonzero(is_int):
+        by_item[item[j]].append(j)
+    names = sorted(by_item, key=str)
+    groups = max(1, len(out_p))
+    out_i = []
+    size = math.ceil(len(names) / groups)
+    for g in range(groups):
+        chunk = names[g * size:(g + 1) * size]
+        if not chunk:
+            continue
+        mask = np.zeros(len(period), dtype=bool)
+        for nm in chunk:
+            mask[by_item[nm]] = True
+        out_i.append((f"items {chunk[0]}..{chunk[-1]}", mask))
+    inter = []
+    for k in range(max(len(out_p), len(out_i))):
+        if k < len(out_p):
+            inter.append(out_p[k])
+        if k < len(out_i):
+            inter.append(out_i[k])
+    return inter
