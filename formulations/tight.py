@@ -115,41 +115,41 @@ def add_ls_inequalities(ctx: Context) -> pyo.Block:
     for i in sorted(starts):
         cum = bounds[i]
         lt = d.lead[i]
-        for l in d.T:
+        for last in d.T:
             any_row = False
             for rho, t in starts[i]:
                 a = t + lt
-                if a > l:
+                if a > last:
                     continue
-                u = cum[0, l] - cum[0, a - 1] + cum[1, l]
+                u = cum[0, last] - cum[0, a - 1] + cum[1, last]
                 if u >= d.x_bound[(i, rho, t)]:
                     continue
-                e_index.append((i, rho, t, l))
-                link_u[(i, rho, t, l)] = u
+                e_index.append((i, rho, t, last))
+                link_u[(i, rho, t, last)] = u
                 any_row = True
             if any_row:
-                stock_rows.append((i, l))
+                stock_rows.append((i, last))
 
     b = pyo.Block()
     ctx.model.tight = b
     b.e = pyo.Var(e_index, within=pyo.NonNegativeReals)
     b.ls_link = pyo.Constraint(
         e_index,
-        rule=lambda blk, i, rho, t, l: LinearExpression(
-            constant=0.0, linear_coefs=[1.0, -1.0, link_u[(i, rho, t, l)]],
-            linear_vars=[blk.e[i, rho, t, l], prod.x[i, rho, t], prod.y[i, rho, t]],
+        rule=lambda blk, i, rho, t, last: LinearExpression(
+            constant=0.0, linear_coefs=[1.0, -1.0, link_u[(i, rho, t, last)]],
+            linear_vars=[blk.e[i, rho, t, last], prod.x[i, rho, t], prod.y[i, rho, t]],
         ) >= 0,
     )
     members: dict[tuple[str, int], list] = defaultdict(list)
-    for i, rho, t, l in e_index:
-        members[(i, l)].append(b.e[i, rho, t, l])
+    for i, rho, t, last in e_index:
+        members[(i, last)].append(b.e[i, rho, t, last])
 
-    def stock_rule(blk, i, l):
-        # Σ e − (registered net inflows up to l) ≤ initial stock + open orders up to l
-        coefs = [1.0] * len(members[(i, l)])
-        vars_ = list(members[(i, l)])
+    def stock_rule(blk, i, last):
+        # Σ e − (registered net inflows up to last) ≤ initial stock + open orders up to last
+        coefs = [1.0] * len(members[(i, last)])
+        vars_ = list(members[(i, last)])
         const = d.initial_stock[i]
-        for tau in range(1, l + 1):
+        for tau in range(1, last + 1):
             c0, cs, vs = ctx.stock.raw((i, tau))
             const += c0 + d.open_orders.get((i, tau), 0.0)
             coefs.extend(-c for c in cs)

@@ -186,7 +186,6 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
     values = np.zeros(sf.num_cols)
     lo = 1
     first = True
-    feasible_rf = True
     while lo <= n:
         hi = min(lo + w - 1, n)
         windows_left = math.ceil((n - lo + 1) / w)
@@ -198,7 +197,6 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
         first = False
         if not out.status.has_plan:
             if out.status == Status.INFEASIBLE or hi >= n:
-                feasible_rf = False
                 break
             w += w  # no plan in the slice: widen the window (the next solve includes these)
             continue
