@@ -31,6 +31,7 @@ hole is what a credit line fills). A weight ≤ 0 or `never` marks a family as n
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -197,7 +198,7 @@ def diagnose(inst: Instance, options: SolveOptions | None = None,
     """
     from formulations.assembly import build_model
     from formulations.production import UnboundedLotError
-    from solver.highs import compile_model, run, solve_standard_form
+    from solver.highs import compile_model, solve_standard_form
     from solver.status import Status
 
     options = options or SolveOptions()
@@ -363,25 +364,14 @@ def _elastic(inst: Instance, d, sf, options: SolveOptions, weights: Mapping[str,
     S = sp.csc_array((coefs, (rows, np.arange(k))), shape=(sf.num_rows, k))
     A = sp.hstack([sp.csc_array(sf.A), S], format="csc")
     A.sort_indices()
-    inf = highspy.kHighsInf
-
-    lp = highspy.HighsLp()
-    n = sf.num_cols + k
-    lp.num_col_, lp.num_row_ = n, sf.num_rows
-    lp.col_cost_ = np.concatenate([np.zeros(sf.num_cols), costs])
-    lp.col_lower_ = np.concatenate([sf.col_lower, np.zeros(k)])
-    lp.col_upper_ = np.concatenate([sf.col_upper, np.full(k, inf)])
-    lp.row_lower_ = sf.row_lower
-    lp.row_upper_ = sf.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, sf.num_rows
-    lp.sense_ = highspy.ObjSense.kMinimize
-    if sf.is_integer.any():
-        lp.integrality_ = [highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
-                           for f in sf.is_integer] + [highspy.HighsVarType.kContinuous] * k
+    elastic = dataclasses.replace(  # the model plus one penalised slack column per relaxable row
+        sf, A=A, maximize=False, offset=0.0,
+        cost=np.concatenate([np.zeros(sf.num_cols), costs]),
+        col_lower=np.concatenate([sf.col_lower, np.zeros(k)]),
+        col_upper=np.concatenate([sf.col_upper, np.full(k, highspy.kHighsInf)]),
+        is_integer=np.concatenate([sf.is_integer, np.zeros(k, dtype=bool)]),
+    )
+    lp = elastic.to_lp()
     h = new_highs(options)
     h.passModel(lp)
     run(h)
