@@ -138,10 +138,12 @@ class BenchConfig:
         return SolveOptions(**{**asdict(base), **dict(self.options)})
 
     def available(self) -> bool:
-        return self.solver is None or pyomo_solver_available(self.solver)
+        return self.solver in (None, *SEQUENTIAL_ROUTES) or pyomo_solver_available(self.solver)
 
 
 CONFIGS: dict[str, BenchConfig] = {}
+# the ERP way (solver/sequential.py) as a route: plan-then-cut with one cut rule
+SEQUENTIAL_ROUTES = {"plan-then-cut-order": "order", "plan-then-cut-period": "period"}
 
 
 def register_config(config: BenchConfig) -> BenchConfig:
@@ -184,6 +186,10 @@ for _cfg in (
         "HiGHS through Pyomo's solver interface (SolverFactory('highs'))",
         solver="highs",
     ),
+    BenchConfig("plan-then-cut", "the ERP way: operations plan, then finance cuts each order (solver/sequential.py)",
+                solver="plan-then-cut-order"),
+    BenchConfig("plan-then-cut-period", "the ERP way with one proportional cut per period",
+                solver="plan-then-cut-period"),
     BenchConfig("cbc", "COIN-OR CBC through Pyomo (if installed)", solver="cbc"),
     BenchConfig("glpk", "GLPK through Pyomo (if installed)", solver="glpk"),
     BenchConfig("scip", "SCIP through Pyomo (if installed)", solver="scip"),
@@ -283,7 +289,7 @@ def resolve_configs(
                     " (pyomo.SolverFactory(...).available() is False)"
                 )
             opts = cfg.solve_options(base or SolveOptions())  # raises on unknown fields
-            if cfg.solver is not None:
+            if cfg.solver is not None and cfg.solver not in SEQUENTIAL_ROUTES:
                 default = SolveOptions()
                 ignored = sorted(
                     k
@@ -596,7 +602,10 @@ def _solve_own(inst, options: SolveOptions) -> dict[str, Any]:
     from solver.planning import solve
 
     options, extensions = _formulation_extensions(options)
-    res = solve(inst, options, extensions=extensions)
+    return _result_row(solve(inst, options, extensions=extensions))
+
+
+def _result_row(res) -> dict[str, Any]:
     sf = res.standard_form
     return {
         "rows": res.kpis.get("rows", 0),
@@ -611,6 +620,24 @@ def _solve_own(inst, options: SolveOptions) -> dict[str, Any]:
         "solve_s": res.kpis.get("solve_seconds", math.nan),
         "solver": res.kpis.get("solver", ""),
     }
+
+
+def _solve_sequential(inst, options: SolveOptions, cut: str) -> dict[str, Any]:
+    """Plan-then-cut (issue: the value of joint planning): the cut plan's profit; an instance
+    the cuts cannot make feasible is `infeasible`, with the limit that breaks it."""
+    from solver.sequential import plan_then_cut
+
+    t0 = time.perf_counter()
+    seq = plan_then_cut(inst, options, cut=cut)
+    res = seq.result
+    row = _result_row(res) if seq.feasible else {
+        "rows": res.kpis.get("rows", 0), "cols": res.kpis.get("cols", 0),
+        "integers": res.kpis.get("integers", 0), "nonzeros": 0, "status": "infeasible",
+        "message": f"plan-then-cut breaks on {seq.breaking_limit}", "profit": math.nan,
+        "profit_bound": math.nan, "build_s": math.nan, "solve_s": math.nan, "solver": res.kpis.get("solver", ""),
+    }
+    row["solve_s"] = time.perf_counter() - t0  # both steps
+    return row
 
 
 def _solve_pyomo(inst, options: SolveOptions, solver_name: str) -> dict[str, Any]:
@@ -712,6 +739,8 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
             sense = _natural_sense(inst)
             if task["solver"] is None:
                 out = _solve_own(inst, options)
+            elif task["solver"] in SEQUENTIAL_ROUTES:
+                out = _solve_sequential(inst, options, SEQUENTIAL_ROUTES[task["solver"]])
             else:
                 out = _solve_pyomo(inst, options, task["solver"])
             sign = -1.0 if sense == "cost" else 1.0
@@ -1083,6 +1112,41 @@ def _shifted_geomean(x: pd.Series, shift: float = 1.0) -> float:
     return float(np.exp(np.log(x + shift).mean()) - shift) if len(x) else math.nan
 
 
+def joint_gain(table: pd.DataFrame, joint: str = "default") -> pd.DataFrame:
+    """Per instance: the joint plan's profit against each plan-then-cut configuration's.
+
+    `gain_pct` = (joint − sequential) / |joint|; NaN where plan-then-cut found no plan
+    (`sequential_status` says why)."""
+    seq_names = [c.name for c in CONFIGS.values() if c.solver in SEQUENTIAL_ROUTES]
+    if "configuration" not in table or joint not in set(table["configuration"]):
+        return pd.DataFrame()
+    base = table[table["configuration"] == joint].set_index("instance")
+    rows = []
+    for name in seq_names:
+        seq = table[table["configuration"] == name].set_index("instance")
+        for inst in base.index.intersection(seq.index):
+            sign = -1.0 if base.at[inst, "sense"] == "cost" else 1.0  # profit = sign · objective
+            j, q = sign * base.at[inst, "objective"], sign * seq.at[inst, "objective"]
+            rows.append({"instance": inst, "sequential": name, "joint_profit": j, "sequential_profit": q,
+                         "gain": j - q, "gain_pct": (j - q) / abs(j) if j else math.nan,
+                         "sequential_status": seq.at[inst, "status"]})
+    return pd.DataFrame(rows)
+
+
+def joint_gain_lines(table: pd.DataFrame) -> list[str]:
+    gains = joint_gain(table)
+    if gains.empty:
+        return []
+    lines = ["", "## Joint planning against plan-then-cut (the ERP way)", "",
+             "| plan-then-cut rule | instances | no plan | median gain | max gain |", "|---|--:|--:|--:|--:|"]
+    for name, g in gains.groupby("sequential"):
+        ok = g["gain_pct"].dropna()
+        lines.append(f"| {name} | {len(g)} | {int(g['gain_pct'].isna().sum())} | "
+                     f"{_fmt(ok.median(), 'pct')} | {_fmt(ok.max(), 'pct')} |" if len(ok)
+                     else f"| {name} | {len(g)} | {len(g)} | — | — |")
+    return lines
+
+
 def markdown_report(table: pd.DataFrame, machine: Mapping[str, Any] | None = None) -> str:
     """results.md: header (sense, columns, machine), summary by configuration, full table."""
     df = table.copy()
@@ -1181,6 +1245,7 @@ def markdown_report(table: pd.DataFrame, machine: Mapping[str, Any] | None = Non
         lines += [
             f"- {r['instance']} / {r['configuration']}: {r['message']}" for _, r in errs.iterrows()
         ]
+    lines += joint_gain_lines(df)
     lines += [
         "",
         "## Plots",

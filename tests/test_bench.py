@@ -308,3 +308,23 @@ def test_formulation_configs_apply_the_extensions_once() -> None:
     assert rest.formulation == SolveOptions().formulation
     assert ext == formulation_extensions("ls") and ext
     assert _formulation_extensions(SolveOptions()) == (SolveOptions(), [])
+
+
+@pytest.mark.solver
+def test_plan_then_cut_configuration_reports_the_joint_gain(tiny_suite, tmp_path: Path) -> None:
+    """The ERP way as a configuration: every instance gets a plan-then-cut row, the joint plan
+    never earns less (plan-then-cut is one of the joint model's feasible plans, up to the MIP
+    gap), and the Markdown has the joint-gain section."""
+    from solver.bench import joint_gain
+
+    configs = resolve_configs(["default", "plan-then-cut"])
+    run = run_bench(tiny_suite, configs, SolveOptions(time_limit=TIME_LIMIT, gap=1e-6), tmp_path, jobs=1)
+    table = run.table
+    seq = table[table["configuration"] == "plan-then-cut"]
+    assert len(seq) == len(tiny_suite)
+    gains = joint_gain(table)
+    assert len(gains) == len(tiny_suite)
+    ok = gains.dropna(subset=["gain"])
+    assert (ok["gain"] >= -1e-4 * ok["joint_profit"].abs()).all(), gains
+    md = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert "Joint planning against plan-then-cut" in md
