@@ -364,18 +364,22 @@ def _polish(sf: StandardForm, options: SolveOptions, out: SolveOutcome) -> None:
     out.highs = h
 
 
-def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndarray, options: SolveOptions) -> None:
+def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndarray, options: SolveOptions,
+                        free_cols: np.ndarray | None = None) -> None:
     """Among plans with the same profit, report the least budget allocation (MODEL.md §5).
 
     Allocation carries no cost, so with every other column held at the plan's values,
     minimising Σ a changes nothing but a: the profit and the duals stay those of the plan.
+    `free_cols` are also freed at no cost (the closing loan and cash of the last period: a loan
+    drawn in period n costs nothing, so it is likewise kept to what the cash floor needs).
     """
+    moved = alloc_cols if free_cols is None else np.concatenate([alloc_cols, free_cols])
     if len(alloc_cols) == 0 or out.values is None:
         return
     lower = out.values.copy()
     upper = out.values.copy()
-    lower[alloc_cols] = sf.col_lower[alloc_cols]
-    upper[alloc_cols] = sf.col_upper[alloc_cols]
+    lower[moved] = sf.col_lower[moved]
+    upper[moved] = sf.col_upper[moved]
     lp = sf.to_lp(lower, upper, integer=False)
     cost = np.zeros(sf.num_cols)
     cost[alloc_cols] = 1.0
@@ -388,4 +392,4 @@ def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndar
     run(h)
     if h.getModelStatus() == _MS.kOptimal:
         vals = np.array(h.getSolution().col_value, dtype=float)
-        out.values[alloc_cols] = vals[alloc_cols]
+        out.values[moved] = vals[moved]

@@ -70,7 +70,12 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
         dtype=np.int64,
     )
     t1 = time.perf_counter()
-    minimise_allocation(sf, out, alloc_cols, options)
+    # the last period's loan costs nothing (no interest on λ[n]): keep it to what cash needs
+    m = built.model
+    last = [m.cash.loan[inst.n]] if len(m.cash.loan) else []
+    tidy = np.array([sf.column_of[id(v)] for v in last if id(v) in sf.column_of], dtype=np.int64)
+    cash_n = np.array([sf.column_of[id(m.cash.cash[inst.n])]] if id(m.cash.cash[inst.n]) in sf.column_of else [], dtype=np.int64)
+    minimise_allocation(sf, out, np.concatenate([alloc_cols, tidy]), options, free_cols=cash_n)
     result.tables = extract_tables(built, sf, out.values)
     result.objective = out.objective
     penalties = built.ctx.penalty.evaluate(sf.column_of, out.values)
