@@ -55,7 +55,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--config",
-        action="append",
+        action="extend",
+        nargs="+",
         metavar="NAME",
         help="configuration (repeatable; default `default`; `all` = every installed one; "
         "ad hoc: key=value,... or NAME:key=value,... with SolveOptions fields)",
