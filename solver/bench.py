@@ -208,8 +208,14 @@ if "formulation" in _FIELDS:
             {"formulation": "ls"},
         )
     )
-# (a `strategy` variant, e.g. relax-and-fix, belongs here once solver.planning.solve reads
-# SolveOptions.strategy; until then `--config strategy=...` would run the plain MIP.)
+if "strategy" in _FIELDS:
+    register_config(
+        BenchConfig(
+            "relax-and-fix",
+            "relax-and-fix then fix-and-optimize with a proven bound (solver/heuristics.py)",
+            {"strategy": "relax-and-fix"},
+        )
+    )
 
 
 _AVAILABLE: dict[str, bool] = {}

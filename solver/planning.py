@@ -30,6 +30,10 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
     options = options or SolveOptions()
     if overrides:
         options = SolveOptions(**{**options.__dict__, **overrides})
+    if options.strategy == "relax-and-fix":  # the heuristic calls back with strategy="mip"
+        from solver.heuristics import solve_with_heuristic
+
+        return solve_with_heuristic(inst, options, extensions)
     extensions = [*extensions, *formulation_extensions(options.formulation)]
     t0 = time.perf_counter()
     try:
