@@ -105,7 +105,8 @@ def main() -> int:
     df.to_csv(out.with_suffix(".csv"), index=False)
     machine = f"{platform.processor() or platform.machine()}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        text = Path("/proc/cpuinfo").read_text()
+        cpu = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name"))
         machine = f"{cpu}; {machine}"
     except (OSError, StopIteration):
         pass

@@ -113,7 +113,7 @@ def extract_tables(built: BuiltModel, sf: StandardForm, values: np.ndarray) -> d
     # --- sales
     v = _clean(var_values(m.sales.ship, sf, values))
     sales = _frame(list(m.sales.ship.keys()), ["product", "channel", "t"], shipped=v)
-    sales.insert(3, "demand", [d.demand.get(k, 0.0) for k in m.sales.ship.keys()])
+    sales.insert(3, "demand", [d.demand.get(k, 0.0) for k in m.sales.ship])
     bmap = dict(zip(m.sales.backlog.keys(), _clean(var_values(m.sales.backlog, sf, values)), strict=True))
     lmap = dict(zip(m.sales.lost.keys(), _clean(var_values(m.sales.lost, sf, values)), strict=True))
     keys = list(m.sales.ship.keys())

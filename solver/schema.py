@@ -8,7 +8,7 @@ the README's format section and the Excel template, so the format is written dow
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Dtype = Literal["str", "float", "int", "bool"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     OPTIMAL = "optimal"  # proven optimal within the gap
     FEASIBLE = "feasible"  # a plan, stopped at a limit: see gap
     INFEASIBLE = "infeasible"  # no plan satisfies the constraints
