@@ -90,6 +90,16 @@ def write_workbook_atomically(wb: Workbook, path: str | Path) -> Path:
     return out
 
 
+def _write_cell(ws: Worksheet, row: int, column: int, value: object):
+    """Text as text (never re-interpreted by Excel), anything else as the value."""
+    cell = ws.cell(row=row, column=column)
+    if isinstance(value, str):
+        _set_text(cell, value)
+    else:
+        cell.value = value
+    return cell
+
+
 def _set_text(cell: Cell, value: str) -> None:
     """A string cell, never a formula (an identifier may start with '=')."""
     cell.value = value
@@ -174,13 +184,8 @@ def _table_sheet(wb: Workbook, spec: TableSpec, header: list[str] | None = None,
     ws.append(header)
     for r, values in enumerate(rows, start=2):
         for c, value in enumerate(values, start=1):
-            if value is None or value == "":
-                continue
-            cell = ws.cell(row=r, column=c)
-            if isinstance(value, str):
-                _set_text(cell, value)
-            else:
-                cell.value = value
+            if value is not None and value != "":
+                _write_cell(ws, r, c, value)
     required = [c.name for c in spec.columns if c.required]
     _style_header(ws, 1, required)
     ws.freeze_panes = "A2"
@@ -690,13 +695,9 @@ def _frame_sheet(wb: Workbook, title: str, table: str, df: pd.DataFrame, money: 
             value = _excel_value(arr[k])
             if value is None:
                 continue
-            cell = ws.cell(row=r, column=c)
-            if isinstance(value, str):
-                _set_text(cell, value)
-            else:
-                cell.value = value
-                if fmt and not isinstance(value, bool):
-                    cell.number_format = fmt
+            cell = _write_cell(ws, r, c, value)
+            if fmt and not isinstance(value, (str, bool)):
+                cell.number_format = fmt
             if binding[k]:
                 cell.fill = BINDING_FILL
     _style_header(ws, header_row)
