@@ -122,8 +122,11 @@ def test_ctrl_c_during_the_solve_leaves_no_output(small, tmp_path):
     """SIGINT once HiGHS is solving: exit 130, a message, no traceback, no folder, no temp folder."""
     out = tmp_path / "plan"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "solver.cli", "solve", str(small), "--out", str(out), "--log", "--time-limit", "3"],
+        [sys.executable, "-m", "solver.cli", "solve", str(small), "--out", str(out), "--log", "--time-limit", "60"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a runner that started us in the background may ignore SIGINT, and the child would
+        # inherit that: give it the default disposition, as a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         for line in proc.stdout:  # the HiGHS log says when the solve has started
