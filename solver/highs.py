@@ -359,9 +359,31 @@ def _polish(sf: StandardForm, options: SolveOptions, out: SolveOutcome) -> None:
     out.row_duals = np.array(sol.row_dual, dtype=float)
     out.col_duals = np.array(sol.col_dual, dtype=float)
     out.objective = h.getInfo().objective_function_value
-    if out.status == Status.OPTIMAL:
-        out.bound = max(out.bound, out.objective) if sf.maximize else min(out.bound, out.objective)
     out.highs = h
+    _recheck_gap(sf, options, out)
+
+
+def _recheck_gap(sf: StandardForm, options: SolveOptions, out: SolveOutcome) -> None:
+    """Gap and status from the objective of the plan actually returned.
+
+    HiGHS's own gap compares its bound with the objective value it recorded for the
+    incumbent; given a MIP start, that value was seen to differ from cost·x of the returned
+    columns (by an emergency-premium term on a rush/sweep re-solve). The plan reported is
+    the returned one, so its gap is recomputed, and a plan outside the gap limit is not
+    called optimal.
+    """
+    obj = out.objective
+    bound = out.bound
+    if math.isnan(bound) or math.isnan(obj):
+        return
+    if out.status == Status.OPTIMAL:  # a proven plan's bound cannot be worse than the plan
+        bound = max(bound, obj) if sf.maximize else min(bound, obj)
+    gap = abs(bound - obj) / max(abs(obj), 1e-9)
+    out.bound, out.gap = bound, gap
+    if out.status == Status.OPTIMAL and gap > options.gap * (1 + 1e-6) + 1e-9:
+        out.status = Status.FEASIBLE
+        out.message = (f"plan within {gap:.3%} of the proven bound (HiGHS stopped at its gap on an "
+                       "incumbent value that differs from the returned plan's)")
 
 
 def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndarray, options: SolveOptions,
