@@ -625,6 +625,8 @@ def _result_row(res) -> dict[str, Any]:
         "build_s": res.kpis.get("build_seconds", math.nan),
         "solve_s": res.kpis.get("solve_seconds", math.nan),
         "solver": res.kpis.get("solver", ""),
+        **{f"{k.removeprefix('seconds_')}_s": res.kpis[k] for k in
+           ("seconds_blocks", "seconds_compile", "seconds_highs", "seconds_polish", "seconds_extract") if k in res.kpis},
     }
 
 
