@@ -146,7 +146,7 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
     all_ext = [*extensions, *formulation_extensions(options.formulation)]
     base = replace(options, strategy="mip", formulation="bigm")  # formulation rows come in all_ext
 
-    built = build_model(inst, all_ext)
+    built = build_model(inst, all_ext, materialize=False)  # rows compiled straight to arrays
     sf = compile_model(built.model)
     build_seconds = time.perf_counter() - t_start
     final_reserve = 1.5 * build_seconds + 2.0  # the final re-build and LP
