@@ -236,13 +236,10 @@ def plot_sweep(df: pd.DataFrame, param: str, path, currency: str = "CNY") -> Non
         ax.plot(bad["value"], [df.loc[ok, "profit"].min() if ok.any() else 0] * len(bad), "x", color="#c0392b", label="no plan")
     for v in df.loc[df["breakpoint"], "value"]:
         ax.axvline(v, color="#888", ls="--", lw=0.8)
-    from matplotlib.ticker import FuncFormatter
+    from solver.formatting import money_axis
 
-    def short(v, _pos=None):
-        return f"{v / 1e6:,.1f}M" if abs(v) >= 1e6 else (f"{v / 1e3:,.0f}k" if abs(v) >= 1e4 else f"{v:,.4g}")
-
-    ax.xaxis.set_major_formatter(FuncFormatter(short))
-    ax.yaxis.set_major_formatter(FuncFormatter(short))
+    money_axis(ax, axis="x")  # the parameter: ¥, hours or a factor: plain k / M
+    money_axis(ax, currency)
     ax.set_xlabel(param)
     ax.set_ylabel(f"profit ({currency})")
     ax.grid(alpha=0.3)

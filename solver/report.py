@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solver.formatting import money, money_axis, short_money
+
 PLAN_TABLES = ("production", "purchases", "sales", "inventory", "capacity", "budget", "cash", "pnl", "balances")
 ID_COLUMNS = ("item", "routing", "period", "product", "channel", "resource", "plant", "line", "terms",
               "budget_line", "family", "entity", "arrival", "available", "service", "kind", "constraint",
@@ -42,7 +44,6 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source H
              "Hiragino Sans GB", "Droid Sans Fallback", "AR PL UMing CN", "Arial Unicode MS")
 _CJK_FILE_HINTS = ("notosanscjk", "notoserifcjk", "sourcehansans", "wqy", "msyh", "simhei", "simsun",
                    "pingfang", "droidsansfallback", "uming", "ukai", "arialuni", "notosanssc")
-SYMBOLS = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 MAX_SMALL_MULTIPLES = 6
 COLORS = {"alloc": "#4472C4", "spent": "#ED7D31", "ceiling": "#C00000", "cash": "#2F5597",
           "min": "#C00000", "loan": "#F4B183", "profit": "#000000", "revenue": "#70AD47"}
@@ -151,29 +152,6 @@ def _label_maker(has_cjk: bool) -> Callable[[str], str]:
     return latin
 
 
-def money_text(value: float, currency: str, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—" if value is None or math.isnan(value) else ("∞" if value > 0 else "−∞")
-    sym = SYMBOLS.get(currency.upper(), "")
-    sign = "−" if value < 0 else ""
-    body = f"{abs(value):,.{digits}f}"
-    return f"{sign}{sym}{body}" if sym else f"{sign}{body} {currency}"
-
-
-def short_money(value: float, currency: str) -> str:
-    """Axis ticks: ¥12.3M, ¥450k."""
-    sym = SYMBOLS.get(currency.upper(), "")
-    a = abs(value)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            text = f"{a / div:.3g}{suffix}"
-            break
-    else:
-        text = f"{a:.3g}"
-    sign = "−" if value < 0 else ""
-    return f"{sign}{sym}{text}" if sym else f"{sign}{text}"
-
-
 # --------------------------------------------------------------------------- charts
 
 
@@ -187,13 +165,6 @@ def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _money_axis(ax, currency: str, axis: str = "y") -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    fmt = FuncFormatter(lambda v, _pos: short_money(v, currency))
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
 def _period_ticks(ax, periods: list[str]) -> None:
@@ -318,11 +289,7 @@ def _integer_locator():
 def _count_formatter():
     from matplotlib.ticker import FuncFormatter
 
-    def fmt(v, _pos):
-        a = abs(v)
-        return f"{v / 1e6:.3g}M" if a >= 1e6 else f"{v:,.0f}"
-
-    return FuncFormatter(fmt)
+    return FuncFormatter(lambda v, _pos: short_money(v) if abs(v) >= 1e6 else f"{v:,.0f}")
 
 
 def chart_cash(out: Output):
@@ -342,7 +309,7 @@ def chart_cash(out: Output):
         if at.any():
             ax.scatter(x[at.to_numpy()], df.loc[at, "closing"], s=120, facecolors="none", edgecolors=COLORS["min"],
                        linewidths=2, zorder=5, label="at the minimum (binding)")
-    _money_axis(ax, out.currency)
+    money_axis(ax, out.currency)
     _period_ticks(ax, [out.periods[int(i)] for i in x])
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
@@ -386,7 +353,7 @@ def chart_budget(out: Output, label: Callable[[str], str]):
         if "carryover" in df and len(df) and str(df["carryover"].iloc[0]).lower() == "true":
             title += " · carryover"
         ax.set_title(title, fontsize=9.5, loc="left")
-        _money_axis(ax, out.currency)
+        money_axis(ax, out.currency)
         ax.set_xticks(range(len(out.periods)))
         ax.set_xticklabels([p[-2:] if len(p) > 4 else p for p in out.periods], fontsize=7.5)
         ax.tick_params(axis="y", labelsize=8)
@@ -422,7 +389,7 @@ def chart_pnl(out: Output):
     ax.plot(x, df["profit"], marker="o", color=COLORS["profit"], linewidth=2, label="profit")
     ax.plot(x, df["profit"].cumsum(), color=COLORS["profit"], linestyle="--", linewidth=1.2, label="cumulative profit")
     ax.axhline(0, color="black", linewidth=0.8)
-    _money_axis(ax, out.currency)
+    money_axis(ax, out.currency)
     _period_ticks(ax, [out.periods[int(i)] for i in x])
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
@@ -480,7 +447,7 @@ def _fmt_cell(column: str, value: object, currency: str) -> tuple[str, bool]:
         if column in INT_COLUMNS:
             return f"{v:g}", True
         if column in MONEY_COLUMNS or column.startswith("money:"):
-            return money_text(v, currency, 2 if abs(v) < 1000 else 0), True
+            return money(v, currency, 2 if abs(v) < 1000 else 0), True
         return f"{v:,.1f}", True
     return str(value), False
 
@@ -527,20 +494,20 @@ def _kpi_cards(out: Output) -> str:
                   "ok" if status == "optimal" else "warn"))
     if num("objective") is not None:
         gap = num("gap")
-        cards.append(("profit", money_text(num("objective"), cur),
-                      f"bound {money_text(num('bound'), cur)}, gap {gap:.2%}" if gap is not None and num("bound") is not None else "", ""))
+        cards.append(("profit", money(num("objective"), cur, 0),
+                      f"bound {money(num('bound'), cur, 0)}, gap {gap:.2%}" if gap is not None and num("bound") is not None else "", ""))
     if num("revenue") is not None:
-        cards.append(("revenue", money_text(num("revenue"), cur), "", ""))
+        cards.append(("revenue", money(num("revenue"), cur, 0), "", ""))
     if num("service_level") is not None:
         lost = num("units_lost") or 0.0
         cards.append(("service level", f"{num('service_level'):.1%}",
                       f"{lost:,.0f} of {num('units_demanded') or 0:,.0f} units lost", "warn" if lost > 0 else ""))
     if num("min_cash_headroom") is not None:
         head = num("min_cash_headroom")
-        cards.append(("lowest cash headroom", money_text(head, cur), f"in {k.get('min_cash_period', '')}",
+        cards.append(("lowest cash headroom", money(head, cur, 0), f"in {k.get('min_cash_period', '')}",
                       "warn" if head is not None and head <= 1.0 else ""))
     if num("max_loan") is not None:
-        cards.append(("peak loan", money_text(num("max_loan"), cur), "", ""))
+        cards.append(("peak loan", money(num("max_loan"), cur, 0), "", ""))
     if num("peak_utilisation") is not None:
         u = num("peak_utilisation")
         cards.append(("peak utilisation", f"{u:.0%}", f"{k.get('peak_resource', '')} in {k.get('peak_period', '')}",
@@ -552,13 +519,13 @@ def _kpi_cards(out: Output) -> str:
         shown = ", ".join(map(str, at[:3]))
         cards.append(("budget at ceiling", f"{len(at)} ceilings", f"{shown}, … (highlighted in the budget table)", "warn"))
     if num("emergency_drawn"):
-        cards.append(("emergency budget drawn", money_text(num("emergency_drawn"), cur), "", "warn"))
+        cards.append(("emergency budget drawn", money(num("emergency_drawn"), cur, 0), "", "warn"))
     bal = out.table("balances")
     if not bal.empty:
         row = bal.iloc[0]
         for col, name in (("cash", "closing cash"), ("receivables", "receivables open at the end")):
             if col in bal:
-                cards.append((name, money_text(float(row[col]), cur), "", ""))
+                cards.append((name, money(float(row[col]), cur, 0), "", ""))
     times = [f"{k[x]:.1f} s {x.split('_')[0]}" for x in ("build_seconds", "solve_seconds") if isinstance(k.get(x), int | float)]
     if times:
         cards.append(("time", ", ".join(times), str(k.get("solver", "")), ""))

@@ -7,17 +7,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
-SYMBOLS = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-
-
-def money(value: float, currency: str = "CNY") -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    sym = SYMBOLS.get(currency.upper(), "")
-    sign = "-" if value < 0 else ""
-    digits = 2 if abs(value) < 1000 and value != int(value) else 0
-    text = f"{abs(value):,.{digits}f}"
-    return f"{sign}{sym}{text}" if sym else f"{sign}{text} {currency}"
+from solver.formatting import money
 
 
 def render_summary(result, console: Console | None = None) -> None:

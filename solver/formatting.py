@@ -1,0 +1,44 @@
+"""Money and quantities as people read them: one set of rules for the terminal, the report,
+the charts and the diagnosis texts."""
+
+from __future__ import annotations
+
+import math
+
+SYMBOLS = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def money(value: float | None, currency: str = "CNY", digits: int | None = None) -> str:
+    """¥1,234,567 (cents only below 1,000 when not whole, unless `digits` is given)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if digits is None:
+        digits = 2 if abs(value) < 1000 and value != int(value) else 0
+    sym = SYMBOLS.get(currency.upper(), "")
+    sign = "-" if value < 0 else ""
+    text = f"{abs(value):,.{digits}f}"
+    return f"{sign}{sym}{text}" if sym else f"{sign}{text} {currency}"
+
+
+def short_money(value: float, currency: str = "") -> str:
+    """Axis ticks: ¥12.3M, ¥450k (no symbol for an empty or unknown currency)."""
+    sym = SYMBOLS.get(currency.upper(), "")
+    a = abs(value)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            text = f"{a / div:.3g}{suffix}"
+            break
+    else:
+        text = f"{a:.3g}"
+    sign = "−" if value < 0 else ""
+    return f"{sign}{sym}{text}"
+
+
+def money_axis(ax, currency: str = "", axis: str = "y") -> None:
+    """Short money (or plain k/M) tick labels on a matplotlib axis."""
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _pos: short_money(v, currency))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
