@@ -1,7 +1,7 @@
 """Linear terms that several blocks contribute to one balance row (stock, cash, spend, P&L).
 
-Blocks register `coef * var` terms under a row key; the assembly turns every key into one
-`LinearExpression`, and the result extraction evaluates the same terms against the solution,
+Blocks register `coef * var` terms under a row key; the blocks read them back as rows
+(`raw`), and the result extraction evaluates the same terms against the solution,
 so a balance and its report can never disagree.
 """
 
@@ -12,7 +12,6 @@ from collections.abc import Hashable, Iterable
 
 import numpy as np
 from pyomo.core.base.var import VarData
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 
 class Terms:
@@ -39,16 +38,6 @@ class Terms:
 
     def keys(self) -> set[Hashable]:
         return set(self._coefs) | set(self._const)
-
-    def expr(self, key: Hashable, scale: float = 1.0) -> LinearExpression:
-        coefs = self._coefs.get(key, [])
-        if scale != 1.0:
-            coefs = [c * scale for c in coefs]
-        return LinearExpression(
-            constant=self._const.get(key, 0.0) * scale,
-            linear_coefs=list(coefs),
-            linear_vars=list(self._vars.get(key, [])),
-        )
 
     def raw(self, key: Hashable) -> tuple[float, list[float], list[VarData]]:
         """(constant, coefficients, variables) of a key, without building an expression."""

@@ -592,9 +592,8 @@ def gap_to_best(objective: float, best: float | None, sense: str) -> float:
 
 
 def _formulation_extensions(options: SolveOptions) -> tuple[SolveOptions, list]:
-    """The model extensions of `options.formulation` (formulations/tight.py), applied here,
-    and the options with the formulation reset to its default, so that a solve() that also
-    reads the field cannot apply them twice."""
+    """The model extensions of `options.formulation` (formulations/tight.py) for the Pyomo
+    route, which builds the model itself, and the options with the formulation reset."""
     name = getattr(options, "formulation", None)
     default = getattr(SolveOptions(), "formulation", None)
     if name is None or name == default:
@@ -607,8 +606,7 @@ def _formulation_extensions(options: SolveOptions) -> tuple[SolveOptions, list]:
 def _solve_own(inst, options: SolveOptions) -> dict[str, Any]:
     from solver.planning import solve
 
-    options, extensions = _formulation_extensions(options)
-    return _result_row(solve(inst, options, extensions=extensions))
+    return _result_row(solve(inst, options))  # solve() applies options.formulation itself
 
 
 def _result_row(res) -> dict[str, Any]:
