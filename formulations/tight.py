@@ -35,6 +35,10 @@ whose U(t+LT, l) ≥ M (its big-M) already satisfies x − U·y ≤ 0.
 
 For uncapacitated single-item lot sizing these rows give the convex hull (the LP is integral);
 with capacities and setup times (the TTM instances) they close most of the root gap.
+
+`fl` (formulations/facility_location.py) is the facility-location form these rows project from:
+each unit shipped is traced to the start that made it, w ≤ U·y per (start, shipment period).
+It implies every (l,S) row above, so `ls` and `fl` are alternatives, never combined.
 """
 
 from __future__ import annotations
@@ -47,15 +51,20 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from formulations.context import Context
 
-FORMULATIONS: tuple[str, ...] = ("bigm", "ls")
+FORMULATIONS: tuple[str, ...] = ("bigm", "ls", "fl")
 
 
 def formulation_extensions(name: str) -> list:
-    """The model extensions that implement formulation `name` (bigm: none)."""
+    """The model extensions that implement formulation `name` (bigm: none; `fl`:
+    formulations/facility_location.py, which implies the (l,S) rows, so no combination)."""
     if name == "bigm":
         return []
     if name == "ls":
         return [add_ls_inequalities]
+    if name == "fl":
+        from formulations.facility_location import add_facility_location
+
+        return [add_facility_location]
     raise ValueError(f"unknown formulation {name!r} (known: {', '.join(FORMULATIONS)})")
 
 
@@ -99,11 +108,14 @@ def outflow_bounds(ctx: Context) -> dict[str, np.ndarray]:
     return out
 
 
-def add_ls_inequalities(ctx: Context) -> pyo.Block:
-    """Extension: the (l,S) inequalities in extended form (see the module docstring)."""
+def add_ls_inequalities(ctx: Context, items: set[str] | None = None) -> pyo.Block:
+    """Extension: the (l,S) inequalities in extended form (see the module docstring); `items`
+    restricts them to those eligible items (formulations/facility_location.py uses that)."""
     d = ctx.data
     prod = ctx.model.production
     bounds = outflow_bounds(ctx)
+    if items is not None:
+        bounds = {i: u for i, u in bounds.items() if i in items}
     starts: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for i, rho, t in d.y_index:
         if i in bounds:
