@@ -7,6 +7,7 @@ import sys
 
 from rich.console import Console
 
+from formulations.tight import FORMULATIONS
 from solver.options import SolveOptions
 from solver.problems import Problem
 
@@ -22,8 +23,9 @@ def add_solve_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=d.seed, help=f"HiGHS random seed (default {d.seed})")
     g.add_argument("--scenario", default="base", help="demand scenario to plan (default base)")
     g.add_argument("--log", action="store_true", help="show the HiGHS log")
-    g.add_argument("--formulation", choices=("bigm", "ls"), default=d.formulation,
-                   help=f"setup formulation: bigm, or ls = big-M plus the (l,S) inequalities of single-level items (default {d.formulation})")
+    g.add_argument("--formulation", choices=FORMULATIONS, default=d.formulation,
+                   help="setup formulation: bigm; ls = big-M plus the (l,S) inequalities of single-level items; "
+                        f"fl = big-M plus the facility-location rows of single-level items (default {d.formulation})")
     g.add_argument("--strategy", choices=("mip", "relax-and-fix"), default=d.strategy,
                    help=f"mip = branch-and-bound on the whole plan; relax-and-fix = time-boxed heuristic for large plans, with a proven bound (default {d.strategy})")
 
