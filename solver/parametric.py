@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,54 +155,185 @@ def sweep_values(inst: Instance, p: Parameter, start: str, stop: str, steps: int
     return [float(v) for v in np.linspace(lo, hi, max(int(steps), 2))]
 
 
+# ---------------------------------------------------------------- warm starts
+
+PlanValues = dict[str, dict[tuple, float]]  # component name -> {index: value}, as solver.baseline keeps them
+
+
+def _key(index) -> tuple:
+    return index if isinstance(index, tuple) else (index,)
+
+
+def plan_values(result, integers_only: bool = True) -> PlanValues | None:
+    """A solved plan's column values keyed by variable name and index (by default the integer
+    decisions only: setups and orders). Keys, not column numbers, are what a start for another
+    model is mapped by: a re-solve on other data is another model, maybe of another shape."""
+    out = getattr(result, "outcome", None)
+    sf = getattr(result, "standard_form", None)
+    if not result.has_plan or out is None or out.values is None or sf is None:
+        return None
+    plan: dict[str, dict[tuple, float]] = {}
+    for j, var in enumerate(sf.columns):
+        if integers_only and not sf.is_integer[j]:
+            continue
+        plan.setdefault(var.parent_component().name, {})[_key(var.index())] = float(out.values[j])
+    return plan
+
+
+def start_vector(sf, plan: PlanValues, missing: float | None = None) -> tuple[np.ndarray, int]:
+    """A MIP start for `sf` from `plan`: integer columns whose (name, index) the plan has get its
+    value (rounded); every other column is left undefined (`kHighsUndefined`), and HiGHS completes
+    the start by an LP (a sub-MIP if integers are undefined) or drops it if that fails. `missing`:
+    the value of an index absent from a component the plan has (0 for plan tables that omit zero
+    rows); None leaves it undefined. Returns the vector and how many columns it sets."""
+    import highspy
+
+    vec = np.full(sf.num_cols, highspy.kHighsUndefined)
+    n = 0
+    for j in np.flatnonzero(sf.is_integer):
+        var = sf.columns[j]
+        values = plan.get(var.parent_component().name)
+        if values is None:
+            continue
+        v = values.get(_key(var.index()), missing)
+        if v is None:
+            continue
+        vec[j] = float(round(v))
+        n += 1
+    return vec, n
+
+
+def warm_start(inst: Instance, options: SolveOptions, plan: PlanValues | None, extensions=(),
+               missing: float | None = None) -> tuple[np.ndarray | None, int]:
+    """The `start` for `solve(inst, options, extensions, start=...)` from a previous plan.
+
+    solve() takes the start as a vector in its own model's column order, so the model is built
+    here the way solve() builds it (same extensions, formulation and hand-off route: the same
+    columns in the same order) and the plan is mapped onto it by name (`start_vector`).
+    (None, 0) when there is nothing to start from or the strategy is not the plain MIP."""
+    if not plan or options.strategy != "mip":
+        return None, 0
+    from formulations.assembly import build_model
+    from formulations.production import UnboundedLotError
+    from formulations.tight import formulation_extensions
+    from solver.highs import compile_model
+
+    try:
+        built = build_model(inst, [*extensions, *formulation_extensions(options.formulation)],
+                            materialize=options.handoff == "pyomo")
+    except UnboundedLotError:  # solve() reports it
+        return None, 0
+    vec, n = start_vector(compile_model(built.model), plan, missing)
+    return (vec, n) if n else (None, 0)
+
+
+WARM_FALLBACK = "re-solved without the MIP start"  # solver/highs.py's message when its trap guard fired
+
+
+def mark_warm(result, columns: int) -> None:
+    """Record in the KPIs whether a re-solve started from a previous plan (`warm_start`), how
+    many integer columns the start set, and whether the trap guard re-solved it cold."""
+    result.kpis["warm_start"] = columns > 0
+    result.kpis["warm_start_columns"] = columns
+    result.kpis["warm_start_fallback"] = columns > 0 and WARM_FALLBACK in (result.message or "")
+
+
+# ---------------------------------------------------------------- sweeps
+
+
 def _solve_point(path: str, scenario: str, param: str, value: float, options: SolveOptions,
-                 start: np.ndarray | None = None, keep_plan: bool = False) -> dict:
+                 plan: PlanValues | None = None, keep_plan: bool = False) -> dict:
     from solver.loading import load_instance
     from solver.planning import solve
 
     t0 = time.perf_counter()
     inst = apply_parameter(load_instance(path, scenario=scenario), Parameter.parse(param), value)
+    start, columns = warm_start(inst, options, plan)
     r = solve(inst, options, start=start)
+    mark_warm(r, columns)
     k = r.kpis
-    plan = r.outcome.values if keep_plan and r.outcome is not None and r.has_plan else None
-    return {"_plan": plan} | {
+    return {"_plan": plan_values(r) if keep_plan else None} | {
         "value": value, "status": str(r.status), "profit": r.objective, "bound": r.bound, "gap": r.gap,
         "service_level": k.get("service_level", math.nan), "min_cash_headroom": k.get("min_cash_headroom", math.nan),
         "emergency_drawn": k.get("emergency_drawn", math.nan), "seconds": time.perf_counter() - t0,
+        "seconds_highs": k.get("seconds_highs", math.nan), "warm_start": k["warm_start"],
+        "warm_start_fallback": k["warm_start_fallback"],
     }
+
+
+def warm_order(values: list[float], jobs: int = 2) -> dict[int, int | None]:
+    """Which point's plan starts which: point i -> the point it warm-starts from (None: cold).
+
+    The points, sorted by value, are cut into max(1, jobs // 2) contiguous segments; in each,
+    the middle point is solved cold and the others from their neighbour one step nearer the
+    middle, outward in both directions (two chains per segment, one per worker). The order
+    depends on `jobs` only through the segments, so 1 and 2 jobs give the same plans; the same
+    input, options and jobs always do (every start is a fixed point's plan, whatever finishes
+    first)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    segments = np.array_split(np.array(order, dtype=int), max(1, min(jobs // 2, len(order))))
+    pred: dict[int, int | None] = {}
+    for seg in segments:
+        seg = [int(i) for i in seg]
+        if not seg:
+            continue
+        mid = len(seg) // 2
+        pred[seg[mid]] = None
+        for k in range(mid + 1, len(seg)):
+            pred[seg[k]] = seg[k - 1]
+        for k in range(mid - 1, -1, -1):
+            pred[seg[k]] = seg[k + 1]
+    return pred
 
 
 def sweep(path: str, param: str, values: list[float], options: SolveOptions, scenario: str = "base",
           jobs: int = 2, progress=None, warm: bool = False) -> pd.DataFrame:
     """Solve every point in worker processes; `progress(done, total)` is called as they finish.
 
-    With `warm`, the middle point is solved first and its plan is the MIP start of every other
-    point (the model's columns are the same along a sweep; a start that does not fit a point is
-    only a hint HiGHS discards). Off by default: measured on the appliance sweep it saved no
-    time, and HiGHS 1.16 then sometimes stops on a mis-recorded incumbent value
-    (see solver/highs.py::_recheck_gap)."""
+    With `warm`, each point starts from a neighbouring point's plan, its setups and orders
+    mapped by name (`warm_order`, `warm_start`). HiGHS 1.16 may stop a warm-started run on a
+    mis-valued incumbent; solver/highs.py then re-solves that point without the start, so every
+    point meets the gap as a cold solve does. Off by default: on the appliance sweep it was
+    slower, not faster (benchmarks/results/warmstart.md): HiGHS's time goes into proving the
+    bound, which a start does not shorten, and the guard's cold re-solves come on top.
+    """
+    n = len(values)
+    pred = warm_order(values, jobs) if warm else dict.fromkeys(range(n))
+    children: dict[int, list[int]] = {i: [] for i in range(n)}
+    for i, p in pred.items():
+        if p is not None:
+            children[p].append(i)
+    has_children = {i for i, c in children.items() if c}
+    plans: dict[int, PlanValues | None] = {}
     rows: list[dict] = []
-    todo = list(values)
-    start = None
-    if warm and len(todo) > 2:
-        first = _solve_point(path, scenario, param, todo.pop(len(todo) // 2), options, keep_plan=True)
-        start = first["_plan"]
-        rows.append(first)
+
+    def finished(i: int, row: dict) -> list[int]:
+        plans[i] = row.pop("_plan")
+        rows.append(row)
         if progress:
-            progress(1, len(values))
+            progress(len(rows), n)
+        return children[i]
+
+    def args(i: int) -> tuple:
+        p = pred[i]
+        return (path, scenario, param, values[i], options, plans.get(p) if p is not None else None, i in has_children)
+
+    roots = [i for i in sorted(pred, key=lambda i: values[i]) if pred[i] is None]
     if jobs <= 1:
-        for v in todo:
-            rows.append(_solve_point(path, scenario, param, v, options, start))
-            if progress:
-                progress(len(rows), len(values))
+        stack = list(reversed(roots))
+        while stack:
+            i = stack.pop()
+            stack.extend(reversed(finished(i, _solve_point(*args(i)))))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_solve_point, path, scenario, param, v, options, start) for v in todo]
-            for fut in as_completed(futures):
-                rows.append(fut.result())
-                if progress:
-                    progress(len(rows), len(values))
-    df = pd.DataFrame(rows).drop(columns="_plan").sort_values("value", ignore_index=True)
+            running = {pool.submit(_solve_point, *args(i)): i for i in roots}
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: running[f]):
+                    i = running.pop(fut)
+                    for c in finished(i, fut.result()):
+                        running[pool.submit(_solve_point, *args(c))] = c
+    df = pd.DataFrame(rows).sort_values("value", ignore_index=True)
     df.insert(0, "parameter", param)
     return mark_breakpoints(df)
 

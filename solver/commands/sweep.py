@@ -23,6 +23,11 @@ def add_parser(sub) -> None:
     p.add_argument("--to", dest="stop", default="+30%", help="end: +30%% or an absolute value")
     p.add_argument("--steps", type=int, default=13, help="number of points (default 13)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--warm", dest="warm", action="store_true", default=False,
+                   help="start each point from a neighbouring point's plan (measured slower on the appliance sweep: "
+                        "benchmarks/results/warmstart.md)")
+    g.add_argument("--cold", dest="warm", action="store_false", help="solve every point from scratch (the default)")
     p.add_argument("--out", metavar="DIR", help="write sweep.csv and sweep.png here (default out/sweep-<param>)")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     add_solve_options(p)
@@ -42,7 +47,7 @@ def run(args) -> int:
                   console=err_console, transient=True) as bar:
         task = bar.add_task(f"sweep {param}", total=len(values))
         df = sweep(args.path, str(param), values, solve_options(args), scenario=args.scenario, jobs=args.jobs,
-                   progress=lambda done, total: bar.update(task, completed=done))
+                   warm=args.warm, progress=lambda done, total: bar.update(task, completed=done))
 
     def fill(tmp: Path) -> None:
         df.to_csv(tmp / "sweep.csv", index=False)
