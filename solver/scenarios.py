@@ -32,6 +32,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -46,6 +47,7 @@ from solver.highs import (
 )
 from solver.instance import Instance
 from solver.options import SolveOptions
+from solver.parametric import mark_warm, plan_values, start_vector, warm_start
 from solver.planning import solve
 from solver.problems import InputError, Problem
 from solver.results import Result, extract_tables, kpis
@@ -139,9 +141,14 @@ def plan_metrics(result: Result, lines: Sequence[str]) -> dict[str, float]:
 
 
 def compare_scenarios(instances: dict[str, Instance], weights: dict[str, float] | None = None,
-                      options: SolveOptions | None = None, robust_commit: int | None = None) -> ScenarioComparison:
+                      options: SolveOptions | None = None, robust_commit: int | None = None,
+                      warm: bool = True) -> ScenarioComparison:
     """Solve every scenario on its own; with `robust_commit` N also the robust plan for the
-    first N periods. `instances` maps scenario name -> the instance loaded with that scenario."""
+    first N periods. `instances` maps scenario name -> the instance loaded with that scenario.
+
+    With `warm`, the reference scenario (`base`, else the first) is solved first and its setups
+    and orders are the MIP start of every other scenario, and the scenarios' own plans that of
+    the robust plan (`kpis["warm_start"]` says which solves used one)."""
     options = options or SolveOptions()
     names = list(instances)
     if not names:
@@ -149,12 +156,21 @@ def compare_scenarios(instances: dict[str, Instance], weights: dict[str, float] 
     weights = weights or dict.fromkeys(names, 1.0 / len(names))
     t0 = time.perf_counter()
     first = instances[names[0]]
-    plans = {s: solve(inst, options) for s, inst in instances.items()}
+    ref = "base" if "base" in instances else names[0]
+    solved = {ref: solve(instances[ref], options)}
+    mark_warm(solved[ref], 0)
+    ref_plan = plan_values(solved[ref]) if warm else None
+    for s in names:
+        if s != ref:
+            start, columns = warm_start(instances[s], options, ref_plan)
+            solved[s] = solve(instances[s], options, start=start)
+            mark_warm(solved[s], columns)
+    plans = {s: solved[s] for s in names}
     lines = list(first.tables["budget_lines"]["line"])
     comp = ScenarioComparison(scenarios=names, weights=weights, plans=plans, currency=first.currency,
                               periods=first.periods, lines=lines)
     if robust_commit is not None:
-        rob = robust_plan(instances, weights, robust_commit, options)
+        rob = robust_plan(instances, weights, robust_commit, options, start_plans=plans if warm else None)
         comp.robust, comp.commit = rob.plans, robust_commit
         comp.robust_status, comp.robust_message = str(rob.status), rob.message
         comp.expected_profit = rob.expected_profit
@@ -227,8 +243,12 @@ def stack(parts: Sequence[tuple[StandardForm, float]], links: Sequence[tuple[int
 
 
 def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commit: int,
-                options: SolveOptions | None = None) -> RobustPlan:
-    """One plan for the first `commit` periods shared by every scenario (see module docstring)."""
+                options: SolveOptions | None = None, start_plans: dict[str, Result] | None = None) -> RobustPlan:
+    """One plan for the first `commit` periods shared by every scenario (see module docstring).
+
+    `start_plans` (each scenario's own plan) warm-start it: every copy's setups and orders from
+    its own plan, those of the committed periods from the first scenario's (the links tie every
+    copy to it)."""
     options = options or SolveOptions()
     names = list(instances)
     _check_same_structure(instances)
@@ -244,7 +264,8 @@ def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commi
     links = _links(built, sfs, offsets, names, commit)
     combined, _ = stack(parts, links)
     build_seconds = time.perf_counter() - t0
-    out = solve_standard_form(combined, options)
+    start, start_columns = _robust_start(combined, sfs, offsets, names, commit, start_plans)
+    out = solve_standard_form(combined, options, start=start)
     plans: dict[str, Result] = {}
     expected = math.nan
     if out.status.has_plan:
@@ -269,9 +290,32 @@ def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commi
             res.kpis.update(objective=res.objective, bound=math.nan)
             res.kpis.update(kpis(res.tables))
             expected += weights[s] * res.objective
+        mark_warm(res, start_columns)
         plans[s] = res
     return RobustPlan(status=out.status, message=out.message, plans=plans, expected_profit=expected,
                       commit=commit, weights=weights, standard_form=combined)
+
+
+def _robust_start(combined: StandardForm, sfs: dict[str, StandardForm], offsets: dict[str, int], names: list[str],
+                  commit: int, start_plans: dict[str, Result] | None) -> tuple[np.ndarray | None, int]:
+    """The robust plan's MIP start from the scenarios' own plans (see `robust_plan`)."""
+    if not start_plans:
+        return None, 0
+    ref = plan_values(start_plans[names[0]]) if names[0] in start_plans else None
+    if not ref:
+        return None, 0
+    vec = np.full(combined.num_cols, highspy.kHighsUndefined)
+    total = 0
+    for s in names:
+        own = (plan_values(start_plans[s]) if s in start_plans else None) or {}
+        plan = {comp: dict(own.get(comp, ref.get(comp, {}))) for comp in set(own) | set(ref)}
+        for comp in FIRST_STAGE:  # the committed periods: the reference scenario's decisions
+            shared = {k: v for k, v in ref.get(comp, {}).items() if k[-1] <= commit}
+            plan.setdefault(comp, {}).update(shared)
+        part, n = start_vector(sfs[s], plan)
+        vec[offsets[s]: offsets[s] + sfs[s].num_cols] = part
+        total += n
+    return (vec, total) if total else (None, 0)
 
 
 def _links(built: dict[str, BuiltModel], sfs: dict[str, StandardForm], offsets: dict[str, int],

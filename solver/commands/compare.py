@@ -28,6 +28,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="write comparison.csv, scenarios.csv, comparison.png and each plan here")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     p.add_argument("--json", action="store_true", help="print the per-scenario rows as JSON")
+    p.add_argument("--cold", action="store_true",
+                   help="solve every scenario from scratch (default: start from the base scenario's plan)")
     add_solve_options(p)
     p.set_defaults(run=run)
 
@@ -49,7 +51,8 @@ def run(args) -> int:
     names = _scenario_names(args.path, args.scenarios)
     instances = {s: load_instance(args.path, scenario=s) for s in names}
     weights = scenario_weights(args.path, names)
-    comp = compare_scenarios(instances, weights, solve_options(args), args.commit if args.robust else None)
+    comp = compare_scenarios(instances, weights, solve_options(args), args.commit if args.robust else None,
+                              warm=not args.cold)
     if args.out:
         write_comparison(comp, args.out, force=args.force)
     if args.json:
