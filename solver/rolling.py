@@ -58,6 +58,7 @@ from formulations.replan import hold_decisions
 from solver.baseline import Baseline
 from solver.instance import Instance, freeze_tables
 from solver.options import SolveOptions
+from solver.parametric import mark_warm, warm_start
 from solver.planning import solve
 from solver.problems import InputError, Problem
 from solver.results import Result
@@ -311,8 +312,13 @@ class RollResult:
 
 
 def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, freeze: int = 1,
-         change_penalty: float = DEFAULT_CHANGE_PENALTY, options: SolveOptions | None = None) -> RollResult:
-    """Re-plan periods from_t..n from the actuals; freeze `freeze` periods; penalise changes."""
+         change_penalty: float = DEFAULT_CHANGE_PENALTY, options: SolveOptions | None = None,
+         warm: bool = True) -> RollResult:
+    """Re-plan periods from_t..n from the actuals; freeze `freeze` periods; penalise changes.
+
+    With `warm`, the re-plan starts from the previous plan shifted to the remaining periods:
+    its setups and orders, by name and index, where the re-plan has the same column (an index
+    the previous plan's tables omit counts as 0); `kpis["warm_start"]` says whether it did."""
     if not 2 <= from_t <= inst.n:
         raise InputError([Problem("command line", None, "--from", f"cannot re-plan from period {from_t}",
                                   f"a period after the first: {', '.join(inst.periods[1:])}")])
@@ -333,7 +339,10 @@ def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, free
         hold_decisions(prev, periods=set(range(1, freeze + 1)), how="fix"),
         change_penalty_ext(prev, change_penalty),
     ]
-    plan = solve(new, options or SolveOptions(), extensions=extensions)
+    options = options or SolveOptions()
+    start, columns = warm_start(new, options, prev, extensions, missing=0.0) if warm else (None, 0)
+    plan = solve(new, options, extensions=extensions, start=start)
+    mark_warm(plan, columns)
     plan.kpis.update(roll_from=inst.periods[k], freeze=freeze, change_penalty=change_penalty,
                      baseline=str(baseline.path), actuals=str(actuals.path))
     out = RollResult(plan=plan, instance=new, from_period=inst.periods[k], freeze=freeze, change_penalty=change_penalty)

@@ -33,6 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="write the re-plan tables, diff_*.csv and variance_*.csv here")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     p.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    p.add_argument("--cold", action="store_true",
+                   help="solve the re-plan from scratch (default: start from the previous plan's setups and orders)")
     add_solve_options(p)
     p.set_defaults(run=run)
 
@@ -45,7 +47,7 @@ def run(args) -> int:
     from_t = period_index(inst, args.from_period)
     actuals = read_actuals(args.actuals, inst, from_t)
     res = roll(inst, baseline, actuals, from_t, freeze=args.freeze, change_penalty=args.change_penalty,
-               options=solve_options(args))
+               options=solve_options(args), warm=not args.cold)
     if args.out and res.has_plan:
         write_result(res.plan, args.out, force=args.force, extra=res.tables)
     elif args.out:
