@@ -279,6 +279,7 @@ def set_scaling(h: highspy.Highs, sf: StandardForm) -> tuple[int, int]:
 
 
 def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarray | None = None) -> SolveOutcome:
+    t_begin = time.perf_counter()
     h = new_highs(options)
     set_scaling(h, sf)
     h.passModel(sf.to_lp())
@@ -321,6 +322,22 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
         out.highs = h
     elif options.polish:
         _polish(sf, options, out)
+        left = options.time_limit - (time.perf_counter() - t_begin)
+        if start is not None and ms == _MS.kOptimal and out.status == Status.FEASIBLE and left > 0:
+            # The warm-start trap: HiGHS called the run optimal on its value of the start's
+            # incumbent (its presolve mis-values it), the plan returned is outside the gap.
+            # Re-solve without the start in the time left, as a cold solve would, and keep
+            # the better plan; its status is rechecked like any other.
+            cold = solve_standard_form(sf, SolveOptions(**{**options.__dict__, "time_limit": left}))
+            cold.solve_seconds += out.solve_seconds
+            cold.polish_seconds += out.polish_seconds
+            better = cold.status.has_plan and (cold.objective >= out.objective if sf.maximize
+                                               else cold.objective <= out.objective)
+            if better:
+                cold.message += "; re-solved without the MIP start (HiGHS stopped the warm run on a mis-valued incumbent)"
+                return cold
+            out.solve_seconds, out.polish_seconds = cold.solve_seconds, cold.polish_seconds
+            out.message += "; re-solved without the MIP start, no better plan in the time left"
     return out
 
 
