@@ -1,7 +1,8 @@
-"""Big-M against the (l,S) formulation: root gap and time to optimum.
+"""Big-M, (l,S) and facility location (`--formulation bigm|ls|fl`): root gap and time to optimum.
 
     .venv/bin/python benchmarks/formulations.py                 # six TTM tr instances + generated
     .venv/bin/python benchmarks/formulations.py --time-limit 60 --threads 2 --only G62
+    .venv/bin/python benchmarks/formulations.py --only G62 --formulations fl --merge   # re-run one cell
 
 For every instance and formulation (formulations/tight.py) it measures
 - `lp_bound`: the LP relaxation of the model as built (no HiGHS cuts),
@@ -10,7 +11,9 @@ For every instance and formulation (formulations/tight.py) it measures
 Gaps are relative to the reference value: the published optimum for the TTM instances
 (cost = −profit), else the best plan any run proved optimal. Results go to
 benchmarks/results/formulations.{csv,md} with the machine and its load (other benchmarks may
-share the two cores: times are wall-clock under that load).
+share the two cores: times are wall-clock under that load). `--merge` keeps the rows of the
+existing CSV that this run does not redo; the hand-written "## Findings" section of the
+Markdown file is kept when it is rewritten.
 """
 
 from __future__ import annotations
@@ -28,13 +31,16 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)  # this script's own name would shadow the `formulations` package
 sys.path.insert(0, str(ROOT))
 
 import solver  # noqa: E402, F401  (first: solver and formulations import each other)
+import solver.highs  # noqa: E402
 from formulations.assembly import build_model  # noqa: E402
-from formulations.tight import formulation_extensions  # noqa: E402
+from formulations.tight import FORMULATIONS, formulation_extensions  # noqa: E402
 from solver.generator import generate, ladder  # noqa: E402
-from solver.highs import compile_model, new_highs, set_scaling  # noqa: E402
+from solver.highs import compile_model, set_scaling  # noqa: E402
 from solver.instance_writer import write_instance_folder  # noqa: E402
 from solver.literature import DEFAULT_LITERATURE_DIR, known_values, ttm_instance  # noqa: E402
 from solver.loading import load_instance  # noqa: E402
@@ -66,6 +72,36 @@ def instances(work: Path, only: set[str] | None):
             continue
         toml, tables = generate(params)
         yield name, load_instance(write_instance_folder(work / name, toml, tables)), math.nan
+
+
+_new_highs = solver.highs.new_highs
+HIGHS_EXTRA: dict[str, object] = {}  # --highs KEY=VALUE: benchmark-only HiGHS options on top of SolveOptions
+
+
+def new_highs(options: SolveOptions):
+    """solver.highs.new_highs plus the --highs options (the solver's defaults stay untouched)."""
+    h = _new_highs(options)
+    for k, v in HIGHS_EXTRA.items():
+        h.setOptionValue(k, v)
+    return h
+
+
+def parse_highs(pairs: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        value: object = text
+        if text in ("true", "false"):
+            value = text == "true"
+        else:
+            for conv in (int, float):
+                try:
+                    value = conv(text)
+                    break
+                except ValueError:
+                    pass
+        out[key] = value
+    return out
 
 
 def bounds(inst, formulation: str, options: SolveOptions) -> dict:
@@ -105,25 +141,43 @@ def main(argv=None) -> int:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="instance names (default: all)")
-    ap.add_argument("--formulations", nargs="*", default=["bigm", "ls"])
+    ap.add_argument("--formulations", nargs="*", default=list(FORMULATIONS), choices=FORMULATIONS)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "formulations"))
+    ap.add_argument("--merge", action="store_true", help="keep the existing CSV's rows this run does not redo")
+    ap.add_argument("--highs", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="extra HiGHS options for every run (benchmark only; rows are labelled formulation+highs)")
     args = ap.parse_args(argv)
+    HIGHS_EXTRA.update(parse_highs(args.highs))
+    solver.highs.new_highs = new_highs  # solve_standard_form looks it up in its module
+    label = "+" + ",".join(args.highs) if args.highs else ""
     options = SolveOptions(time_limit=args.time_limit, threads=args.threads)
     rows = []
     load_start = load()
     with tempfile.TemporaryDirectory() as tmp:
         for name, inst, reference in instances(Path(tmp), set(args.only) if args.only else None):
             for f in args.formulations:
-                rec = {"instance": name, "formulation": f, "reference": reference, "load_before": load()}
+                rec = {"instance": name, "formulation": f + label, "reference": reference, "load_before": load()}
                 rec.update(bounds(inst, f, options))
                 t0 = time.perf_counter()
                 r = solve(inst, options, extensions=formulation_extensions(f))
                 rec.update(status=str(r.status), objective=r.objective, bound=r.bound, gap=r.gap,
-                           solve_s=r.kpis.get("solve_seconds", math.nan), total_s=time.perf_counter() - t0)
+                           solve_s=r.kpis.get("solve_seconds", math.nan), total_s=time.perf_counter() - t0,
+                           load_after=load())
                 rows.append(rec)
                 print(name, f, rec["status"], rec["objective"], rec["bound"], f"{rec['solve_s']:.1f}s",
                       f"lp={rec['lp_bound']:.1f} root={rec['root_bound']:.1f}", flush=True)
     df = pd.DataFrame(rows)
+    out = Path(args.out)
+    if args.merge and out.with_suffix(".csv").exists():
+        old = pd.read_csv(out.with_suffix(".csv"))
+        redone = set(zip(df["instance"], df["formulation"], strict=True))
+        keep = [(i, f) not in redone for i, f in zip(old["instance"], old["formulation"], strict=True)]
+        df = pd.concat([old.loc[keep, [c for c in old.columns if c in df.columns]], df], ignore_index=True)
+        order = {n: k for k, n in enumerate([*TR, *GENERATED])}
+        df["_i"] = df["instance"].map(order)
+        df["_f"] = [(FORMULATIONS.index(f.split("+")[0]), f) for f in df["formulation"]]
+        df = df.sort_values(["_i", "_f"]).drop(columns=["_i", "_f"]).reset_index(drop=True)
+        df.loc[~df["instance"].isin(list(TR)), "reference"] = math.nan  # recomputed below from all rows
     # reference for generated instances: best plan proved optimal by any formulation
     for name, grp in df.groupby("instance"):
         if grp["reference"].isna().all():
@@ -134,7 +188,6 @@ def main(argv=None) -> int:
     df["root_gap_pct"] = 100 * (df["root_bound"] - df["reference"]) / ref
     df["final_gap_pct"] = 100 * df["gap"]
     df["time_to_opt_s"] = [s if st == "optimal" else math.inf for s, st in zip(df["solve_s"], df["status"], strict=True)]
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out.with_suffix(".csv"), index=False)
     write_markdown(df, out.with_suffix(".md"), args, load_start)
@@ -149,28 +202,61 @@ def markdown_table(t: pd.DataFrame) -> str:
     return "\n".join([head, sep, *body])
 
 
+def summary(df: pd.DataFrame, time_limit: float) -> pd.DataFrame:
+    """Per formulation and instance group: how many proven, and the time to prove them."""
+    recs = []
+    for f, grp in df.groupby("formulation", sort=False):
+        for label, sel in (("TTM tr", grp["instance"].isin(list(TR))), ("generated", ~grp["instance"].isin(list(TR)))):
+            g = grp[sel]
+            if not len(g):
+                continue
+            proven = g[g["status"] == "optimal"]
+            recs.append({"formulation": f, "instances": label, "proven": f"{len(proven)} of {len(g)}",
+                         "proven_names": " ".join(proven["instance"]) or "-",
+                         "mean_root_gap_pct": f"{g['root_gap_pct'].mean():.2f}",
+                         "sum_time_s (unproven = limit)": f"{g['solve_s'].clip(upper=time_limit).sum():.0f}"})
+    return pd.DataFrame(recs)
+
+
+def findings(path: Path) -> list[str]:
+    """The hand-written "## Findings" section of an existing results file (kept on rewrite)."""
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    start = text.find("## Findings")
+    if start < 0:
+        return []
+    end = text.find("## Machine", start)
+    return text[start:end if end >= 0 else None].rstrip().splitlines() + [""]
+
+
 def write_markdown(df: pd.DataFrame, path: Path, args, load_start: str) -> None:
     cols = ["instance", "formulation", "rows", "cols", "binaries", "reference", "lp_gap_pct", "root_gap_pct",
-            "status", "objective", "final_gap_pct", "time_to_opt_s", "load_before"]
-    t = df[cols].copy()
+            "status", "objective", "final_gap_pct", "time_to_opt_s", "load_before", "load_after"]
+    kept = findings(path)
+    t = df[[c for c in cols if c in df.columns]].copy()
     for c in ("lp_gap_pct", "root_gap_pct", "final_gap_pct"):
         t[c] = t[c].map(lambda v: f"{v:.2f}")
     t["time_to_opt_s"] = t["time_to_opt_s"].map(lambda v: f"{v:.1f}" if math.isfinite(v) else f"> {args.time_limit:g}")
     t["objective"] = t["objective"].map(lambda v: f"{v:.1f}")
     t["reference"] = t["reference"].map(lambda v: f"{v:.1f}")
     lines = [
-        "# Formulations: big-M against (l,S)",
+        "# Formulations: big-M, (l,S) and facility location",
         "",
-        f"Reproduce: `.venv/bin/python benchmarks/formulations.py --time-limit {args.time_limit:g} --threads {args.threads}`",
+        f"Reproduce: `.venv/bin/python benchmarks/formulations.py --time-limit {args.time_limit:g} --threads {args.threads}"
+        + (" --highs " + " ".join(args.highs) if args.highs else "") + "` (a `--merge` run adds rows to the last one)",
         "",
         "Gaps are % of |reference| (TTM: published optimum as −cost; generated: best proven plan); a bound",
         "of a maximisation is ≥ the optimum, so the gaps are ≥ 0. `lp` = LP relaxation as built, `root` =",
         "HiGHS dual bound after the root node (presolve + cuts), `final` = gap at the end of the solve.",
-        f"Time limit {args.time_limit:g} s, {args.threads} HiGHS threads; `load_before` is the 1/5/15-min load",
-        f"average before the run (the machine is shared; load at the start of the script: {load_start}).",
+        f"Time limit {args.time_limit:g} s, {args.threads} HiGHS threads; `load_before`/`load_after` are the 1/5/15-min",
+        f"load averages around the run (the machine is shared; load at the start of the script: {load_start}).",
         "",
         markdown_table(t),
         "",
+        markdown_table(summary(df, args.time_limit)),
+        "",
+        *kept,
         "## Machine",
         "",
         "```",
