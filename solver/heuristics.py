@@ -39,13 +39,18 @@ import pyomo.environ as pyo
 
 from formulations.assembly import Extension, build_model
 from formulations.tight import formulation_extensions
+from solver.bound_worker import BackgroundBound, BoundJob
 from solver.highs import (
     _MS,
+    _PRESOLVE_AGGREGATOR,
     StandardForm,
     compile_model,
     new_highs,
+    run,
+    scaling_options,
     set_scaling,
     solve_standard_form,
+    split_dense_rows,
 )
 from solver.instance import Instance
 from solver.options import SolveOptions
@@ -56,8 +61,7 @@ SUB_GAP = 0.002  # relative gap of each window's MIP (the windows are heuristics
 RF_SHARE = 0.45  # share of the time left after the build for relax-and-fix
 FO_SHARE = 0.30  # … for fix-and-optimize; the rest (minus the final build) for the bound
 MIN_SLICE = 2.0  # seconds: no MIP is started with less
-LARGE_ROWS = 20_000  # above this, windows are LPs (a MIP window cannot leave the root in time)
-ROUND_UP = 1e-6  # LP-based windows: a setup opens where the LP uses any of it
+LARGE_ROWS = 20_000  # above this, the plan is built from LPs (a MIP window cannot leave the root in time)
 
 
 @dataclass
@@ -155,7 +159,7 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
         return solve(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
 
     if sf.num_rows > LARGE_ROWS:
-        incumbent, bound, log = _lp_relax_and_fix(sf, base, inst.n, window, deadline - final_reserve, trace)
+        incumbent, bound, log = _lp_guided(sf, base, deadline - final_reserve, trace)
         return _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline)
 
     sub = _Subproblems(sf, base, deadline - final_reserve)
@@ -275,114 +279,154 @@ def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_secon
     return result
 
 
-def _lp_relax_and_fix(sf: StandardForm, options: SolveOptions, n: int, window: int | None, deadline: float, trace):
-    """Relax-and-fix by LPs only, for plans whose MIPs cannot get past the root in time.
+def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
+    """Large plans: a plan built from LPs, beside the whole MIP run for its bound.
 
-    One Highs object holds the LP relaxation; each step changes column bounds and re-solves
-    from the previous basis (a warm start: dual simplex after bound changes is cheap).
-    1. The LP relaxation: its value is the proven bound.
-    2. Period windows in order: round the window's integers (1 where the LP value exceeds
-       ROUND_UP, else 0), fix them, re-solve. If that LP is infeasible, the window's integers
-       are all set to 1 where the item is produced at all in the window, else left relaxed.
-    3. Close setups: in batches, integers at 1 whose lot is small against its bound are set to
-       0; a batch is kept where profit improves, else undone (fix-and-optimize by LP).
+    HiGHS stays in its root cut loop on these models for minutes without a plan, even with the
+    all-closed plan as a start, so the plan is built here and HiGHS is asked for a bound only:
+
+    * **bound** (in a background process, solver/bound_worker.py, one thread): the whole MIP
+      with long rows split (`split_dense_rows`); stopped at the deadline, its dual bound is
+      proven (and any plan it found competes with ours).
+    * **plan**: the LP relaxation says where production pays. Starting from every setup and
+      order closed (an LP with the integers fixed), the setups/orders of one period at a time
+      are opened where the LP makes at least a minimum lot; a step is kept when its LP is
+      feasible and earns more, else its larger half is tried, then its larger quarter.
+      Every accepted plan is an LP optimum with all integers fixed: feasible by construction.
     """
     log: list[tuple] = []
-    h = new_highs(options)
-    set_scaling(h, sf)
-    h.setOptionValue("presolve", "off")  # warm re-solves: keep the basis
-    h.passModel(sf.to_lp(integer=False))
     maximize = sf.maximize
-    int_cols = np.flatnonzero(sf.is_integer)
+    better = (lambda a, b: a > b) if maximize else (lambda a, b: a < b)
+    one = replace(options, threads=1)
 
-    def run(phase: str, window_name: str) -> tuple[bool, float]:
-        left = deadline - time.perf_counter()
-        h.setOptionValue("time_limit", h.getRunTime() + max(left, 1.0))  # cumulative clock
-        t0 = time.perf_counter()
-        h.run()
-        ok = h.getModelStatus() == _MS.kOptimal
-        obj = h.getInfo().objective_function_value if ok else math.nan
-        log.append((phase, window_name, "optimal" if ok else h.modelStatusToString(h.getModelStatus()), obj, math.nan,
-                    time.perf_counter() - t0))
+    def note(phase, window_name, status, obj, bound, seconds):
+        log.append((phase, window_name, status, obj, bound, seconds))
         if trace:
             trace(log[-1])
-        return ok, obj
 
-    def set_bounds(cols: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-        if len(cols):
-            h.changeColsBounds(len(cols), cols.astype(np.int32), lo.astype(float), hi.astype(float))
-
-    ok, lp = run("lp relaxation", "all")
-    if not ok:
-        return None, math.nan if not maximize else math.inf, log
-    bound = lp
-    period = np.array([(_period(sf.columns[j].index()) or 0) for j in int_cols])
-    w = window or max(2, math.ceil(n / 4))
-    values = np.array(h.getSolution().col_value)
-    for lo_t in range(0, n + 1, w):
-        if time.perf_counter() > deadline:
-            return None, bound, log
-        cols = int_cols[(period >= lo_t) & (period < lo_t + w) & (period <= n)]
-        if not len(cols):
-            continue
-        rounded = (values[cols] > ROUND_UP).astype(float)
-        set_bounds(cols, rounded, rounded)
-        ok, _ = run("relax-and-fix", f"t{lo_t}-{min(lo_t + w - 1, n)}")
-        if not ok:  # open every setup in the window instead
-            ones = np.ones(len(cols))
-            set_bounds(cols, ones, ones)
-            ok, _ = run("relax-and-fix", f"t{lo_t}-{min(lo_t + w - 1, n)} all open")
-            if not ok:
-                return None, bound, log
-        values = np.array(h.getSolution().col_value)
-    incumbent = values.copy()
-    _ok, inc_obj = ok, h.getInfo().objective_function_value
-
-    # --- close setups (fix-and-optimize by LP) ------------------------------------------
-    x_of = _lot_columns(sf, int_cols)
-    open_ = [j for j in int_cols if incumbent[j] > 0.5]
-    util = []
-    for j in open_:
-        xc, M = x_of.get(j, (None, math.inf))
-        used = incumbent[xc] if xc is not None else 0.0
-        util.append(used / M if math.isfinite(M) and M > 0 else 1.0)
-    order = [open_[k] for k in np.argsort(util, kind="stable")]
-    batch = max(1, len(order) // 20)
-    k = 0
-    while k < len(order) and time.perf_counter() < deadline - 1.0:
-        cols = np.array(order[k:k + batch], dtype=np.int64)
-        k += batch
-        zeros = np.zeros(len(cols))
-        set_bounds(cols, zeros, zeros)
-        ok, obj = run("close setups", f"{len(cols)} setups")
-        if ok and ((obj > inc_obj) if maximize else (obj < inc_obj)):
-            incumbent, inc_obj = np.array(h.getSolution().col_value), obj
-            continue
-        ones = np.ones(len(cols))
-        set_bounds(cols, ones, ones)  # undo
-        if batch > 1 and len(cols) > 1:
-            batch = max(1, batch // 2)
-        elif not ok:
-            run("close setups", "undo")  # restore a feasible basis
+    split = split_dense_rows(sf)
+    work = split.sf if split is not None else sf
+    A = work.A.tocsc()
+    highs_options = {
+        "threads": 1, "random_seed": int(options.seed), "mip_rel_gap": float(options.gap),
+        "time_limit": max(deadline - time.perf_counter(), 1.0), **scaling_options(sf),
+    }
+    if split is not None:
+        highs_options["presolve_rule_off"] = _PRESOLVE_AGGREGATOR
+    job = BoundJob(
+        cost=work.cost, col_lower=work.col_lower, col_upper=work.col_upper, row_lower=work.row_lower,
+        row_upper=work.row_upper, indptr=A.indptr.astype(np.int32), indices=A.indices.astype(np.int32),
+        data=A.data.astype(float), is_integer=work.is_integer, maximize=work.maximize, offset=work.offset,
+        options=highs_options,
+    )
+    background = BackgroundBound(job)
+    report = None
+    try:
+        incumbent, inc_obj, lp_bound = _build_plan(sf, one, deadline, note, better)
+    finally:
+        report = background.result()
+    mip_bound = math.nan
+    if report is not None:
+        b = report["bound"]
+        mip_bound = b if math.isfinite(b) and abs(b) < 1e20 else math.nan
+        note("bound", "whole MIP (background process)", report["status"], report["objective"], mip_bound,
+             time.perf_counter() - background.started)
+        if report["values"] is not None and (incumbent is None or better(report["objective"], inc_obj)):
+            incumbent = report["values"][: sf.num_cols]
+    candidates = [b for b in (lp_bound, mip_bound) if math.isfinite(b)]
+    bound = (min(candidates) if maximize else max(candidates)) if candidates else math.nan
     return incumbent, bound, log
 
 
-def _lot_columns(sf: StandardForm, int_cols: np.ndarray) -> dict[int, tuple[int | None, float]]:
-    """integer column -> (column of the lot or order it switches, its big-M), via the link rows."""
-    out: dict[int, tuple[int | None, float]] = {}
+def _fixed_lp(sf: StandardForm, options: SolveOptions, int_cols: np.ndarray, pattern: np.ndarray, deadline: float):
+    """(objective, values) of the LP with the integers fixed at `pattern`; (None, None) if none."""
+    lower = sf.col_lower.copy()
+    upper = sf.col_upper.copy()
+    lower[int_cols] = pattern
+    upper[int_cols] = pattern
+    h = new_highs(replace(options, time_limit=max(deadline - time.perf_counter(), 0.5)))
+    set_scaling(h, sf)
+    h.passModel(sf.to_lp(lower, upper, integer=False))
+    run(h)
+    if h.getModelStatus() != _MS.kOptimal:
+        return None, None
+    return h.getInfo().objective_function_value, np.array(h.getSolution().col_value)
+
+
+def _build_plan(sf: StandardForm, options: SolveOptions, deadline: float, note, better):
+    """The plan half of `_lp_guided`: (values, objective, LP bound)."""
+    int_cols = np.flatnonzero(sf.is_integer)
+    t0 = time.perf_counter()
+    h = new_highs(replace(options, time_limit=max(deadline - t0, 1.0)))
+    set_scaling(h, sf)
+    h.passModel(sf.to_lp(integer=False))
+    run(h)
+    if h.getModelStatus() != _MS.kOptimal:
+        note("lp relaxation", "all", h.modelStatusToString(h.getModelStatus()), math.nan, math.nan, time.perf_counter() - t0)
+        return None, math.nan, math.nan
+    lp_bound = h.getInfo().objective_function_value
+    lp = np.array(h.getSolution().col_value)
+    note("lp relaxation", "all", "optimal", lp_bound, lp_bound, time.perf_counter() - t0)
+
+    lots = _lot_columns(sf, int_cols)
+    lot = np.array([lp[lots[j][0]] if lots.get(j, (None,))[0] is not None else 0.0 for j in int_cols])
+    least = np.array([max(lots.get(j, (None, 0.0, 0.0))[2], 1e-6) for j in int_cols])
+    period = np.array([(_period(sf.columns[j].index()) or 0) for j in int_cols])
+    wanted = lot >= least * (1 - 1e-9)
+
+    pattern = np.zeros(len(int_cols))
+    t1 = time.perf_counter()
+    inc_obj, incumbent = _fixed_lp(sf, options, int_cols, pattern, deadline)
+    note("plan", "all closed", "optimal" if incumbent is not None else "infeasible", inc_obj if incumbent is not None else math.nan,
+         math.nan, time.perf_counter() - t1)
+    if incumbent is None:  # the all-closed plan is infeasible: open everything the LP wants at once
+        pattern = wanted.astype(float)
+        inc_obj, incumbent = _fixed_lp(sf, options, int_cols, pattern, deadline)
+        note("plan", "open where the LP makes a lot", "optimal" if incumbent is not None else "infeasible",
+             inc_obj if incumbent is not None else math.nan, math.nan, time.perf_counter() - t1)
+        if incumbent is None:
+            return None, math.nan, lp_bound
+    for t in np.unique(period):
+        group = np.flatnonzero(wanted & (period == t) & (pattern < 0.5))
+        group = group[np.argsort(-lot[group] / least[group], kind="stable")]  # most worthwhile first
+        for share in (1.0, 0.5, 0.25):
+            if time.perf_counter() > deadline - 1.0 or not len(group):
+                break
+            trial = pattern.copy()
+            take = group[: max(1, math.ceil(share * len(group)))]
+            trial[take] = 1.0
+            t1 = time.perf_counter()
+            obj, values = _fixed_lp(sf, options, int_cols, trial, deadline)
+            ok = values is not None and better(obj, inc_obj)
+            note("plan", f"open t{t} ({len(take)})", "kept" if ok else ("worse" if values is not None else "infeasible"),
+                 obj if values is not None else math.nan, math.nan, time.perf_counter() - t1)
+            if ok:
+                pattern, incumbent, inc_obj = trial, values, obj
+                break
+    return incumbent, inc_obj, lp_bound
+
+
+def _lot_columns(sf: StandardForm, int_cols: np.ndarray) -> dict[int, tuple[int | None, float, float]]:
+    """integer column -> (column of the lot or order it switches, its big-M, its minimum lot)."""
+    out: dict[int, list] = {}
+    least: dict[int, float] = {}
     A = sf.A.tocsr()
     for i, (con, _kind) in enumerate(sf.rows):
         name = con.parent_component().name
-        if name not in ("production.setup_link", "procurement.order_link"):
+        if name not in ("production.setup_link", "procurement.order_link", "production.min_lot", "procurement.moq"):
             continue
         cols = A.indices[A.indptr[i]:A.indptr[i + 1]]
         vals = A.data[A.indptr[i]:A.indptr[i + 1]]
-        yc = [c for c in cols if sf.is_integer[c]]
-        xc = [c for c in cols if not sf.is_integer[c]]
-        if len(yc) == 1 and len(xc) == 1:
-            ym = abs(vals[list(cols).index(yc[0])])
-            out[int(yc[0])] = (int(xc[0]), float(ym))
-    return out
+        yc = [k for k, c in enumerate(cols) if sf.is_integer[c]]
+        xc = [k for k, c in enumerate(cols) if not sf.is_integer[c]]
+        if len(yc) != 1 or len(xc) != 1:
+            continue
+        y = int(cols[yc[0]])
+        if name.endswith("link"):
+            out[y] = [int(cols[xc[0]]), float(abs(vals[yc[0]]))]
+        else:
+            least[y] = float(abs(vals[yc[0]]))
+    return {j: (x, m, least.get(j, 0.0)) for j, (x, m) in out.items()}
 
 
 def _fo_windows(period: np.ndarray, item: np.ndarray, is_int: np.ndarray, n: int, w: int):

@@ -260,10 +260,10 @@ def version() -> str:
     return f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
 
-def set_scaling(h: highspy.Highs, sf: StandardForm) -> tuple[int, int]:
-    """Let HiGHS scale money: yuan-sized bounds (1e8 of cash and budget) beside 0.001-unit
-    coefficients break its tolerances. Powers of two keep the scaling exact; results come back
-    in the user's units."""
+def scaling_options(sf: StandardForm) -> dict[str, int]:
+    """HiGHS options that scale money: yuan-sized bounds (1e8 of cash and budget) beside
+    0.001-unit coefficients break its tolerances. Powers of two keep the scaling exact;
+    results come back in the user's units."""
     bounds = np.concatenate([sf.col_lower, sf.col_upper, sf.row_lower, sf.row_upper])
     bounds = np.abs(bounds[np.isfinite(bounds)])
     biggest = float(bounds.max()) if bounds.size else 0.0
@@ -271,21 +271,99 @@ def set_scaling(h: highspy.Highs, sf: StandardForm) -> tuple[int, int]:
     cost = np.abs(sf.cost)
     top = float(cost.max()) if cost.size else 0.0
     cost_exp = -math.ceil(math.log2(top / 1e3)) if top > 1e3 else 0
+    out = {}
     if bound_exp:
-        h.setOptionValue("user_bound_scale", bound_exp)
+        out["user_bound_scale"] = bound_exp
     if cost_exp:
-        h.setOptionValue("user_cost_scale", cost_exp)
-    return bound_exp, cost_exp
+        out["user_objective_scale"] = cost_exp
+    return out
+
+
+def set_scaling(h: highspy.Highs, sf: StandardForm) -> dict[str, int]:
+    """Apply `scaling_options(sf)` to `h`; returns them."""
+    opts = scaling_options(sf)
+    for name, value in opts.items():
+        h.setOptionValue(name, value)
+    return opts
+
+
+DENSE_ROW = 400  # entries; longer rows are handed to the MIP as sums of partial-sum columns …
+CHUNK = 40  # … of this many entries each
+_PRESOLVE_AGGREGATOR = 1 << 12  # HiGHS presolve_rule_off bit: its aggregator would undo the split
+
+
+@dataclass
+class SplitRows:
+    """`sf` with every row longer than DENSE_ROW written as a sum of partial sums.
+
+    The money rows (cash balance, budget commitment) hold one entry per item and period; HiGHS's
+    cut separation aggregates rows along continuous columns and slows to one round per half
+    minute on rows of thousands of entries (measured on the medium ladder instance, 12k rows,
+    2k-entry budget rows: 30 s for the first round, bound 125.4M after 60 s; split: a round per
+    6 s, bound 123.8M). Chunks of ≤ CHUNK entries, each defining a free column p = Σ chunk,
+    keep every row short and the model equivalent; plans map back by dropping the p columns.
+    On small models (rows of ~100 entries) splitting only perturbed the search, hence
+    DENSE_ROW.
+    """
+
+    sf: StandardForm
+    chunk_rows: object  # csr: one row per partial sum, over the original columns
+
+    def extend(self, values: np.ndarray) -> np.ndarray:
+        """A plan of the original columns, with its partial sums appended."""
+        return np.concatenate([values, self.chunk_rows @ values])
+
+
+def split_dense_rows(sf: StandardForm, limit: int = DENSE_ROW, chunk_size: int = CHUNK) -> SplitRows | None:
+    """The split model (see SplitRows), or None when no row is longer than `limit`."""
+    A = sf.A.tocsr()
+    lengths = np.diff(A.indptr)
+    dense = np.flatnonzero(lengths > limit)
+    if not len(dense):
+        return None
+    nrow, ncol = A.shape
+    row_of = np.repeat(np.arange(nrow), lengths)
+    in_dense = np.isin(row_of, dense)
+    pos = np.arange(A.nnz) - A.indptr[row_of]  # position of each entry within its row
+    # chunk number of each dense entry, numbered across all dense rows
+    chunks_per_row = -(-lengths[dense] // chunk_size)
+    first_chunk = np.zeros(nrow, dtype=np.int64)
+    first_chunk[dense] = np.concatenate([[0], np.cumsum(chunks_per_row)[:-1]])
+    d_rows = row_of[in_dense]
+    chunk = first_chunk[d_rows] + pos[in_dense] // chunk_size
+    nchunk = int(chunks_per_row.sum())
+    chunk_rows = sp.csr_array((A.data[in_dense], (chunk, A.indices[in_dense])), shape=(nchunk, ncol))
+    p_cols = ncol + np.arange(nchunk)
+    owner = np.repeat(dense, chunks_per_row)  # the original row each partial sum enters
+    keep = ~in_dense
+    rows = np.concatenate([row_of[keep], owner, nrow + chunk, nrow + np.arange(nchunk)])
+    cols = np.concatenate([A.indices[keep], p_cols, A.indices[in_dense], p_cols])
+    vals = np.concatenate([A.data[keep], np.ones(nchunk), A.data[in_dense], -np.ones(nchunk)])
+    B = sp.csc_array((vals, (rows, cols)), shape=(nrow + nchunk, ncol + nchunk))
+    zeros, free = np.zeros(nchunk), np.full(nchunk, np.inf)
+    split = StandardForm(
+        cost=np.concatenate([sf.cost, zeros]), col_lower=np.concatenate([sf.col_lower, -free]),
+        col_upper=np.concatenate([sf.col_upper, free]), row_lower=np.concatenate([sf.row_lower, zeros]),
+        row_upper=np.concatenate([sf.row_upper, zeros]), A=B, maximize=sf.maximize,
+        columns=sf.columns, rows=sf.rows, is_integer=np.concatenate([sf.is_integer, np.zeros(nchunk, dtype=bool)]),
+        column_of=sf.column_of, offset=sf.offset,
+    )
+    return SplitRows(split, chunk_rows)
 
 
 def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarray | None = None) -> SolveOutcome:
     t_begin = time.perf_counter()
     h = new_highs(options)
     set_scaling(h, sf)
-    h.passModel(sf.to_lp())
+    split = split_dense_rows(sf, DENSE_ROW) if sf.num_integers else None  # LPs are not slowed by long rows
+    if split is not None:
+        h.setOptionValue("presolve_rule_off", _PRESOLVE_AGGREGATOR)
+        h.passModel(split.sf.to_lp())
+    else:
+        h.passModel(sf.to_lp())
     if start is not None and len(start) == sf.num_cols:
         sol = highspy.HighsSolution()
-        sol.col_value = list(start)
+        sol.col_value = list(start if split is None else split.extend(np.asarray(start, dtype=float)))
         sol.value_valid = True
         h.setSolution(sol)
     t0 = time.perf_counter()
@@ -310,7 +388,7 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
     out = SolveOutcome(status=status, message=message, solve_seconds=seconds, solver_version=version())
     if not status.has_plan:
         return out
-    values = np.array(h.getSolution().col_value, dtype=float)
+    values = np.array(h.getSolution().col_value, dtype=float)[: sf.num_cols]
     out.objective = info.objective_function_value
     out.bound = info.mip_dual_bound if mip else info.objective_function_value
     out.gap = info.mip_gap if mip else 0.0

@@ -1,0 +1,90 @@
+"""A MIP solved in a child process for its dual bound, while the parent builds a plan.
+
+highspy runs one solve per process at a time (its solver lock is shared by every Highs
+object), so the large-plan heuristic (solver/heuristics.py) runs the whole MIP here, in a
+*spawned* process (a fork would inherit HiGHS's thread pool in an undefined state). The child
+imports numpy and highspy only, gets the model as arrays, solves until the parent says stop
+(or its time limit), and sends back its dual bound and any plan it found.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class BoundJob:
+    """The child's model and settings, as plain picklable arrays."""
+
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    indptr: np.ndarray  # column-wise
+    indices: np.ndarray
+    data: np.ndarray
+    is_integer: np.ndarray
+    maximize: bool
+    offset: float
+    options: dict  # HiGHS option name -> value
+
+
+def _solve(job: BoundJob, stop, conn) -> None:
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for name, value in job.options.items():
+        h.setOptionValue(name, value)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(job.cost), len(job.row_lower)
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = job.cost, job.col_lower, job.col_upper
+    lp.row_lower_, lp.row_upper_ = job.row_lower, job.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = job.indptr, job.indices, job.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
+    lp.sense_ = highspy.ObjSense.kMaximize if job.maximize else highspy.ObjSense.kMinimize
+    lp.offset_ = job.offset
+    lp.integrality_ = [highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
+                       for f in job.is_integer]
+    h.passModel(lp)
+    h.startSolve()
+    while not h.wait(0.2)[0]:
+        if stop.is_set():
+            h.cancelSolve()
+    info = h.getInfo()
+    found = info.primal_solution_status == highspy.kSolutionStatusFeasible
+    conn.send({
+        "status": h.modelStatusToString(h.getModelStatus()),
+        "bound": float(info.mip_dual_bound),
+        "objective": float(info.objective_function_value) if found else float("nan"),
+        "values": np.array(h.getSolution().col_value) if found else None,
+    })
+    conn.close()
+
+
+class BackgroundBound:
+    """Start with `BackgroundBound(job)`; `result()` stops the child and returns its report."""
+
+    def __init__(self, job: BoundJob):
+        ctx = mp.get_context("spawn")
+        self._stop = ctx.Event()
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_solve, args=(job, self._stop, send), daemon=True)
+        self.started = time.perf_counter()
+        self._proc.start()
+        send.close()
+
+    def result(self, timeout: float = 30.0) -> dict | None:
+        """Stop the solve, wait up to `timeout` s for the report; None if the child gave none."""
+        self._stop.set()
+        report = self._recv.recv() if self._recv.poll(timeout) else None
+        self._proc.join(5.0)
+        if self._proc.is_alive():
+            self._proc.kill()
+        return report
