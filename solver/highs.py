@@ -355,7 +355,7 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
     t_begin = time.perf_counter()
     h = new_highs(options)
     set_scaling(h, sf)
-    split = split_dense_rows(sf, DENSE_ROW) if sf.num_integers else None  # LPs are not slowed by long rows
+    split = split_dense_rows(sf, DENSE_ROW, CHUNK) if sf.num_integers else None  # LPs are not slowed by long rows
     if split is not None:
         h.setOptionValue("presolve_rule_off", _PRESOLVE_AGGREGATOR)
         h.passModel(split.sf.to_lp())
