@@ -56,7 +56,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from formulations.context import Context
-from formulations.tight import add_ls_inequalities, outflow_bounds
+from formulations.tight import add_ls_inequalities, outflow_bounds, shipment_only_items
 
 
 def shipment_bounds(ctx: Context) -> dict[str, np.ndarray]:
@@ -64,26 +64,7 @@ def shipment_bounds(ctx: Context) -> dict[str, np.ndarray]:
     docstring); items with another kind of outflow, a backlog channel, a negative constant,
     BOM parents or no setup binary are absent."""
     d = ctx.data
-    m = ctx.model
-    ship_ids = {id(v) for v in m.sales.ship.values()}
-    has_parents = {c for c, ps in d.parents_of.items() if ps}
-    with_setup = {i for i, _r, _t in d.y_index}
-    out: dict[str, np.ndarray] = {}
-    for i in sorted(with_setup - has_parents):
-        ok = True
-        for t in d.T:
-            const, coefs, vars_ = ctx.stock.raw((i, t))
-            if const < 0:
-                ok = False
-            for c, v in zip(coefs, vars_, strict=True):
-                if c < 0 and not (id(v) in ship_ids and c == -1.0):
-                    ok = False  # an outflow we cannot bound
-                elif c > 0 and (v.lb is None or v.lb < 0):
-                    ok = False  # an inflow that could be negative
-            if not ok:
-                break
-        if ok:
-            out[i] = np.zeros(d.n + 1)
+    out: dict[str, np.ndarray] = {i: np.zeros(d.n + 1) for i in shipment_only_items(ctx)}
     for p, k, _t in d.ship_index:
         if d.service[k] == "backlog":
             out.pop(p, None)

@@ -73,23 +73,21 @@ def tight_extensions(options) -> list:
     return formulation_extensions(getattr(options, "formulation", "bigm"))
 
 
-def outflow_bounds(ctx: Context) -> dict[str, np.ndarray]:
-    """U[i] for the eligible items: cum[i][b] − cum_must_lost[i][a−1] gives U_i(a, b).
-
-    Returns {item: (cum_exact, cum_backlog)} packed as an (2, n+1) array: row 0 is the cumulative
-    must/lost demand (U over a..b is its difference), row 1 the cumulative backlog demand (U
-    over a..b is its value at b). Items with any stock outflow other than shipments are absent.
-    """
+def shipment_only_items(ctx: Context) -> list[str]:
+    """Items with a setup binary and no BOM parents whose stock leaves only as sales shipments
+    (coefficient −1), gains only non-negative inflows and has no negative constant: the items
+    whose outflow the tight formulations can bound. Sorted, for a stable row order."""
     d = ctx.data
-    m = ctx.model
-    ship_ids = {id(v) for v in m.sales.ship.values()}
+    ship_ids = {id(v) for v in ctx.model.sales.ship.values()}
     has_parents = {c for c, ps in d.parents_of.items() if ps}
-    made_with_setup = {i for i, _r, _t in d.y_index}
-    out: dict[str, np.ndarray] = {}
-    for i in made_with_setup - has_parents:
+    with_setup = {i for i, _r, _t in d.y_index}
+    out = []
+    for i in sorted(with_setup - has_parents):
         ok = True
         for t in d.T:
-            _const, coefs, vars_ = ctx.stock.raw((i, t))
+            const, coefs, vars_ = ctx.stock.raw((i, t))
+            if const < 0:
+                ok = False  # a negative constant: stock could start below what the rows assume
             for c, v in zip(coefs, vars_, strict=True):
                 if c < 0 and not (id(v) in ship_ids and c == -1.0):
                     ok = False  # an outflow we cannot bound
@@ -98,7 +96,19 @@ def outflow_bounds(ctx: Context) -> dict[str, np.ndarray]:
             if not ok:
                 break
         if ok:
-            out[i] = np.zeros((2, d.n + 1))
+            out.append(i)
+    return out
+
+
+def outflow_bounds(ctx: Context) -> dict[str, np.ndarray]:
+    """U[i] for the eligible items: cum[i][b] − cum_must_lost[i][a−1] gives U_i(a, b).
+
+    Returns {item: (cum_exact, cum_backlog)} packed as an (2, n+1) array: row 0 is the cumulative
+    must/lost demand (U over a..b is its difference), row 1 the cumulative backlog demand (U
+    over a..b is its value at b). Items with any stock outflow other than shipments are absent.
+    """
+    d = ctx.data
+    out: dict[str, np.ndarray] = {i: np.zeros((2, d.n + 1)) for i in shipment_only_items(ctx)}
     for (p, k, t), qty in d.demand.items():
         if p in out:
             row = 1 if d.service[k] == "backlog" else 0

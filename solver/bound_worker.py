@@ -34,6 +34,29 @@ class BoundJob:
     options: dict  # HiGHS option name -> value
 
 
+def highs_lp(cost, col_lower, col_upper, row_lower, row_upper, indptr, indices, data, maximize: bool,
+             offset: float, is_integer=None):
+    """A HighsLp from column-wise arrays (the one place the model becomes HiGHS's; pyomo-free so
+    that the bound child can use it). `is_integer=None` or all False gives an LP."""
+    import highspy
+
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(cost), len(row_lower)
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.asarray(indptr, dtype=np.int32)
+    lp.a_matrix_.index_ = np.asarray(indices, dtype=np.int32)
+    lp.a_matrix_.value_ = np.asarray(data, dtype=float)
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    lp.offset_ = offset
+    if is_integer is not None and np.any(is_integer):
+        lp.integrality_ = [highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
+                           for f in is_integer]
+    return lp
+
+
 def _solve(job: BoundJob, stop, conn) -> None:
     import highspy
 
@@ -41,18 +64,8 @@ def _solve(job: BoundJob, stop, conn) -> None:
     h.setOptionValue("output_flag", False)
     for name, value in job.options.items():
         h.setOptionValue(name, value)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(job.cost), len(job.row_lower)
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = job.cost, job.col_lower, job.col_upper
-    lp.row_lower_, lp.row_upper_ = job.row_lower, job.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = job.indptr, job.indices, job.data
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
-    lp.sense_ = highspy.ObjSense.kMaximize if job.maximize else highspy.ObjSense.kMinimize
-    lp.offset_ = job.offset
-    lp.integrality_ = [highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
-                       for f in job.is_integer]
-    h.passModel(lp)
+    h.passModel(highs_lp(job.cost, job.col_lower, job.col_upper, job.row_lower, job.row_upper, job.indptr,
+                         job.indices, job.data, job.maximize, job.offset, job.is_integer))
     h.startSolve()
     while not h.wait(0.2)[0]:
         if stop.is_set():

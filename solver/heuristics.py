@@ -45,6 +45,7 @@ from solver.highs import (
     _PRESOLVE_AGGREGATOR,
     StandardForm,
     compile_model,
+    fixed_lp,
     new_highs,
     run,
     scaling_options,
@@ -340,13 +341,11 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
 
 def _fixed_lp(sf: StandardForm, options: SolveOptions, int_cols: np.ndarray, pattern: np.ndarray, deadline: float):
     """(objective, values) of the LP with the integers fixed at `pattern`; (None, None) if none."""
-    lower = sf.col_lower.copy()
-    upper = sf.col_upper.copy()
-    lower[int_cols] = pattern
-    upper[int_cols] = pattern
+    values = np.zeros(sf.num_cols)
+    values[int_cols] = pattern
     h = new_highs(replace(options, time_limit=max(deadline - time.perf_counter(), 0.5)))
     set_scaling(h, sf)
-    h.passModel(sf.to_lp(lower, upper, integer=False))
+    h.passModel(fixed_lp(sf, values))
     run(h)
     if h.getModelStatus() != _MS.kOptimal:
         return None, None

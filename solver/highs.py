@@ -22,6 +22,7 @@ import pyomo.environ as pyo
 import scipy.sparse as sp  # loaded here so its import is not counted as build time
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from solver.bound_worker import highs_lp
 from solver.options import SolveOptions
 from solver.status import Status
 
@@ -61,28 +62,11 @@ class StandardForm:
               integer: bool = True) -> highspy.HighsLp:
         """A fresh HighsLp; `integer=False` relaxes integrality (used with fixed columns)."""
         A = self.A
-        lp = highspy.HighsLp()
-        lp.num_col_ = A.shape[1]
-        lp.num_row_ = A.shape[0]
-        lp.col_cost_ = self.cost
-        lp.col_lower_ = self.col_lower if lower is None else lower
-        lp.col_upper_ = self.col_upper if upper is None else upper
-        lp.row_lower_ = self.row_lower
-        lp.row_upper_ = self.row_upper
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = A.indices.astype(np.int32)
-        lp.a_matrix_.value_ = A.data.astype(float)
-        lp.a_matrix_.num_col_ = A.shape[1]
-        lp.a_matrix_.num_row_ = A.shape[0]
-        lp.sense_ = highspy.ObjSense.kMaximize if self.maximize else highspy.ObjSense.kMinimize
-        lp.offset_ = self.offset
-        if integer and self.is_integer.any():
-            lp.integrality_ = [
-                highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
-                for f in self.is_integer
-            ]
-        return lp
+        return highs_lp(
+            self.cost, self.col_lower if lower is None else lower, self.col_upper if upper is None else upper,
+            self.row_lower, self.row_upper, A.indptr, A.indices, A.data, self.maximize, self.offset,
+            self.is_integer if integer else None,
+        )
 
     @property
     def num_integers(self) -> int:
