@@ -9,6 +9,7 @@ imports numpy and highspy only, gets the model as arrays, solves until the paren
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import time
 from dataclasses import dataclass
@@ -57,15 +58,36 @@ def highs_lp(cost, col_lower, col_upper, row_lower, row_upper, indptr, indices, 
     return lp
 
 
-def _solve(job: BoundJob, stop, conn) -> None:
+def _solve(job: BoundJob, stop, conn, bound) -> None:
+    import os
+
     import highspy
 
-    h = highspy.Highs()
+    saved = os.dup(1)  # the first Highs() of a process prints a banner to fd 1: keep stdout clean
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
     h.setOptionValue("output_flag", False)
     for name, value in job.options.items():
         h.setOptionValue(name, value)
     h.passModel(highs_lp(job.cost, job.col_lower, job.col_upper, job.row_lower, job.row_upper, job.indptr,
                          job.indices, job.data, job.maximize, job.offset, job.is_integer))
+
+    # callbacks see the user-scaled model: objective × 2^(bound scale + objective scale)
+    unscale = 2.0 ** -(job.options.get("user_bound_scale", 0) + job.options.get("user_objective_scale", 0))
+
+    def watch(e) -> None:  # every interrupt check: publish the bound, honour a stop
+        b = e.data_out.mip_dual_bound
+        if abs(b) < 1e20:
+            bound.value = b * unscale
+        if stop.is_set():
+            e.interrupt()
+
+    h.cbMipInterrupt.subscribe(watch)
     h.startSolve()
     while not h.wait(0.2)[0]:
         if stop.is_set():
@@ -87,17 +109,27 @@ class BackgroundBound:
     def __init__(self, job: BoundJob):
         ctx = mp.get_context("spawn")
         self._stop = ctx.Event()
+        self._bound = ctx.Value("d", float("nan"))  # the latest dual bound the child saw
         self._recv, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_solve, args=(job, self._stop, send), daemon=True)
+        self._proc = ctx.Process(target=_solve, args=(job, self._stop, send, self._bound), daemon=True)
         self.started = time.perf_counter()
         self._proc.start()
         send.close()
 
-    def result(self, timeout: float = 30.0) -> dict | None:
-        """Stop the solve, wait up to `timeout` s for the report; None if the child gave none."""
+    def wait(self, until: float) -> None:
+        """Let the child work until `until` (perf_counter), unless it finishes first."""
+        self._proc.join(max(until - time.perf_counter(), 0.0))
+
+    def result(self, timeout: float = 5.0) -> dict | None:
+        """Stop the solve and return its report. HiGHS may take long to stop in its root cut
+        loop: after `timeout` s the report is the last bound the child published, without a
+        plan (None if it published none)."""
         self._stop.set()
         report = self._recv.recv() if self._recv.poll(timeout) else None
-        self._proc.join(5.0)
+        self._proc.join(1.0)
         if self._proc.is_alive():
             self._proc.kill()
+        if report is None and math.isfinite(self._bound.value):
+            report = {"status": "stopped in the root", "bound": self._bound.value, "objective": math.nan,
+                      "values": None}
         return report

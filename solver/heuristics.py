@@ -36,16 +36,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pyomo.environ as pyo
+import scipy.sparse as sp
 
 from formulations.assembly import Extension, build_model
 from formulations.tight import formulation_extensions
-from solver.bound_worker import BackgroundBound, BoundJob
+from solver.bound_worker import BackgroundBound, BoundJob, highs_lp
 from solver.highs import (
     _MS,
     _PRESOLVE_AGGREGATOR,
     StandardForm,
     compile_model,
-    fixed_lp,
     new_highs,
     run,
     scaling_options,
@@ -62,7 +62,8 @@ SUB_GAP = 0.002  # relative gap of each window's MIP (the windows are heuristics
 RF_SHARE = 0.45  # share of the time left after the build for relax-and-fix
 FO_SHARE = 0.30  # … for fix-and-optimize; the rest (minus the final build) for the bound
 MIN_SLICE = 2.0  # seconds: no MIP is started with less
-LARGE_ROWS = 20_000  # above this, the plan is built from LPs (a MIP window cannot leave the root in time)
+STOP_GRACE = 2.0  # seconds the background MIP gets to stop and report (then its last published bound counts)
+LARGE_ROWS = 5_000  # above this, the plan is built by an LP dive (MIP windows found no plan on the 12k-row medium ladder in 60 s)
 
 
 @dataclass
@@ -284,16 +285,16 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
     """Large plans: a plan built from LPs, beside the whole MIP run for its bound.
 
     HiGHS stays in its root cut loop on these models for minutes without a plan, even with the
-    all-closed plan as a start, so the plan is built here and HiGHS is asked for a bound only:
+    all-closed plan as a start, so the plan is built here and HiGHS is asked for a bound:
 
+    * **plan** (`_lp_dive`): relax-and-fix done with LPs, deciding a few setups/orders at a
+      time from the LP relaxation; every step is a warm re-solve, and the final plan is an LP
+      with every integer fixed, so it is feasible by construction.
     * **bound** (in a background process, solver/bound_worker.py, one thread): the whole MIP
-      with long rows split (`split_dense_rows`); stopped at the deadline, its dual bound is
-      proven (and any plan it found competes with ours).
-    * **plan**: the LP relaxation says where production pays. Starting from every setup and
-      order closed (an LP with the integers fixed), the setups/orders of one period at a time
-      are opened where the LP makes at least a minimum lot; a step is kept when its LP is
-      feasible and earns more, else its larger half is tried, then its larger quarter.
-      Every accepted plan is an LP optimum with all integers fixed: feasible by construction.
+      with long rows split (`split_dense_rows`), run to the deadline. Its dual bound is proven
+      (it is read while HiGHS is still in its root cut loop), and any better plan it finds
+      replaces ours. (A plan handed to it through HiGHS's user-solution callback was not taken:
+      the callback works in the user-scaled space, and HiGHS does not leave the root anyway.)
     """
     log: list[tuple] = []
     maximize = sf.maximize
@@ -323,9 +324,13 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
     background = BackgroundBound(job)
     report = None
     try:
-        incumbent, inc_obj, lp_bound = _build_plan(sf, one, deadline, note, better)
+        incumbent, inc_obj, lp_bound = _lp_dive(sf, one, deadline, note)
+        # the bound keeps tightening (HiGHS may improve the plan) until the final fixed-integer
+        # LP must start: it is about as hard as half the relaxation
+        lp_seconds = next((step[5] for step in log if step[0] == "lp relaxation"), 0.0)
+        background.wait(deadline - 0.5 * lp_seconds - STOP_GRACE)
     finally:
-        report = background.result()
+        report = background.result(timeout=STOP_GRACE)
     mip_bound = math.nan
     if report is not None:
         b = report["bound"]
@@ -339,70 +344,168 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
     return incumbent, bound, log
 
 
-def _fixed_lp(sf: StandardForm, options: SolveOptions, int_cols: np.ndarray, pattern: np.ndarray, deadline: float):
-    """(objective, values) of the LP with the integers fixed at `pattern`; (None, None) if none."""
-    values = np.zeros(sf.num_cols)
-    values[int_cols] = pattern
-    h = new_highs(replace(options, time_limit=max(deadline - time.perf_counter(), 0.5)))
-    set_scaling(h, sf)
-    h.passModel(fixed_lp(sf, values))
-    run(h)
-    if h.getModelStatus() != _MS.kOptimal:
-        return None, None
-    return h.getInfo().objective_function_value, np.array(h.getSolution().col_value)
+DIVE_PENALTY = 10.0  # per unit short of a minimum lot, in multiples of the largest cost coefficient
+# (100 wrecked dual simplex on the 200k-row 1,000 × 24 ladder instance: a wrong "optimal" LP)
 
 
-def _build_plan(sf: StandardForm, options: SolveOptions, deadline: float, note, better):
-    """The plan half of `_lp_guided`: (values, objective, LP bound)."""
-    int_cols = np.flatnonzero(sf.is_integer)
+class _Dive:
+    """The LP relaxation with its setups/orders fixed a few at a time (see `_lp_dive`).
+
+    Each minimum-lot / MOQ row gets a penalised slack column (fixed at 0 for the relaxation
+    itself), so fixing a setup open where its lot cannot be made leaves the LP feasible (the
+    slack shows which to close) and HiGHS keeps its basis: every step is a warm dual-simplex
+    re-solve, not a cold LP."""
+
+    def __init__(self, sf: StandardForm, options: SolveOptions, deadline: float):
+        self.sf, self.deadline, self.options = sf, deadline, options
+        self.int_cols = np.flatnonzero(sf.is_integer)
+        lots = _lot_columns(sf, self.int_cols)
+        self.lot_col = np.array([lots[j][0] if j in lots and lots[j][0] is not None else -1 for j in self.int_cols])
+        self.least = np.array([max(lots[j][2], 1e-6) if j in lots else 1e-6 for j in self.int_cols])
+        self.period = np.array([(_period(sf.columns[j].index()) or 0) for j in self.int_cols])
+        families: dict[tuple, list[int]] = defaultdict(list)  # one setup/order per period: a family
+        for k, j in enumerate(self.int_cols):
+            v = sf.columns[j]
+            idx = v.index()
+            families[(v.parent_component().name, idx[:-1] if isinstance(idx, tuple) else None)].append(k)
+        self.families = [np.array(sorted(ks, key=lambda k: self.period[k])) for ks in families.values()]
+        self.slack_row, self.slack_of = self._slack_rows()
+        self.state = np.full(len(self.int_cols), -1.0)  # -1 free in [0, 1], else fixed at 0 or 1
+        self.stuck = np.zeros(len(self.int_cols), dtype=bool)
+        self.lp_solves = 0
+        self.h = self._highs()
+
+    def _slack_rows(self):
+        pos = {int(j): k for k, j in enumerate(self.int_cols)}
+        A = self.sf.A.tocsr()
+        rows, owner = [], []
+        for i, (con, _kind) in enumerate(self.sf.rows):
+            if con.parent_component().name not in ("production.min_lot", "procurement.moq"):
+                continue
+            ks = [pos[int(c)] for c in A.indices[A.indptr[i]:A.indptr[i + 1]] if self.sf.is_integer[c]]
+            if len(ks) == 1:
+                rows.append(i)
+                owner.append(ks[0])
+        return np.array(rows, dtype=np.int64), np.array(owner, dtype=np.int64)
+
+    def _highs(self):
+        sf = self.sf
+        m, ns = sf.num_rows, len(self.slack_row)
+        sign = np.where(np.isfinite(sf.row_lower[self.slack_row]), 1.0, -1.0)  # x - m·y + s ≥ 0
+        E = sp.csc_array((sign, (self.slack_row, np.arange(ns))), shape=(m, ns))
+        A = sp.hstack([sf.A.tocsc(), E]).tocsc()
+        penalty = DIVE_PENALTY * float(np.abs(sf.cost).max() or 1.0)
+        cost = np.concatenate([sf.cost, np.full(ns, -penalty if sf.maximize else penalty)])
+        h = new_highs(replace(self.options, time_limit=max(self.deadline - time.perf_counter(), 1.0)))
+        set_scaling(h, sf)
+        h.passModel(highs_lp(cost, np.concatenate([sf.col_lower, np.zeros(ns)]),
+                             np.concatenate([sf.col_upper, np.zeros(ns)]), sf.row_lower, sf.row_upper,
+                             A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data, sf.maximize, sf.offset))
+        return h
+
+    def elastic(self) -> None:
+        """Let minimum lots be missed at the penalty from now on (the relaxation is solved exact)."""
+        n, ns = self.sf.num_cols, len(self.slack_row)
+        self.h.changeColsBounds(ns, np.arange(n, n + ns, dtype=np.int32), np.zeros(ns), np.full(ns, np.inf))
+
+    def solve(self) -> bool:
+        lo = np.where(self.state < 0, 0.0, self.state)
+        up = np.where(self.state < 0, 1.0, self.state)
+        self.h.changeColsBounds(len(self.int_cols), self.int_cols.astype(np.int32), lo, up)
+        self.h.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 0.5))
+        run(self.h)
+        self.lp_solves += 1
+        if self.h.getModelStatus() == _MS.kOptimal:
+            return True
+        self.h.clearSolver()  # a warm re-solve after an infeasible one is not to be trusted
+        return False
+
+    def values(self) -> np.ndarray:
+        return np.array(self.h.getSolution().col_value)
+
+    def objective(self) -> float:
+        return self.h.getInfo().objective_function_value
+
+    def lots(self, x: np.ndarray) -> np.ndarray:
+        return np.where(self.lot_col >= 0, x[np.maximum(self.lot_col, 0)], 0.0)
+
+    def fix(self, decisions: list[tuple[int, float]]) -> bool:
+        """Fix (k, value) pairs; a setup fixed open whose lot cannot be made is closed again.
+        An infeasible LP (closing what a hard row needs) is undone by halves, a single decision
+        flipped. False when even that fails (or time ran out)."""
+        for k, v in decisions:
+            self.state[k] = v
+        while True:
+            if not self.solve():
+                break
+            x = self.values()
+            short = self.slack_of[x[self.sf.num_cols:] > 1e-6 * np.maximum(self.least[self.slack_of], 1.0)]
+            short = short[self.state[short] > 0.5]
+            if not len(short):
+                return True
+            self.state[short] = 0.0
+        for k, _v in decisions:
+            self.state[k] = -1.0
+        if time.perf_counter() > self.deadline:
+            return False
+        if len(decisions) == 1:
+            k, v = decisions[0]
+            self.state[k] = 1.0 - v
+            if self.solve():
+                return True
+            self.state[k] = -1.0
+            self.stuck[k] = True  # neither value fits beside the others: left to the end
+            self.solve()
+            return False
+        half = len(decisions) // 2
+        first, second = self.fix(decisions[:half]), self.fix(decisions[half:])
+        return first or second
+
+
+def _lp_dive(sf: StandardForm, options: SolveOptions, deadline: float, note):
+    """The plan half of `_lp_guided`: (values, objective, LP bound), values None if no plan.
+
+    A dive from the LP relaxation, period by period as relax-and-fix goes, on LPs only:
+    setups/orders whose LP lot already reaches the minimum lot are fixed open; otherwise each
+    family's (item's, routing's) earliest free setup that the LP uses is decided: open when the
+    LP's lots of the family from there on add up to a minimum lot, else closed. The LP re-plans
+    the rest around each decision. What is still free at the end is unused: closed."""
     t0 = time.perf_counter()
-    h = new_highs(replace(options, time_limit=max(deadline - t0, 1.0)))
-    set_scaling(h, sf)
-    h.passModel(sf.to_lp(integer=False))
-    run(h)
-    if h.getModelStatus() != _MS.kOptimal:
-        note("lp relaxation", "all", h.modelStatusToString(h.getModelStatus()), math.nan, math.nan, time.perf_counter() - t0)
+    dive = _Dive(sf, options, deadline)
+    if not dive.solve():
+        note("lp relaxation", "all", dive.h.modelStatusToString(dive.h.getModelStatus()), math.nan, math.nan,
+             time.perf_counter() - t0)
         return None, math.nan, math.nan
-    lp_bound = h.getInfo().objective_function_value
-    lp = np.array(h.getSolution().col_value)
+    lp_bound = dive.objective()
     note("lp relaxation", "all", "optimal", lp_bound, lp_bound, time.perf_counter() - t0)
-
-    lots = _lot_columns(sf, int_cols)
-    lot = np.array([lp[lots[j][0]] if lots.get(j, (None,))[0] is not None else 0.0 for j in int_cols])
-    least = np.array([max(lots.get(j, (None, 0.0, 0.0))[2], 1e-6) for j in int_cols])
-    period = np.array([(_period(sf.columns[j].index()) or 0) for j in int_cols])
-    wanted = lot >= least * (1 - 1e-9)
-
-    pattern = np.zeros(len(int_cols))
+    dive.elastic()
     t1 = time.perf_counter()
-    inc_obj, incumbent = _fixed_lp(sf, options, int_cols, pattern, deadline)
-    note("plan", "all closed", "optimal" if incumbent is not None else "infeasible", inc_obj if incumbent is not None else math.nan,
-         math.nan, time.perf_counter() - t1)
-    if incumbent is None:  # the all-closed plan is infeasible: open everything the LP wants at once
-        pattern = wanted.astype(float)
-        inc_obj, incumbent = _fixed_lp(sf, options, int_cols, pattern, deadline)
-        note("plan", "open where the LP makes a lot", "optimal" if incumbent is not None else "infeasible",
-             inc_obj if incumbent is not None else math.nan, math.nan, time.perf_counter() - t1)
-        if incumbent is None:
-            return None, math.nan, lp_bound
-    for t in np.unique(period):
-        group = np.flatnonzero(wanted & (period == t) & (pattern < 0.5))
-        group = group[np.argsort(-lot[group] / least[group], kind="stable")]  # most worthwhile first
-        for share in (1.0, 0.5, 0.25):
-            if time.perf_counter() > deadline - 1.0 or not len(group):
+    steps = 0
+    while time.perf_counter() < deadline:
+        lot = dive.lots(dive.values())
+        free = dive.state < 0
+        used = free & ~dive.stuck & (lot > 1e-6 * np.maximum(dive.least, 1.0))
+        full = used & (lot >= dive.least * (1 - 1e-9))
+        if full.any():
+            decisions = [(int(k), 1.0) for k in np.flatnonzero(full)]
+        else:
+            decisions = []
+            for ks in dive.families:
+                u = ks[used[ks]]
+                if len(u):
+                    decisions.append((int(u[0]), 1.0 if lot[u].sum() >= dive.least[u[0]] else 0.0))
+            if not decisions:
                 break
-            trial = pattern.copy()
-            take = group[: max(1, math.ceil(share * len(group)))]
-            trial[take] = 1.0
-            t1 = time.perf_counter()
-            obj, values = _fixed_lp(sf, options, int_cols, trial, deadline)
-            ok = values is not None and better(obj, inc_obj)
-            note("plan", f"open t{t} ({len(take)})", "kept" if ok else ("worse" if values is not None else "infeasible"),
-                 obj if values is not None else math.nan, math.nan, time.perf_counter() - t1)
-            if ok:
-                pattern, incumbent, inc_obj = trial, values, obj
-                break
-    return incumbent, inc_obj, lp_bound
+        steps += 1
+        if not dive.fix(decisions) and time.perf_counter() > deadline:
+            break
+    done = dive.fix([(int(k), 0.0) for k in np.flatnonzero(dive.state < 0)])
+    if not done or (dive.state < 0).any():
+        note("plan", "LP dive", "no plan", math.nan, math.nan, time.perf_counter() - t1)
+        return None, math.nan, lp_bound
+    note("plan", f"LP dive ({steps} steps, {dive.lp_solves} LPs)", "feasible", dive.objective(), math.nan,
+         time.perf_counter() - t1)
+    return dive.values()[: sf.num_cols], dive.objective(), lp_bound
 
 
 def _lot_columns(sf: StandardForm, int_cols: np.ndarray) -> dict[int, tuple[int | None, float, float]]:
