@@ -48,6 +48,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--strategies", nargs="*", default=["relax-and-fix", "mip"])
     ap.add_argument("--formulation", default="bigm")
+    ap.add_argument("--time-limit", type=float, help="seconds per run instead of each target's own")
     ap.add_argument("--csv", default=str(ROOT / "benchmarks" / "results" / "heuristics.csv"))
     args = ap.parse_args(argv)
     rows = []
@@ -57,9 +58,11 @@ def main(argv=None) -> int:
                 continue
             path = ROOT / src if isinstance(src, str) else write_instance_folder(Path(tmp) / name, *generate(src))
             inst = load_instance(path)
+            seconds = args.time_limit or seconds
             for strategy in args.strategies:
                 load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
-                opts = SolveOptions(time_limit=seconds, threads=args.threads, formulation=args.formulation)
+                opts = SolveOptions(time_limit=seconds, threads=args.threads, formulation=args.formulation,
+                                    strategy=strategy)
                 t0 = time.perf_counter()
                 if strategy == "relax-and-fix":
                     r = solve_with_heuristic(inst, opts, trace=lambda s, t0=t0: print(f"  {time.perf_counter() - t0:6.1f}s", s, flush=True))
@@ -68,7 +71,7 @@ def main(argv=None) -> int:
                 wall = time.perf_counter() - t0
                 violations = len(check_plan(inst, r.tables)) if r.status.has_plan else math.nan
                 rows.append({
-                    "instance": name, "strategy": strategy, "formulation": args.formulation, "time_limit": seconds,
+                    "instance": name, "rows": r.kpis.get("rows"), "strategy": strategy, "formulation": args.formulation, "time_limit": seconds,
                     "target_gap_pct": 100 * target, "status": str(r.status), "objective": r.objective,
                     "bound": r.bound, "gap_pct": 100 * r.gap if r.gap == r.gap else math.nan,
                     "wall_s": wall, "checker_violations": violations, "load_before": load_before,

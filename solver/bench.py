@@ -208,11 +208,18 @@ if "formulation" in _FIELDS:
             {"formulation": "ls"},
         )
     )
+    register_config(
+        BenchConfig(
+            "fl",
+            "setups and orders as facility-location rows (formulations/facility_location.py; formulation = fl)",
+            {"formulation": "fl"},
+        )
+    )
 if "strategy" in _FIELDS:
     register_config(
         BenchConfig(
             "relax-and-fix",
-            "relax-and-fix then fix-and-optimize with a proven bound (solver/heuristics.py)",
+            "relax-and-fix then fix-and-optimize (an LP dive on large plans), with a proven bound (solver/heuristics.py)",
             {"strategy": "relax-and-fix"},
         )
     )

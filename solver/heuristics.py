@@ -44,6 +44,7 @@ from solver.bound_worker import BackgroundBound, BoundJob, highs_lp
 from solver.highs import (
     _MS,
     _PRESOLVE_AGGREGATOR,
+    LARGE_ROWS,
     StandardForm,
     compile_model,
     new_highs,
@@ -63,7 +64,6 @@ RF_SHARE = 0.45  # share of the time left after the build for relax-and-fix
 FO_SHARE = 0.30  # … for fix-and-optimize; the rest (minus the final build) for the bound
 MIN_SLICE = 2.0  # seconds: no MIP is started with less
 STOP_GRACE = 2.0  # seconds the background MIP gets to stop and report (then its last published bound counts)
-LARGE_ROWS = 5_000  # above this, the plan is built by an LP dive (MIP windows found no plan on the 12k-row medium ladder in 60 s)
 
 
 @dataclass

@@ -211,7 +211,7 @@ def warm_start(inst: Instance, options: SolveOptions, plan: PlanValues | None, e
     here the way solve() builds it (same extensions, formulation and hand-off route: the same
     columns in the same order) and the plan is mapped onto it by name (`start_vector`).
     (None, 0) when there is nothing to start from or the strategy is not the plain MIP."""
-    if not plan or options.strategy != "mip":
+    if not plan or options.strategy == "relax-and-fix":
         return None, 0
     from formulations.assembly import build_model
     from formulations.production import UnboundedLotError

@@ -5,13 +5,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from formulations.assembly import Extension, build_model
 from formulations.production import UnboundedLotError
 from formulations.tight import formulation_extensions
-from solver.highs import compile_model, minimise_allocation, solve_standard_form, version
+from solver.highs import (
+    LARGE_ROWS,
+    compile_model,
+    minimise_allocation,
+    solve_standard_form,
+    version,
+)
 from solver.instance import Instance
 from solver.options import SolveOptions
 from solver.results import Result, extract_tables, kpis
@@ -34,6 +41,7 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
         from solver.heuristics import solve_with_heuristic
 
         return solve_with_heuristic(inst, options, extensions)
+    given = list(extensions)
     extensions = [*extensions, *formulation_extensions(options.formulation)]
     t0 = time.perf_counter()
     try:
@@ -43,6 +51,13 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
     t_blocks = time.perf_counter()
     sf = compile_model(built.model)
     build_seconds = time.perf_counter() - t0
+    if options.strategy == "auto" and sf.num_integers and sf.num_rows > LARGE_ROWS:
+        # branch-and-bound alone finds no plan in minutes on models this size (measured on
+        # the ladder: benchmarks/results/heuristics.md); the heuristic rebuilds its own model
+        from solver.heuristics import solve_with_heuristic
+
+        left = max(options.time_limit - build_seconds, 1.0)
+        return solve_with_heuristic(inst, replace(options, strategy="relax-and-fix", time_limit=left), given)
 
     out = solve_standard_form(sf, options, start=start)
     base_kpis = {
@@ -61,6 +76,7 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
         "time_limit": options.time_limit,
         "gap_limit": options.gap,
         "solver": out.solver_version,
+        "strategy": "mip",
         "currency": inst.currency,
         # where the time goes: blocks (Pyomo variables + rows), compile (arrays for HiGHS),
         # HiGHS (MIP), polish (fixed-integer LP), extract (allocation tidy-up + tables)

@@ -8,6 +8,7 @@ import sys
 from rich.console import Console
 
 from formulations.tight import FORMULATIONS
+from solver.highs import LARGE_ROWS
 from solver.options import SolveOptions
 from solver.problems import Problem
 
@@ -26,15 +27,17 @@ def add_solve_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--formulation", choices=FORMULATIONS, default=d.formulation,
                    help="setup formulation: bigm; ls = big-M plus the (l,S) inequalities of single-level items; "
                         f"fl = big-M plus the facility-location rows of single-level items (default {d.formulation})")
-    g.add_argument("--strategy", choices=("mip", "relax-and-fix"), default=d.strategy,
-                   help=f"mip = branch-and-bound on the whole plan; relax-and-fix = time-boxed heuristic for large plans, with a proven bound (default {d.strategy})")
+    g.add_argument("--strategy", choices=("auto", "mip", "relax-and-fix"), default=d.strategy,
+                   help="mip = branch-and-bound on the whole plan; relax-and-fix = time-boxed heuristic for large "
+                        f"plans, with a proven bound; auto = mip up to {LARGE_ROWS:,} rows, relax-and-fix above "
+                        f"(default {d.strategy})")
 
 
 def solve_options(args: argparse.Namespace, **extra) -> SolveOptions:
     return SolveOptions(
         time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed,
         log=args.log, formulation=getattr(args, "formulation", "bigm"),
-        strategy=getattr(args, "strategy", "mip"), **extra,
+        strategy=getattr(args, "strategy", SolveOptions().strategy), **extra,
     )
 
 
