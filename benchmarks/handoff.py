@@ -74,9 +74,9 @@ def _fingerprint(A, cost) -> str:
 
 
 def _highs(options: dict):
-    from solver.highs import _quiet_highs
+    from solver.bound_worker import quiet_highs
 
-    h = _quiet_highs()
+    h = quiet_highs()
     for key, value in options.items():
         h.setOptionValue(key, value)
     return h

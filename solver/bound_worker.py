@@ -4,16 +4,20 @@ highspy runs one solve per process at a time (its solver lock is shared by every
 object), so the large-plan heuristic (solver/heuristics.py) runs the whole MIP here, in a
 *spawned* process (a fork would inherit HiGHS's thread pool in an undefined state). The child
 imports numpy and highspy only, gets the model as arrays, solves until the parent says stop
-(or its time limit), and sends back its dual bound and any plan it found.
+(or its time limit), and sends back its dual bound and any plan it found. What the child and
+solver/highs.py share lives here, pyomo-free: `highs_lp` (arrays -> HighsLp) and `quiet_highs`.
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import os
+import sys
 import time
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 
 
@@ -39,8 +43,6 @@ def highs_lp(cost, col_lower, col_upper, row_lower, row_upper, indptr, indices, 
              offset: float, is_integer=None):
     """A HighsLp from column-wise arrays (the one place the model becomes HiGHS's; pyomo-free so
     that the bound child can use it). `is_integer=None` or all False gives an LP."""
-    import highspy
-
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(cost), len(row_lower)
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lower, col_upper
@@ -58,12 +60,17 @@ def highs_lp(cost, col_lower, col_upper, row_lower, row_upper, indptr, indices, 
     return lp
 
 
-def _solve(job: BoundJob, stop, conn, bound) -> None:
-    import os
+_banner_shown = False
 
-    import highspy
 
-    saved = os.dup(1)  # the first Highs() of a process prints a banner to fd 1: keep stdout clean
+def quiet_highs():
+    """A Highs object; the first one in a process prints a banner to fd 1, which is swallowed
+    so that `--json` output stays clean."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 1)
@@ -71,6 +78,12 @@ def _solve(job: BoundJob, stop, conn, bound) -> None:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+    _banner_shown = True
+    return h
+
+
+def _solve(job: BoundJob, stop, conn, bound) -> None:
+    h = quiet_highs()
     h.setOptionValue("output_flag", False)
     for name, value in job.options.items():
         h.setOptionValue(name, value)

@@ -11,8 +11,6 @@ through the integrality tolerance). The polished LP is also where duals come fro
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -22,7 +20,7 @@ import pyomo.environ as pyo
 import scipy.sparse as sp  # loaded here so its import is not counted as build time
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from solver.bound_worker import highs_lp
+from solver.bound_worker import highs_lp, quiet_highs
 from solver.options import SolveOptions
 from solver.status import Status
 
@@ -193,30 +191,8 @@ class SolveOutcome:
     solver_version: str = ""
 
 
-_banner_shown = False
-
-
-def _quiet_highs() -> highspy.Highs:
-    """A Highs object; the first one in a process prints a banner to fd 1, which we swallow
-    so that `--json` output stays clean."""
-    global _banner_shown
-    if _banner_shown:
-        return highspy.Highs()
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    _banner_shown = True
-    return h
-
-
 def new_highs(options: SolveOptions) -> highspy.Highs:
-    h = _quiet_highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", bool(options.log))
     h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))
