@@ -165,8 +165,9 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
         return solve(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
 
     if sf.num_rows > LARGE_ROWS:
-        incumbent, bound, log = _lp_guided(sf, base, deadline - final_reserve, trace)
-        return _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline)
+        incumbent, bound, log, exact = _lp_guided(sf, base, deadline - final_reserve, trace)
+        return _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline,
+                       exact=exact)
 
     sub = _Subproblems(sf, base, deadline - final_reserve)
     sub.trace = trace
@@ -249,8 +250,13 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
     return _finish(inst, sf, base, options, all_ext, incumbent, bound, sub.log, build_seconds, t_start, deadline)
 
 
-def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline) -> Result:
-    """The plan as a Result: every integer fixed at the incumbent, the LP re-built and re-solved."""
+def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline,
+            exact: bool = False) -> Result:
+    """The plan as a Result: every integer fixed at the incumbent, the LP re-built and re-solved.
+
+    `exact`: the incumbent already is that LP's optimum (the dive's last LP), so the model is
+    re-built for the tables but not re-solved, unless duals are wanted (sensitivity): at
+    1,000 × 24 the cold fixed-integer LP took longer than the whole dive."""
     from solver.planning import solve
 
     maximize = sf.maximize
@@ -267,7 +273,10 @@ def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_secon
     int_cols = np.flatnonzero(sf.is_integer)
     keyed = {var_key(sf.columns[j]): float(incumbent[j]) for j in int_cols}
     final = replace(base, time_limit=max(deadline - time.perf_counter(), 10.0))
-    result = solve(inst, final, extensions=[*all_ext, fix_integers(keyed)])
+    if exact and not options.sensitivity:
+        result = solve(inst, final, extensions=all_ext, plan=incumbent)
+    else:
+        result = solve(inst, final, extensions=[*all_ext, fix_integers(keyed)])
     if result.status.has_plan:
         obj = result.kpis.get("objective_with_penalties", result.objective)  # the model's objective
         if math.isfinite(bound) and ((obj > bound) if maximize else (obj < bound)):
@@ -332,12 +341,14 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
     )
     background = BackgroundBound(job)
     report = None
+    exact = False
     try:
         incumbent, inc_obj, lp_bound = _lp_dive(sf, one, deadline, note)
-        # the bound keeps tightening (HiGHS may improve the plan) until the final fixed-integer
-        # LP must start: it is about as hard as half the relaxation
+        exact = incumbent is not None
+        # the bound keeps tightening (HiGHS may improve the plan) until the deadline; without a
+        # dive plan, time is kept for a fixed-integer LP of HiGHS's (about half the relaxation)
         lp_seconds = next((step[5] for step in log if step[0] == "lp relaxation"), 0.0)
-        background.wait(deadline - 0.5 * lp_seconds - STOP_GRACE)
+        background.wait(deadline - STOP_GRACE - (0.0 if exact else 0.5 * lp_seconds))
     finally:
         report = background.result(timeout=STOP_GRACE)
     mip_bound = math.nan
@@ -348,9 +359,10 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
              time.perf_counter() - background.started)
         if report["values"] is not None and (incumbent is None or better(report["objective"], inc_obj)):
             incumbent = report["values"][: sf.num_cols]
+            exact = False  # a MIP plan: integers within tolerance, re-solved with them fixed
     candidates = [b for b in (lp_bound, mip_bound) if math.isfinite(b)]
     bound = (min(candidates) if maximize else max(candidates)) if candidates else math.nan
-    return incumbent, bound, log
+    return incumbent, bound, log, exact
 
 
 DIVE_PENALTY = 10.0  # per unit short of a minimum lot, in multiples of the largest cost coefficient
@@ -416,16 +428,18 @@ class _Dive:
                              A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data, sf.maximize, sf.offset))
         return h
 
-    def elastic(self) -> None:
-        """Let minimum lots be missed at the penalty from now on (the relaxation is solved exact)."""
+    def elastic(self, on: bool = True) -> None:
+        """Let minimum lots be missed at the penalty (on), or not (the relaxation, the final plan)."""
         n, ns = self.sf.num_cols, len(self.slack_row)
-        self.h.changeColsBounds(ns, np.arange(n, n + ns, dtype=np.int32), np.zeros(ns), np.full(ns, np.inf))
+        self.h.changeColsBounds(ns, np.arange(n, n + ns, dtype=np.int32), np.zeros(ns),
+                                np.full(ns, np.inf if on else 0.0))
 
     def solve(self) -> bool:
         lo = np.where(self.state < 0, 0.0, self.state)
         up = np.where(self.state < 0, 1.0, self.state)
         self.h.changeColsBounds(len(self.int_cols), self.int_cols.astype(np.int32), lo, up)
-        self.h.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 0.5))
+        # HiGHS counts time_limit from the object's first run, not from this re-solve
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + max(self.deadline - time.perf_counter(), 0.5))
         run(self.h)
         self.lp_solves += 1
         if self.h.getModelStatus() == _MS.kOptimal:
@@ -514,6 +528,9 @@ def _lp_dive(sf: StandardForm, options: SolveOptions, deadline: float, note):
         if not dive.fix(decisions) and time.perf_counter() > deadline:
             break
     done = dive.fix([(int(k), 0.0) for k in np.flatnonzero(dive.state < 0)])
+    if done and not (dive.state < 0).any():
+        dive.elastic(False)  # the plan is the model's own LP, not one with slack at ~1e-7
+        done = dive.solve()
     if not done or (dive.state < 0).any():
         note("plan", "LP dive", "no plan", math.nan, math.nan, time.perf_counter() - t1)
         return None, math.nan, lp_bound

@@ -191,6 +191,15 @@ class SolveOutcome:
     solver_version: str = ""
 
 
+def given_plan(sf: StandardForm, values: np.ndarray) -> SolveOutcome:
+    """A plan found elsewhere (the heuristic's LP with every integer fixed) as if HiGHS had
+    returned it: no solve, no duals; the caller sets status, bound and gap."""
+    out = SolveOutcome(status=Status.FEASIBLE, message="plan given", solver_version=version())
+    out.values = np.asarray(values, dtype=float).copy()
+    out.objective = float(sf.cost @ out.values + sf.offset)
+    return out
+
+
 def new_highs(options: SolveOptions) -> highspy.Highs:
     h = quiet_highs()
     h.setOptionValue("output_flag", bool(options.log))
@@ -468,6 +477,7 @@ def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndar
     lp.offset_ = 0.0
     h = new_highs(options)
     h.setOptionValue("presolve", "off")  # nearly all columns fixed: presolve adds only noise
+    set_scaling(h, sf)  # unscaled, a 500-product plan's fixed columns read as infeasible
     h.passModel(lp)
     run(h)
     if h.getModelStatus() == _MS.kOptimal:

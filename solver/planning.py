@@ -15,6 +15,7 @@ from formulations.tight import formulation_extensions
 from solver.highs import (
     LARGE_ROWS,
     compile_model,
+    given_plan,
     minimise_allocation,
     solve_standard_form,
     version,
@@ -26,10 +27,12 @@ from solver.status import Status
 
 
 def solve(inst: Instance, options: SolveOptions | None = None, extensions: Sequence[Extension] = (),
-          start: np.ndarray | None = None, **overrides) -> Result:
+          start: np.ndarray | None = None, plan: np.ndarray | None = None, **overrides) -> Result:
     """Plan the whole chain at once: `plan = solve(load_instance(path))`.
 
     Keyword overrides are SolveOptions fields, e.g. `solve(inst, time_limit=60)`.
+    `start`: a MIP start in the model's column order. `plan`: column values of a plan found
+    elsewhere for this same model (the heuristic's); HiGHS is skipped and the plan reported.
     `extensions` add blocks to the model (see formulations.assembly.build_model); when they
     add objective-only penalties, `objective` is still the profit of MODEL.md §5 and the
     penalised value is in `kpis["objective_with_penalties"]`.
@@ -51,7 +54,7 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
     t_blocks = time.perf_counter()
     sf = compile_model(built.model)
     build_seconds = time.perf_counter() - t0
-    if options.strategy == "auto" and sf.num_integers and sf.num_rows > LARGE_ROWS:
+    if options.strategy == "auto" and plan is None and sf.num_integers and sf.num_rows > LARGE_ROWS:
         # branch-and-bound alone finds no plan in minutes on models this size (measured on
         # the ladder: benchmarks/results/heuristics.md); the heuristic rebuilds its own model
         from solver.heuristics import solve_with_heuristic
@@ -59,7 +62,10 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
         left = max(options.time_limit - build_seconds, 1.0)
         return solve_with_heuristic(inst, replace(options, strategy="relax-and-fix", time_limit=left), given)
 
-    out = solve_standard_form(sf, options, start=start)
+    if plan is not None and len(plan) == sf.num_cols:
+        out = given_plan(sf, plan)
+    else:
+        out = solve_standard_form(sf, options, start=start)
     base_kpis = {
         "instance": inst.source,
         "name": inst.name,
