@@ -291,10 +291,13 @@ def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_secon
             if status == Status.FEASIBLE else "optimal (relax-and-fix plan meets the proven bound)"
         )
         result.kpis.update(status=str(status), message=result.message, bound=bound, gap=gap)
+    total = time.perf_counter() - t_start
+    builds = build_seconds + result.kpis.get("build_seconds", 0.0)
     result.kpis.update(
-        strategy="relax-and-fix", heuristic=list(log),
-        build_seconds=build_seconds + result.kpis.get("build_seconds", 0.0),
-        total_seconds=time.perf_counter() - t_start, time_limit=options.time_limit,
+        strategy="relax-and-fix", heuristic=list(log), build_seconds=builds,
+        solve_seconds=max(total - builds, 0.0),  # every phase, not only the final LP
+        total_seconds=total, time_limit=options.time_limit,
+        bound_process=any(step[0] == "bound" and "background" in step[1] for step in log),
     )
     return result
 

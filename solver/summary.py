@@ -34,7 +34,8 @@ def render_summary(result, console: Console | None = None) -> None:
             t.add_row("emergency budget", money(k["emergency_drawn"], cur))
     t.add_row("model", f"{k['rows']:,} rows × {k['cols']:,} cols, {k['integers']:,} integers")
     t.add_row("time", f"build {k['build_seconds']:.2f} s, solve {k['solve_seconds']:.2f} s "
-              f"({k['solver']}, threads {k['threads']}, seed {k['seed']})")
+              f"({k['solver']}, threads {k['threads']}{' + a bound process' if k.get('bound_process') else ''}, "
+              f"seed {k['seed']})")
     console.print(t)
 
 
