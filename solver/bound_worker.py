@@ -129,6 +129,11 @@ class BackgroundBound:
         self._proc.start()
         send.close()
 
+    @property
+    def published(self) -> float:
+        """The latest dual bound the child published (nan before its root LP)."""
+        return self._bound.value
+
     def wait(self, until: float) -> None:
         """Let the child work until `until` (perf_counter), unless it finishes first."""
         self._proc.join(max(until - time.perf_counter(), 0.0))
@@ -142,7 +147,7 @@ class BackgroundBound:
         self._proc.join(1.0)
         if self._proc.is_alive():
             self._proc.kill()
-        if report is None and math.isfinite(self._bound.value):
-            report = {"status": "stopped in the root", "bound": self._bound.value, "objective": math.nan,
+        if report is None and math.isfinite(self.published):
+            report = {"status": "stopped in the root", "bound": self.published, "objective": math.nan,
                       "values": None}
         return report

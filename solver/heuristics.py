@@ -142,11 +142,12 @@ class _Subproblems:
 
 
 def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, extensions: Sequence[Extension] = (),
-                         window: int | None = None, trace=None) -> Result:
+                         window: int | None = None, trace=None, model=None) -> Result:
     """Relax-and-fix + fix-and-optimize within `options.time_limit`; see the module docstring.
 
     `window`: periods per relax-and-fix window (default: about n/4, at least 2); `trace`: a
-    callable that receives each step's log tuple as it finishes (progress for benchmarks).
+    callable that receives each step's log tuple as it finishes (progress for benchmarks);
+    `model`: (BuiltModel, StandardForm) of these extensions, compiled from rows, if built already.
     """
     from solver.planning import solve  # planning may route here: import late
 
@@ -156,8 +157,11 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
     all_ext = [*extensions, *formulation_extensions(options.formulation)]
     base = replace(options, strategy="mip", formulation="bigm")  # formulation rows come in all_ext
 
-    built = build_model(inst, all_ext, materialize=False)  # rows compiled straight to arrays
-    sf = compile_model(built.model)
+    if model is None:
+        built = build_model(inst, all_ext, materialize=False)  # rows compiled straight to arrays
+        sf = compile_model(built.model)
+    else:
+        built, sf = model
     build_seconds = time.perf_counter() - t_start
     final_reserve = 1.5 * build_seconds + 2.0  # the final re-build and LP
 
@@ -167,7 +171,7 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
     if sf.num_rows > LARGE_ROWS:
         incumbent, bound, log, exact = _lp_guided(sf, base, deadline - final_reserve, trace)
         return _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline,
-                       exact=exact)
+                       exact_on=(built, sf) if exact else None)
 
     sub = _Subproblems(sf, base, deadline - final_reserve)
     sub.trace = trace
@@ -251,12 +255,13 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
 
 
 def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline,
-            exact: bool = False) -> Result:
+            exact_on=None) -> Result:
     """The plan as a Result: every integer fixed at the incumbent, the LP re-built and re-solved.
 
-    `exact`: the incumbent already is that LP's optimum (the dive's last LP), so the model is
-    re-built for the tables but not re-solved, unless duals are wanted (sensitivity): at
-    1,000 × 24 the cold fixed-integer LP took longer than the whole dive."""
+    `exact_on`: the (BuiltModel, StandardForm) whose columns the incumbent is an LP optimum of
+    with every integer fixed (the dive's last LP): its tables are read off that model, neither
+    re-built nor re-solved, unless duals are wanted (sensitivity). At 1,000 × 24 the cold
+    fixed-integer LP took longer than the whole dive."""
     from solver.planning import solve
 
     maximize = sf.maximize
@@ -273,8 +278,8 @@ def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_secon
     int_cols = np.flatnonzero(sf.is_integer)
     keyed = {var_key(sf.columns[j]): float(incumbent[j]) for j in int_cols}
     final = replace(base, time_limit=max(deadline - time.perf_counter(), 10.0))
-    if exact and not options.sensitivity:
-        result = solve(inst, final, extensions=all_ext, plan=incumbent)
+    if exact_on is not None and not options.sensitivity:
+        result = solve(inst, final, extensions=all_ext, plan=incumbent, model=exact_on)
     else:
         result = solve(inst, final, extensions=[*all_ext, fix_integers(keyed)])
     if result.status.has_plan:

@@ -27,12 +27,13 @@ from solver.status import Status
 
 
 def solve(inst: Instance, options: SolveOptions | None = None, extensions: Sequence[Extension] = (),
-          start: np.ndarray | None = None, plan: np.ndarray | None = None, **overrides) -> Result:
+          start: np.ndarray | None = None, plan: np.ndarray | None = None, model=None, **overrides) -> Result:
     """Plan the whole chain at once: `plan = solve(load_instance(path))`.
 
     Keyword overrides are SolveOptions fields, e.g. `solve(inst, time_limit=60)`.
     `start`: a MIP start in the model's column order. `plan`: column values of a plan found
     elsewhere for this same model (the heuristic's); HiGHS is skipped and the plan reported.
+    `model`: (BuiltModel, StandardForm) already built with these extensions (not rebuilt).
     `extensions` add blocks to the model (see formulations.assembly.build_model); when they
     add objective-only penalties, `objective` is still the profit of MODEL.md §5 and the
     penalised value is in `kpis["objective_with_penalties"]`.
@@ -47,20 +48,29 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
     given = list(extensions)
     extensions = [*extensions, *formulation_extensions(options.formulation)]
     t0 = time.perf_counter()
-    try:
-        built = build_model(inst, extensions, materialize=options.handoff == "pyomo")
-    except UnboundedLotError as err:
-        return _no_plan(inst, Status.UNBOUNDED, str(err), options, time.perf_counter() - t0)
-    t_blocks = time.perf_counter()
-    sf = compile_model(built.model)
+    if model is not None:
+        built, sf = model
+        t_blocks = t0
+    else:
+        try:
+            built = build_model(inst, extensions, materialize=options.handoff == "pyomo")
+        except UnboundedLotError as err:
+            return _no_plan(inst, Status.UNBOUNDED, str(err), options, time.perf_counter() - t0)
+        t_blocks = time.perf_counter()
+        sf = compile_model(built.model)
     build_seconds = time.perf_counter() - t0
     if options.strategy == "auto" and plan is None and sf.num_integers and sf.num_rows > LARGE_ROWS:
         # branch-and-bound alone finds no plan in minutes on models this size (measured on
-        # the ladder: benchmarks/results/heuristics.md); the heuristic rebuilds its own model
+        # the ladder: benchmarks/results/heuristics.md); the heuristic works on this model
         from solver.heuristics import solve_with_heuristic
 
         left = max(options.time_limit - build_seconds, 1.0)
-        return solve_with_heuristic(inst, replace(options, strategy="relax-and-fix", time_limit=left), given)
+        reuse = (built, sf) if options.handoff != "pyomo" else None  # the heuristic compiles from rows
+        result = solve_with_heuristic(inst, replace(options, strategy="relax-and-fix", time_limit=left), given,
+                                      model=reuse)
+        for key in ("build_seconds", "total_seconds"):  # the build above is part of the run
+            result.kpis[key] = result.kpis.get(key, 0.0) + build_seconds
+        return result
 
     if plan is not None and len(plan) == sf.num_cols:
         out = given_plan(sf, plan)

@@ -75,9 +75,9 @@ def test_background_bound_read_in_the_root_is_in_user_units(appliance_optimum):
                    options={"threads": 1, "time_limit": 60.0, **opts})
     background = BackgroundBound(job)
     deadline = time.perf_counter() + 30
-    while not math.isfinite(background._bound.value) and time.perf_counter() < deadline:
+    while not math.isfinite(background.published) and time.perf_counter() < deadline:
         time.sleep(0.1)
-    published = background._bound.value
+    published = background.published
     background.result()
     assert math.isfinite(published)
     assert exact.objective * (1 - 1e-6) <= published <= exact.objective * 1.5  # scaled: 2^14 off
@@ -91,3 +91,19 @@ def test_a_given_plan_is_reported_as_it_is(appliance_optimum):
     assert r.kpis["seconds_highs"] == 0.0
     assert r.objective == pytest.approx(exact.objective, rel=1e-9)
     assert len(check_plan(inst, r.tables)) == 0
+
+
+def test_auto_strategy_routes_by_size(monkeypatch, appliance_optimum):
+    """The default strategy, auto: the appliance (1,335 rows) is solved by branch-and-bound;
+    with the threshold below its size the same call goes to the heuristic, which works on the
+    model solve() already built and still returns a checker-clean plan within its bound."""
+    import solver.planning as planning
+
+    inst, exact = appliance_optimum
+    assert SolveOptions().strategy == "auto" and exact.kpis["strategy"] == "mip"
+    monkeypatch.setattr(planning, "LARGE_ROWS", 0)
+    monkeypatch.setattr(heuristics, "LARGE_ROWS", 0)
+    r = solve(inst, SolveOptions(time_limit=30))
+    assert r.kpis["strategy"] == "relax-and-fix"
+    assert len(check_plan(inst, r.tables)) == 0
+    assert r.objective <= exact.objective * (1 + 1e-6) <= r.bound * (1 + 2e-6)
