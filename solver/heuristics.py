@@ -49,6 +49,7 @@ from solver.highs import (
     _MS,
     _PRESOLVE_AGGREGATOR,
     LARGE_ROWS,
+    MIP_ABS_GAP,
     StandardForm,
     compile_model,
     new_highs,
@@ -57,6 +58,7 @@ from solver.highs import (
     set_scaling,
     solve_standard_form,
     split_dense_rows,
+    within_gap,
 )
 from solver.instance import Instance
 from solver.options import SolveOptions
@@ -287,7 +289,7 @@ def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_secon
         if math.isfinite(bound) and ((obj > bound) if maximize else (obj < bound)):
             bound = obj  # only within tolerances: a proven bound is ≥ every plan (max)
         gap = abs(bound - obj) / max(abs(obj), 1e-9) if math.isfinite(bound) else math.inf
-        status = Status.OPTIMAL if gap <= options.gap else Status.FEASIBLE
+        status = Status.OPTIMAL if math.isfinite(bound) and within_gap(obj, bound, options.gap) else Status.FEASIBLE
         result.status = status
         result.bound = bound
         result.gap = gap
@@ -336,7 +338,7 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
     work = split.sf if split is not None else sf
     A = work.A.tocsc()
     highs_options = {
-        "threads": 1, "random_seed": int(options.seed), "mip_rel_gap": float(options.gap),
+        "threads": 1, "random_seed": int(options.seed), "mip_rel_gap": float(options.gap), "mip_abs_gap": MIP_ABS_GAP,
         "time_limit": max(deadline - time.perf_counter(), 1.0), **scaling_options(sf),
     }
     if split is not None:

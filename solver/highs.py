@@ -25,6 +25,9 @@ from solver.options import SolveOptions
 from solver.status import Status
 
 _MS = highspy.HighsModelStatus
+# HiGHS stops a MIP when either gap is met: the relative one (`--gap`) or this absolute one
+# (its default, set explicitly so that the status re-check knows the value HiGHS used).
+MIP_ABS_GAP = 1e-6
 _LIMITS = {
     _MS.kTimeLimit, _MS.kIterationLimit, _MS.kSolutionLimit, _MS.kInterrupt,
     _MS.kObjectiveBound, _MS.kObjectiveTarget, _MS.kMemoryLimit,
@@ -213,6 +216,7 @@ def new_highs(options: SolveOptions) -> highspy.Highs:
     h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))
     h.setOptionValue("mip_rel_gap", float(options.gap))
+    h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
     h.setOptionValue("time_limit", float(options.time_limit))
     return h
 
@@ -454,10 +458,18 @@ def _recheck_gap(sf: StandardForm, options: SolveOptions, out: SolveOutcome) -> 
         bound = max(bound, obj) if sf.maximize else min(bound, obj)
     gap = abs(bound - obj) / max(abs(obj), 1e-9)
     out.bound, out.gap = bound, gap
-    if out.status == Status.OPTIMAL and gap > options.gap * (1 + 1e-6) + 1e-9:
+    if out.status == Status.OPTIMAL and not within_gap(obj, bound, options.gap):
         out.status = Status.FEASIBLE
         out.message = (f"plan within {gap:.3%} of the proven bound (HiGHS stopped at its gap on an "
                        "incumbent value that differs from the returned plan's)")
+
+
+def within_gap(objective: float, bound: float, rel_gap: float) -> bool:
+    """The plan meets the gap HiGHS stops at: the relative gap `rel_gap` or the absolute gap
+    MIP_ABS_GAP (a plan of profit 64 against a bound of 64.000001 is optimal at `--gap 0`, as
+    HiGHS itself says). Both with a hair of tolerance for the floating-point difference."""
+    diff = abs(bound - objective)
+    return diff <= MIP_ABS_GAP * (1 + 1e-6) or diff / max(abs(objective), 1e-9) <= rel_gap * (1 + 1e-6) + 1e-9
 
 
 def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndarray, options: SolveOptions,
