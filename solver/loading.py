@@ -838,13 +838,26 @@ def _check_stock_targets(ctx: _Context) -> None:
 
 
 def _check_scenario(ctx: _Context) -> None:
+    """A scenario without demand rows is planned with zero demand (stock targets, open orders
+    and budgets may still drive a plan): a warning. A scenario name that looks like a misspelt
+    one of the file's (`hihg` beside `high`) is an error instead, so a typo is not planned as
+    an empty market."""
     t = ctx.tables["demand"]
     if not t.present:
         return
     scenarios = t.data["scenario"].dropna()
-    if not scenarios.eq(ctx.scenario).any():
-        ctx.rep.add(t.label, None, "scenario", f"no demand rows for scenario '{ctx.scenario}'",
-                    f"one of the scenarios in the file: {_listing(sorted(scenarios.unique())) or 'none'}")
+    if scenarios.eq(ctx.scenario).any():
+        return
+    known = sorted(scenarios.unique())
+    hint = _did_you_mean(ctx.scenario, known)
+    if hint:
+        ctx.rep.add(t.label, None, "scenario", f"no demand rows for scenario '{ctx.scenario}'{hint}",
+                    f"one of the scenarios in the file: {_listing(known)}")
+    else:
+        ctx.rep.add(t.label, None, "scenario",
+                    f"no demand rows for scenario '{ctx.scenario}': it is planned with zero demand"
+                    + (f" (scenarios in the file: {_listing(known)})" if known else ""),
+                    "", "warning")
 
 
 def _check_families(ctx: _Context) -> None:
@@ -913,7 +926,7 @@ def _check_warnings(ctx: _Context) -> None:
     items, rep = ctx.tables["items"], ctx.rep
     data = items.data.dropna(subset=["item"])
     demand = ctx.df("demand")
-    if ctx.tables["demand"].present:
+    if ctx.tables["demand"].present and demand["scenario"].eq(ctx.scenario).any():  # else one warning says it
         sold = set(demand.loc[demand["scenario"].eq(ctx.scenario), "product"].dropna())
         fam = ctx.df("families")
         sold |= set(fam.loc[fam["family"].isin(sold), "product"].dropna())

@@ -229,3 +229,21 @@ def test_problem_str() -> None:
     w = Problem("instance.toml", 3, "cash.initial_loan", "too big", severity="warning")
     assert str(w) == "warning: instance.toml, row 3, key 'cash.initial_loan': too big"
     assert str(Problem("items.csv", None, None, "required file is missing")) == "items.csv: required file is missing"
+
+
+@pytest.mark.solver
+def test_stock_targets_alone_drive_a_plan_without_demand(tmp_path: Path) -> None:
+    """safety_hard without its demand rows: the closing stock of P must still be >= 3, so 3
+    units are made in period 1 (unit cost 10) and held through both periods (holding 1):
+    profit = -30 - 2 * 3 = -36."""
+    from shutil import copytree
+
+    from solver import Status, solve
+
+    folder = copytree(Path(__file__).resolve().parents[1] / "instances" / "tiny" / "safety_hard", tmp_path / "i")
+    (folder / "demand.csv").write_text("product,channel,period,quantity,price\n", encoding="utf-8")
+    result = solve(load_instance(folder))
+    assert result.status == Status.OPTIMAL, result.message
+    assert result.objective == pytest.approx(-36.0)
+    production = result.tables["production"]
+    assert production["quantity"].sum() == pytest.approx(3.0)

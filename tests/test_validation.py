@@ -180,9 +180,21 @@ def test_duplicate_keys_but_additive_tables_add(tmp_path: Path) -> None:
     assert len(problems) == 2  # bom (frame, steel) twice and open orders twice add up
 
 
-def test_scenario_without_rows(tmp_path: Path) -> None:
-    problems = errors(write_mini(tmp_path), scenario="high")
-    find(problems, "demand.csv", None, "scenario", "no demand rows for scenario 'high'", "base")
+def test_scenario_without_rows_is_zero_demand_but_a_misspelt_one_an_error(tmp_path: Path) -> None:
+    folder = write_mini(tmp_path)
+    assert errors(folder, scenario="high") == []
+    found = [p for p in validate(folder, "high") if not p.is_error]
+    find(found, "demand.csv", None, "scenario", "no demand rows for scenario 'high': it is planned with zero demand")
+    assert not any("has no demand row" in p.message for p in found)  # one warning, not one per product
+    assert load_instance(folder, "high").tables["demand"].empty
+    find(errors(folder, scenario="bsae"), "demand.csv", None, "scenario",
+         "no demand rows for scenario 'bsae'; did you mean 'base'?", "base")
+
+
+def test_empty_demand_table_is_a_warning(tmp_path: Path) -> None:
+    folder = write_mini(tmp_path, demand="product,channel,period,quantity,price\n")
+    assert errors(folder) == []
+    find(warnings(folder), "demand.csv", None, "scenario", "planned with zero demand")
 
 
 # ----------------------------------------------------------------- structure rules
