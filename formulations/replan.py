@@ -15,8 +15,11 @@ docs/ARCHITECTURE.md ("production.x", "procurement.q", "sales.ship", …).
                  Σ hours − o ≤ (1 − reserve_r)·cap[r,t] + h[r,t]      (h: reserve released)
                  Σ_t h[r,t] ≤ Σ_orders (hours_r per unit · shipped_o + setup_r · accepted_o)
     choice:      Σ_t ship[o] = quantity_o · accept_o   (accept_o binary)
-    reward:      penalty −weight·ship  (a reward: capable-to-promise)
-    lateness:    penalty weight·(backlog + lost)  (earliest delivery)
+    delivery:    ship[o,τ] = 0 for τ > t_o; firm: backlog[o,t_o] = 0, i.e. Σ_{τ≤t_o} ship[o,τ] = quantity_o
+                 (the order is a backlog-service demand row in period 1: it may ship in any
+                 period up to t_o, in one or several deliveries)
+    protection:  lost-service channels: ship ≥ baseline ship; backlog channels: backlog ≤
+                 baseline backlog (Σ_{τ≤t} ship ≥ the baseline's: no order served later or less)
 """
 
 from __future__ import annotations
@@ -183,27 +186,42 @@ def choose_orders(orders: Sequence[tuple[str, str, float]]) -> Extension:
     return extend
 
 
-def reward_shipments(channels: Collection[str], weight: float) -> Extension:
-    """Objective-only reward `weight` per unit shipped to `channels` (capable-to-promise)."""
+def deliver_by(orders: Sequence[tuple[str, str, int, bool]]) -> Extension:
+    """Rush orders (product, channel, by_t, firm) of backlog-service channels whose one demand
+    row is in period 1: nothing ships to them after `by_t`, and a firm order has no backlog
+    left at `by_t` (its whole quantity ships by then)."""
 
     def extend(ctx: Context) -> None:
-        for (_p, k, t), v in ctx.model.sales.ship.items():
-            if k in channels:
-                ctx.penalty.add(("promise", t), -weight, v)
+        sales = ctx.model.sales
+        for p, k, by_t, firm in orders:
+            for t in range(by_t + 1, ctx.data.n + 1):
+                if (p, k, t) in sales.ship:
+                    sales.ship[p, k, t].fix(0.0)
+            if firm:
+                sales.backlog[p, k, by_t].fix(0.0)
 
     return extend
 
 
-def penalise_lateness(channels: Collection[str], weight: float) -> Extension:
-    """Objective-only cost `weight` per unit-period of backlog (and per unit lost) of
-    `channels`, so the plan ships them as early as it can."""
+def protect_orders(values: Mapping[str, Mapping], skip_channels: Collection[str], rel_tol: float = 1e-7) -> Extension:
+    """Every existing order is served at least as in the baseline: shipments to a lost-service
+    channel are not cut (ship ≥ baseline), a backlog channel's backlog is nowhere larger than
+    the baseline's (cumulative shipments by every period ≥ the baseline's: nothing is delayed;
+    shipping earlier is allowed). Must channels ship their demand anyway. `rel_tol` absorbs
+    the round trip of the baseline's values through its CSV files."""
 
     def extend(ctx: Context) -> None:
-        for (_p, k, t), v in ctx.model.sales.backlog.items():
-            if k in channels:
-                ctx.penalty.add(("late", t), weight, v)
-        for (_p, k, t), v in ctx.model.sales.lost.items():
-            if k in channels:
-                ctx.penalty.add(("late", t), weight, v)
+        sales, service = ctx.model.sales, ctx.data.service
+        ship, backlog = values.get("sales.ship", {}), values.get("sales.backlog", {})
+        for (p, k, t), var in sales.ship.items():
+            if k in skip_channels or service[k] != "lost" or var.fixed:
+                continue
+            base = float(ship.get((p, k, t), 0.0))
+            if base > 0:
+                var.setlb(base * (1 - rel_tol))
+        for (p, k, t), var in sales.backlog.items():
+            if k in skip_channels or var.fixed:
+                continue
+            var.setub(max(float(backlog.get((p, k, t), 0.0)), 0.0) * (1 + rel_tol))
 
     return extend

@@ -22,6 +22,13 @@ def money(value: float | None, currency: str = "CNY", digits: int | None = None)
     return f"{sign}{sym}{text}" if sym else f"{sign}{text} {currency}"
 
 
+def quantity(value: float) -> str:
+    """Units: 3,150 (whole, or 100 and more), 2.5 (below 100, up to 4 significant digits)."""
+    if abs(value - round(value)) < 1e-6 or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.4g}"
+
+
 def short_money(value: float, currency: str = "") -> str:
     """Axis ticks: ¥12.3M, ¥450k (no symbol for an empty or unknown currency)."""
     sym = SYMBOLS.get(currency.upper(), "")

@@ -1,9 +1,11 @@
-"""Rush-order insertion (插单): can we take it, by when, at what price, and what moves.
+"""Rush-order insertion (插单): can we take it, by when, how many, at what price, what moves.
 
-An order is a firm commitment added as demand in a dedicated channel (service `must`, the
-collection terms of the channel it is sold through, else cash) of a copy of the instance; the
-baseline plan (`solver.baseline`) is then re-solved with the extension blocks of
-`formulations.replan`:
+An order is a firm commitment added to a copy of the instance as the demand of a dedicated
+channel (backlog service at no cost, the collection terms and the name of the channel it is
+sold through, else cash and "rush"): one demand row in period 1, shipments allowed in any
+period up to the period it is wanted by (`formulations.replan.deliver_by`), in one or several
+deliveries. The baseline plan (`solver.baseline`) is then re-solved with the extension blocks
+of `formulations.replan`:
 
 - `reserve`: every baseline decision stays (production and purchases bounded from below by
   the baseline's, shipments to other orders fixed); the order may use the capacity reserve,
@@ -11,20 +13,31 @@ baseline plan (`solver.baseline`) is then re-solved with the extension blocks of
 - `replan` (default): re-optimise with the order firm; the first `freeze` periods keep their
   production and purchases exactly; every unit of production, purchase or shipment to another
   order that differs from the baseline pays `change_penalty` (objective only: profits reported
-  are MODEL.md §5).
+  are MODEL.md §5). With `protect`, no existing order is served later or less than in the
+  baseline (`formulations.replan.protect_orders`).
 
 In both modes the reserve (`resources.reserve`) is released to the rush order only: the
 instance copy has reserve 0 and the extension holds the reserve back except for the hours the
 order needs (hours per unit of the order's product, its made components included, by the
 routing with the most hours on each resource, plus one setup per routing).
 
-The answer adds the capable-to-promise quantity (the order as a `lost`-service demand whose
-shipments carry an objective-only reward: the most that can ship by the due period), the
-binding limits that block a refused order (how the duals of that run's rows grow with the
-order's reward, in business words), the
-earliest period by which the full quantity ships (a backlog run with a lateness penalty gives
-the candidate, firm runs confirm it), the break-even price (profit at price p is linear in p
-for the same plan: p − Δprofit/Q), and the plan diff against the baseline.
+The answer holds two promises, each the result of solves under the same rules:
+
+- capable-to-promise (CTP): the most units deliverable by the due period, the rush shipments
+  up to the due period maximised (profit plays no part), not capped at the request (the
+  demand row is a cap well above it, raised if the plan reaches it). The run's MIP gap is 0,
+  so CTP + ε is not deliverable. CTP ≥ quantity is the same as "feasible by the due period".
+- earliest: the first period by which the whole quantity can be delivered, found by binary
+  search over periods with one feasibility solve per candidate (feasibility by period t is
+  monotone: a plan delivering by t also delivers by t + 1), so the order is deliverable by
+  `earliest` and the search has shown it is not by the period before (unless that is before
+  period 1).
+
+Then the profit-maximising plan with the order firm (by the due period, else by the earliest
+period): profit with and without, the break-even price (profit at price p is linear in p for
+the same plan: p − Δprofit/Q), the existing orders cut to make room, the binding limits that
+block a refused order (duals of the CTP plan's fixed-integer LP: order units per unit of
+right-hand side, in business words), and the plan diff against the baseline.
 """
 
 from __future__ import annotations
@@ -33,10 +46,9 @@ import dataclasses
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
 import pandas as pd
 
@@ -44,27 +56,32 @@ from formulations.assembly import Extension, build_model
 from formulations.replan import (
     OrderHours,
     choose_orders,
+    deliver_by,
     fix_shipments,
     hold_decisions,
-    penalise_lateness,
+    protect_orders,
     release_reserve,
-    reward_shipments,
 )
 from formulations.replan import (
     change_penalty as change_penalty_ext,
 )
+from formulations.tight import formulation_extensions
 from solver.baseline import Baseline
-from solver.highs import compile_model, fixed_lp, new_highs, run
+from solver.formatting import money, quantity
+from solver.highs import SolveOutcome, StandardForm, compile_model, solve_standard_form
 from solver.instance import Instance, freeze_tables
 from solver.options import SolveOptions
 from solver.planning import solve
 from solver.problems import InputError, Problem
 from solver.results import Result, var_values
 from solver.sensitivity import LIMIT_FAMILIES, ROW_FAMILIES
+from solver.status import Status
 
 MODES = ("replan", "reserve")
 DEFAULT_CHANGE_PENALTY = 1.0  # currency per unit changed: a tie-break that keeps the plan still
 TOL = 1e-6
+CTP_CAP_FACTOR = 2.0  # the CTP run's demand row: this many times the order, ×4 while the plan reaches it
+CTP_CAP_RAISES = 4
 # constraint families that can block an order, in the order a planner reads them
 BLOCKING_FAMILIES = (
     "capacity", "overtime limit", "budget per period", "budget horizon ceiling", "budget pool",
@@ -75,11 +92,11 @@ BLOCKING_FAMILIES = (
 
 @dataclass(frozen=True)
 class RushOrder:
-    """An urgent order: `quantity` of `product` due by period `due` (label or 1-based index).
+    """An urgent order: `quantity` of `product` wanted by period `due` (label or 1-based index).
 
-    `price` defaults to the price of the product in `channel` at the due period (else the
-    highest price of the product in any channel, else 0); `channel` also gives the collection
-    terms (default cash)."""
+    `price` defaults to the channel's demand price for the product in force at the due period
+    (the latest demand.csv row at or before it); `channel` is the channel it is sold through:
+    its collection terms (default cash), its name on the deliveries."""
 
     product: str
     quantity: float
@@ -94,35 +111,58 @@ class _Resolved:
     quantity: float
     due_t: int
     price: float
+    price_source: str  # where the price comes from, in words
     terms: str
-    channel: str | None  # the channel the order is sold through (terms and default price)
+    channel: str | None  # the channel the order is sold through (terms, default price, table label)
     rush_channel: str  # the dedicated channel of the model copy
+    warnings: tuple[str, ...] = ()
 
     def due_label(self, inst: Instance) -> str:
         return inst.periods[self.due_t - 1]
 
+    @property
+    def label(self) -> str:
+        """The channel the deliveries carry in the tables returned."""
+        return self.channel if self.channel is not None else self.rush_channel
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How the baseline may change to make room for rush orders (see the module docstring)."""
+
+    mode: str = "replan"
+    freeze: int = 1
+    change_penalty: float = DEFAULT_CHANGE_PENALTY
+    protect: bool = False
+
 
 @dataclass
 class RushAnswer:
-    """Everything `evaluate_order` finds; `to_json()` is the CLI's `--json` object."""
+    """Everything `evaluate_order` finds; `to_json()` is the CLI's `--json` object.
+
+    `feasible`: the whole quantity can be delivered by the due period; `profitable`: it can,
+    and the plan with it earns at least the baseline's profit. `decision` says both in one
+    line, the way a planner acts on them."""
 
     product: str
     quantity: float
     due: str
     price: float
+    price_source: str
     channel: str | None
-    mode: str
-    freeze: int
-    change_penalty: float
-    accepted: bool
+    rules: Rules
+    feasible: bool
     status: str
     reasons: list[str]
+    warnings: list[str]
     blocking: pd.DataFrame
     profit_without: float
     profit_with: float
     profit_delta: float
     earliest_period: str | None
-    ctp_quantity: float
+    ctp_quantity: float  # deliverable by the due period (the plan found)
+    ctp_bound: float  # no more can be (the MIP bound; equal to ctp_quantity when proven)
+    ctp_status: str
     break_even_price: float | None
     basis: str  # the plan profit_with, profit_delta and break_even_price belong to
     impact: dict
@@ -134,30 +174,70 @@ class RushAnswer:
 
     @property
     def profitable(self) -> bool:
-        return self.accepted and self.profit_delta >= -TOL
+        return self.feasible and self.profit_delta >= -TOL
+
+    @property
+    def cut_orders(self) -> pd.DataFrame:
+        """Existing orders served later or less than in the baseline (rows of order_changes)."""
+        orders = self.tables.get("order_changes")
+        if orders is None or orders.empty:
+            return pd.DataFrame()
+        return orders[orders["effect"].isin(["delayed", "lost"])].reset_index(drop=True)
+
+    @property
+    def decision(self) -> str:
+        """One line: feasible or not, and what the plan with the order earns or loses."""
+        cur, q = self.currency, quantity(self.quantity)
+        if self.feasible:
+            head = f"feasible by {self.due}"
+        else:
+            head = f"not feasible by {self.due}: {quantity(self.ctp_quantity)} of {q} can be promised"
+            if self.earliest_period is None:
+                return head + "; the full quantity not within the horizon"
+            head += f"; all {q} by {self.earliest_period}"
+        if not math.isfinite(self.profit_delta):
+            return head
+        at = f"at {money(self.price, cur)}"
+        if self.profit_delta >= -TOL:
+            money_part = f"adds {money(self.profit_delta, cur)} {at}"
+        else:
+            money_part = f"loses {money(-self.profit_delta, cur)} {at}"
+        if self.break_even_price is not None:
+            if self.profit_delta >= -TOL:
+                money_part += f" (break-even {money(max(self.break_even_price, 0.0), cur)})"
+            else:
+                money_part += f"; profitable from {money(self.break_even_price, cur)}"
+        return f"{head}; {money_part}"
 
     def to_json(self) -> dict:
         return {
-            "accepted": self.accepted,
+            "decision": self.decision,
+            "feasible": self.feasible,
             "profitable": self.profitable,
             "status": self.status,
             "product": self.product,
             "quantity": self.quantity,
             "due": self.due,
             "price": self.price,
+            "price_source": self.price_source,
             "channel": self.channel,
-            "mode": self.mode,
-            "freeze": self.freeze,
-            "change_penalty": self.change_penalty,
+            "mode": self.rules.mode,
+            "freeze": self.rules.freeze,
+            "change_penalty": self.rules.change_penalty,
+            "protect": self.rules.protect,
             "profit_without": self.profit_without,
             "profit_with": self.profit_with,
             "profit_delta": self.profit_delta,
             "earliest_period": self.earliest_period,
             "ctp_quantity": self.ctp_quantity,
+            "ctp_bound": self.ctp_bound,
+            "ctp_status": self.ctp_status,
             "break_even_price": self.break_even_price,
             "basis": self.basis,
+            "warnings": self.warnings,
             "reasons": self.reasons,
             "blocking": self.blocking.drop(columns=["constraint"], errors="ignore").to_dict("records"),
+            "cut_orders": self.cut_orders.to_dict("records"),
             "impact": self.impact,
             "changes": {name: int(len(df)) for name, df in self.tables.items()},
             "seconds": self.seconds,
@@ -173,7 +253,7 @@ def _order_problem(message: str, column: str | None = None, expected: str = "") 
 
 
 def resolve_order(inst: Instance, order: RushOrder, rush_channel: str | None = None) -> _Resolved:
-    """Check the order against the instance; fill price and terms."""
+    """Check the order against the instance; fill price (and where it comes from) and terms."""
     items = inst.tables["items"]
     kinds = dict(zip(items["item"], items["kind"], strict=True))
     if order.product not in kinds:
@@ -190,13 +270,17 @@ def resolve_order(inst: Instance, order: RushOrder, rush_channel: str | None = N
             raise _order_problem(f"unknown channel {order.channel!r}", "channel",
                                  ", ".join(map(str, channels["channel"])))
         terms = str(channels.loc[channels["channel"] == order.channel, "terms"].iloc[0])
-    price = order.price
-    if price is None:
-        price = _list_price(inst, order.product, order.channel, due_t)
+    warnings: tuple[str, ...] = ()
+    if order.price is None:
+        price, source, warning = default_price(inst, order.product, order.channel, due_t)
+        warnings = (warning,) if warning else ()
+    else:
+        price, source = order.price, "given"
     if not math.isfinite(float(price)) or price < 0:
         raise _order_problem(f"price must be a number ≥ 0, got {price!r}", "price")
     name = rush_channel or _free_channel_name(inst, "rush")
-    return _Resolved(order.product, float(order.quantity), due_t, float(price), terms, order.channel, name)
+    return _Resolved(order.product, float(order.quantity), due_t, float(price), source, terms, order.channel, name,
+                     warnings)
 
 
 def _period_index(inst: Instance, due: str | int) -> int:
@@ -214,15 +298,39 @@ def _period_index(inst: Instance, due: str | int) -> int:
     return t
 
 
-def _list_price(inst: Instance, product: str, channel: str | None, due_t: int) -> float:
+def default_price(inst: Instance, product: str, channel: str | None, due_t: int) -> tuple[float, str, str | None]:
+    """(price, where it comes from, warning or None) of an order given without a price.
+
+    The price in force at the due period is the latest demand.csv row at or before it (as
+    MODEL.md §4.3 carries prices forward). With a channel: that channel's; a channel that has
+    no such row for the product gets the highest such price of any channel, with a warning;
+    with no price anywhere the order is priced at 0, with a warning (the break-even price then
+    says what it must fetch)."""
     dem = inst.tables["demand"]
-    rows = dem[(dem["product"] == product) & (dem["t"] <= due_t)]
+    due = inst.periods[due_t - 1]
+    rows = dem[(dem["product"] == product) & (dem["t"] <= due_t)].sort_values(["t", "channel"])
+    in_force = rows.groupby("channel", sort=True).tail(1)
+
+    def source(row) -> str:
+        when = f"{row.period}" if int(row.t) == due_t else f"{row.period}, the latest at or before {due}"
+        return f"{row.channel}'s demand price in {when}"
+
+    warning = None
     if channel is not None:
-        rows = rows[rows["channel"] == channel]
-    if rows.empty:
-        return 0.0
-    latest = rows.sort_values("t").groupby("channel")["price"].last()
-    return float(latest.max())
+        own = in_force[in_force["channel"] == channel]
+        if len(own):
+            row = own.iloc[0]
+            return float(row.price), source(row), None
+        warning = f"{channel} has no demand price for {product} at or before {due}"
+    if len(in_force):
+        row = in_force.sort_values(["price", "channel"], ascending=[False, True]).iloc[0]
+        text = "highest price in force: " + source(row)
+        if warning:
+            warning += f"; priced at {money(float(row.price), inst.currency)}, the {text}: give --price"
+        return float(row.price), text, warning
+    what = f" in {channel} or any other channel" if channel is not None else " in any channel"
+    return 0.0, "none (no demand price)", (f"no demand price for {product} at or before {due}{what}: priced at 0; "
+                                           "give --price (the break-even price says what the order must fetch)")
 
 
 def _free_channel_name(inst: Instance, stem: str, taken: set[str] = frozenset()) -> str:
@@ -236,36 +344,39 @@ def _free_channel_name(inst: Instance, stem: str, taken: set[str] = frozenset())
 
 
 @dataclass(frozen=True)
-class _Demand:
-    """One rush order as demand of the instance copy."""
+class _Delivery:
+    """One rush order as demand of the instance copy: `quantity` (the order's, or the CTP
+    run's cap) in period 1, nothing shipped after `by_t`; `firm`: all of it by `by_t`."""
 
     order: _Resolved
-    service: str  # must | lost | backlog
-    due_t: int
+    by_t: int
+    quantity: float
+    firm: bool
 
 
-def with_orders(inst: Instance, demands: Sequence[_Demand]) -> Instance:
-    """A copy of the instance with the rush channels and demand rows added and the reserve
-    set to 0 (the extension `release_reserve` holds it back for the orders instead)."""
+def with_orders(inst: Instance, deliveries: Sequence[_Delivery]) -> Instance:
+    """A copy of the instance with the rush channels (backlog service at no cost) and their
+    demand rows in period 1 added, and the reserve set to 0 (the extension `release_reserve`
+    holds it back for the orders instead)."""
     tables = dict(inst.tables)
     ch = tables["channels"]
     new_ch = pd.DataFrame({
-        "channel": [d.order.rush_channel for d in demands],
-        "terms": [d.order.terms for d in demands],
-        "service": [d.service for d in demands],
-        "backlog_cost": [0.0] * len(demands),
-        "lost_cost": [0.0] * len(demands),
+        "channel": [d.order.rush_channel for d in deliveries],
+        "terms": [d.order.terms for d in deliveries],
+        "service": ["backlog"] * len(deliveries),
+        "backlog_cost": [0.0] * len(deliveries),
+        "lost_cost": [0.0] * len(deliveries),
     }).astype(ch.dtypes.to_dict())
     tables["channels"] = pd.concat([ch, new_ch], ignore_index=True)
     dem = tables["demand"]
     new_dem = pd.DataFrame({
-        "product": [d.order.product for d in demands],
-        "channel": [d.order.rush_channel for d in demands],
-        "period": [inst.periods[d.due_t - 1] for d in demands],
-        "t": [d.due_t for d in demands],
-        "quantity": [d.order.quantity for d in demands],
-        "price": [d.order.price for d in demands],
-        "scenario": [inst.scenario] * len(demands),
+        "product": [d.order.product for d in deliveries],
+        "channel": [d.order.rush_channel for d in deliveries],
+        "period": [inst.periods[0]] * len(deliveries),
+        "t": [1] * len(deliveries),
+        "quantity": [d.quantity for d in deliveries],
+        "price": [d.order.price for d in deliveries],
+        "scenario": [inst.scenario] * len(deliveries),
     })[list(dem.columns)].astype(dem.dtypes.to_dict())
     tables["demand"] = pd.concat([dem, new_dem], ignore_index=True)
     res = tables["resources"].copy()
@@ -300,14 +411,13 @@ def order_hours(inst: Instance, product: str, channel: str) -> OrderHours:
         rows = rt[rt["item"] == item]
         hours: dict[str, float] = defaultdict(float)
         setups: dict[str, float] = defaultdict(float)
-        for rho, grp in rows.groupby("routing"):
+        for _rho, grp in rows.groupby("routing"):
             h = grp.groupby("resource")["hours_per_unit"].sum()
             s = grp.groupby("resource")["setup_hours"].sum()
             for r, v in h.items():
                 hours[r] = max(hours[r], float(v))
             for r, v in s.items():
                 setups[r] = max(setups[r], float(v))
-            del rho
         for r, v in hours.items():
             per_unit[r] += m * v
         for r, v in setups.items():
@@ -320,26 +430,40 @@ def _reserve_of(inst: Instance) -> dict[str, float]:
     return {r: float(v) for r, v in zip(res["resource"], res["reserve"], strict=True)}
 
 
-def _weight(inst: Instance, orders: Sequence[_Resolved]) -> float:
-    """A per-unit weight that dominates any profit trade-off of one unit of a rush order."""
-    dem, items, ch = inst.tables["demand"], inst.tables["items"], inst.tables["channels"]
-    scale = max([1.0, *[o.price for o in orders],
-                 float(dem["price"].max()) if len(dem) else 0.0,
-                 float(items["unit_cost"].max()) if len(items) else 0.0,
-                 float(ch["lost_cost"].max()) if len(ch) else 0.0,
-                 float(ch["backlog_cost"].max()) * inst.n if len(ch) else 0.0])
-    return 100.0 * scale
+# ---------------------------------------------------------------- runs
 
 
-# ---------------------------------------------------------------- one run
+def _extensions(inst: Instance, baseline: Baseline, deliveries: Sequence[_Delivery], rules: Rules,
+                profit: bool, select: bool = False) -> list[Extension]:
+    """The rules as model extensions. `profit`: the run maximises profit, so the change
+    penalty applies (a run that maximises shipments or only asks feasibility leaves it out:
+    it is objective-only)."""
+    rush = {d.order.rush_channel for d in deliveries}
+    exts: list[Extension] = []
+    if select:
+        exts.append(choose_orders([(d.order.product, d.order.rush_channel, d.quantity) for d in deliveries]))
+    exts.append(deliver_by([(d.order.product, d.order.rush_channel, d.by_t, d.firm) for d in deliveries]))
+    if rules.mode == "reserve":
+        exts += [hold_decisions(baseline.values, None, "keep"), fix_shipments(baseline.values, rush)]
+    else:
+        exts.append(hold_decisions(baseline.values, range(1, rules.freeze + 1), "fix"))
+        if rules.protect:
+            exts.append(protect_orders(baseline.values, rush))
+        if profit:
+            exts.append(change_penalty_ext(baseline.values, rules.change_penalty, None, rush))
+    hours = [order_hours(inst, d.order.product, d.order.rush_channel) for d in deliveries]
+    exts.append(release_reserve(_reserve_of(inst), hours, max(d.by_t for d in deliveries)))
+    return exts
 
 
 @dataclass
 class _Run:
+    """A profit-maximising run: the plan with the orders."""
+
     name: str
     result: Result
     inst: Instance
-    demands: tuple[_Demand, ...]
+    deliveries: tuple[_Delivery, ...]
     seconds: float
 
     @property
@@ -352,56 +476,68 @@ class _Run:
                 "objective": r.objective if r.has_plan else None, "gap": r.gap if r.has_plan else None}
 
 
-def _baseline_start(built, sf, baseline: Baseline, reserve: dict[str, float]) -> np.ndarray:
-    """Column values of the baseline in the new model (rush shipments at their demand, the
-    reserve held back): a MIP start whose integer part HiGHS can complete."""
-    d = built.data
-    vec = np.zeros(sf.num_cols)
-    for j, var in enumerate(sf.columns):
-        comp = var.parent_component().name
-        idx = var.index()
-        if comp == "replan.reserve_held":
-            r, t = idx
-            vec[j] = reserve.get(r, 0.0) * d.capacity[(r, t)]
-            continue
-        if comp == "sales.ship" and d.service.get(idx[1]) == "must":
-            vec[j] = d.demand.get(idx, 0.0)
-            continue
-        value = baseline.value(comp, idx)
-        if value is not None:
-            vec[j] = value
-        elif var.lb is not None and var.lb > 0:
-            vec[j] = var.lb
-    return vec
-
-
-def _run(name: str, inst: Instance, baseline: Baseline, demands: Sequence[_Demand], mode: str, freeze: int,
-         penalty: float, options: SolveOptions, extra: Sequence[Extension] = (), select: bool = False,
-         warm: bool = True) -> _Run:
+def _run(name: str, inst: Instance, baseline: Baseline, deliveries: Sequence[_Delivery], rules: Rules,
+         options: SolveOptions, select: bool = False) -> _Run:
     t0 = time.perf_counter()
-    inst2 = with_orders(inst, demands)
-    rush = {dm.order.rush_channel for dm in demands}
-    exts: list[Extension] = []
-    if select:
-        exts.append(choose_orders([(dm.order.product, dm.order.rush_channel, dm.order.quantity) for dm in demands]))
-    if mode == "reserve":
-        exts += [hold_decisions(baseline.values, None, "keep"), fix_shipments(baseline.values, rush)]
-    else:
-        exts += [hold_decisions(baseline.values, range(1, freeze + 1), "fix"),
-                 change_penalty_ext(baseline.values, penalty, None, rush)]
-    reserve = _reserve_of(inst)
-    last_t = max(inst.n if dm.service == "backlog" else dm.due_t for dm in demands)
-    exts.append(release_reserve(reserve, [order_hours(inst, dm.order.product, dm.order.rush_channel) for dm in demands], last_t))
-    exts += list(extra)
-    start = None
-    if warm:
-        built = build_model(inst2, exts)
-        sf = compile_model(built.model)
-        start = _baseline_start(built, sf, baseline, reserve)
-    result = solve(inst2, options, extensions=exts, start=start)
+    inst2 = with_orders(inst, deliveries)
+    exts = _extensions(inst, baseline, deliveries, rules, profit=True, select=select)
+    result = solve(inst2, options, extensions=exts)
     if result.has_plan:
-        _correct_capacity(result, reserve)
-    return _Run(name, result, inst2, tuple(demands), time.perf_counter() - t0)
+        _correct_capacity(result, _reserve_of(inst))
+    return _Run(name, result, inst2, tuple(deliveries), time.perf_counter() - t0)
+
+
+@dataclass
+class _Probe:
+    """A run that maximises the rush shipments (capable-to-promise) or only asks whether a
+    plan exists (earliest-period search); profit plays no part."""
+
+    name: str
+    status: Status
+    shipped: float  # rush units shipped by the period asked (nan without a plan)
+    seconds: float
+    inst: Instance
+    sf: StandardForm
+    outcome: SolveOutcome
+
+    @property
+    def ok(self) -> bool:
+        return self.status.has_plan
+
+    @property
+    def proven(self) -> bool:
+        """The answer is proven: a plan found, or none exists (not a limit reached first)."""
+        return self.status.has_plan or self.status == Status.INFEASIBLE
+
+    def record(self) -> dict:
+        return {"run": self.name, "status": str(self.status), "seconds": round(self.seconds, 3),
+                "shipped": self.shipped if self.ok else None,
+                "gap": self.outcome.gap if self.ok else None}
+
+
+def _probe(name: str, inst: Instance, baseline: Baseline, delivery: _Delivery, rules: Rules,
+           options: SolveOptions, maximise: bool) -> _Probe:
+    """One solve under the rules with the objective replaced: the rush shipments up to
+    `delivery.by_t` (`maximise`, MIP gap 0: the result is the proven maximum) or nothing (a
+    feasibility question: HiGHS stops at the first plan). Built as `solve` builds (same
+    formulation and hand-off route)."""
+    t0 = time.perf_counter()
+    inst2 = with_orders(inst, [delivery])
+    exts = _extensions(inst, baseline, [delivery], rules, profit=False)
+    built = build_model(inst2, [*exts, *formulation_extensions(options.formulation)],
+                        materialize=options.handoff == "pyomo")
+    sf = compile_model(built.model)
+    o = delivery.order
+    cols = np.array([sf.column_of[id(v)] for (p, k, t), v in built.model.sales.ship.items()
+                     if p == o.product and k == o.rush_channel and t <= delivery.by_t and id(v) in sf.column_of],
+                    dtype=np.int64)
+    sf.cost = np.zeros(sf.num_cols)
+    sf.offset = 0.0
+    if maximise:
+        sf.cost[cols] = 1.0
+    out = solve_standard_form(sf, dataclasses.replace(options, gap=0.0) if maximise else options)
+    shipped = float(out.values[cols].sum()) if out.status.has_plan else math.nan
+    return _Probe(name, out.status, shipped, time.perf_counter() - t0, inst2, sf, out)
 
 
 def _correct_capacity(result: Result, reserve: dict[str, float]) -> None:
@@ -427,19 +563,75 @@ def _correct_capacity(result: Result, reserve: dict[str, float]) -> None:
     result.tables["capacity"] = cap
 
 
-def _shipped(run: _Run, channel: str) -> pd.DataFrame:
-    s = run.result.tables["sales"]
-    return s[s["channel"] == channel]
+def _label_rush(result: Result, orders: Sequence[_Resolved]) -> None:
+    """The plan's sales table as the planner reads it: rush deliveries carry the channel the
+    order is sold through; `rush_order` names the order ("rush", "rush 2", …; empty for the
+    instance's own demand), which tells them from that channel's ordinary demand."""
+    sales = result.tables["sales"].copy()
+    names = {o.rush_channel: o.label for o in orders}
+    rush = sales["channel"].isin(list(names))
+    sales["rush_order"] = np.where(rush, sales["channel"], "")
+    sales.loc[rush, "channel"] = sales.loc[rush, "channel"].map(names)
+    result.tables["sales"] = sales
+
+
+def _shipped_by(result: Result, o: _Resolved, by_t: int) -> pd.Series:
+    """Rush units of order `o` shipped per period up to `by_t` (index t)."""
+    s = result.tables["sales"]
+    own = s[(s["rush_order"] == o.rush_channel) & (s["t"] <= by_t)]
+    return own.set_index("t")["shipped"]
 
 
 # ---------------------------------------------------------------- the answer
 
 
+def capable_to_promise(inst: Instance, baseline: Baseline, o: _Resolved, rules: Rules, options: SolveOptions,
+                       runs: list) -> _Probe:
+    """The most units of the order deliverable by its due period: one maximising run whose
+    cap (the demand row) is CTP_CAP_FACTOR × the order, raised ×4 while the plan reaches it."""
+    cap = CTP_CAP_FACTOR * o.quantity
+    for _ in range(CTP_CAP_RAISES + 1):
+        probe = _probe("capable-to-promise", inst, baseline, _Delivery(o, o.due_t, cap, firm=False), rules,
+                       options, maximise=True)
+        runs.append(probe)
+        if not probe.ok or probe.shipped < cap * (1 - 1e-9) - TOL:
+            return probe
+        cap *= 4
+    return probe
+
+
+def first_feasible(lo: int, hi: int, feasible: Callable[[int], bool]) -> int:
+    """The smallest t in lo..hi with `feasible(t)`, `hi` known feasible and feasibility
+    monotone in t (binary search: every t tried is one call; t − 1 of the answer was tried
+    and found infeasible unless the answer is `lo`)."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if feasible(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def deliverable(inst: Instance, baseline: Baseline, order: RushOrder, by: str | int | None = None,
+                quantity: float | None = None, mode: str = "replan", freeze: int = 1, protect: bool = False,
+                options: SolveOptions | None = None) -> bool:
+    """Whether `quantity` (default: the order's) can be delivered by period `by` (default: the
+    order's due period) under the rules: one feasibility solve, as the earliest-period search
+    makes them. A limit reached before a plan is found counts as not deliverable."""
+    o = resolve_order(inst, dataclasses.replace(order, due=order.due if by is None else by))
+    qty = o.quantity if quantity is None else float(quantity)
+    probe = _probe("deliverable?", inst, baseline, _Delivery(o, o.due_t, qty, firm=True),
+                   Rules(mode, freeze, DEFAULT_CHANGE_PENALTY, protect), options or SolveOptions(), maximise=False)
+    return probe.ok
+
+
 def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: str = "replan", freeze: int = 1,
                    change_penalty: float = DEFAULT_CHANGE_PENALTY, options: SolveOptions | None = None,
-                   verify: bool = False, warm: bool = True) -> RushAnswer:
-    """Accept or not, and why; profit with and without; earliest period; capable-to-promise
-    quantity; break-even price; budget, cash and credit impact; the plan diff.
+                   verify: bool = False, protect: bool = False) -> RushAnswer:
+    """Feasible or not, and profitable or not; capable-to-promise quantity; earliest period;
+    profit with and without; break-even price; existing orders cut; budget, cash and credit
+    impact; the plan diff.
 
     `verify` re-solves at the break-even price to confirm it (one more run)."""
     t0 = time.perf_counter()
@@ -448,89 +640,90 @@ def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: s
     if freeze < 0 or freeze > inst.n:
         raise _order_problem(f"freeze must be 0..{inst.n}, got {freeze}", "freeze")
     options = options or SolveOptions()
+    rules = Rules(mode, freeze, change_penalty, protect)
     o = resolve_order(inst, order)
-    args = (baseline, mode, freeze, change_penalty, options)
-    runs: list[_Run] = []
+    runs: list[_Run | _Probe] = []
+    reasons: list[str] = []
 
-    def firm(due_t: int, price: float | None = None, name: str = "firm") -> _Run:
-        oo = dataclasses.replace(o, due_t=due_t, price=o.price if price is None else price)
-        run = _run(name, inst, args[0], [_Demand(oo, "must", due_t)], *args[1:], warm=warm)
+    def firm(by_t: int, price: float | None = None, name: str = "plan with the order") -> _Run:
+        oo = o if price is None else dataclasses.replace(o, price=price)
+        run = _run(name, inst, baseline, [_Delivery(oo, by_t, o.quantity, firm=True)], rules, options)
         runs.append(run)
+        if run.ok:
+            _label_rush(run.result, [oo])
         return run
 
-    main = firm(o.due_t)
-    reasons: list[str] = []
+    known: dict[int, bool] = {}
+
+    def feasible_by(t: int) -> bool:
+        if t not in known:
+            probe = _probe(f"feasible by {inst.periods[t - 1]}?", inst, baseline, _Delivery(o, t, o.quantity, firm=True),
+                           rules, options, maximise=False)
+            runs.append(probe)
+            if not probe.proven:
+                reasons.append(f"whether the order can be delivered by {inst.periods[t - 1]} is not proven "
+                               f"({probe.status}: {probe.outcome.message}); counted as not")
+            known[t] = probe.ok
+        return known[t]
+
+    ctp_run = capable_to_promise(inst, baseline, o, rules, options, runs)
+    ctp = ctp_run.shipped if ctp_run.ok else 0.0
+    ctp_bound = ctp_run.outcome.bound if ctp_run.ok else math.nan
+    if not ctp_run.ok:
+        reasons.append(f"the capable-to-promise run found no plan ({ctp_run.status}: {ctp_run.outcome.message})")
+    elif not ctp_bound - ctp <= 1e-6 * max(1.0, ctp):  # HiGHS stopped at a limit, or at its absolute gap
+        reasons.append(f"capable-to-promise not proven: {quantity(ctp)} can be delivered by {o.due_label(inst)}, "
+                       f"at most {quantity(ctp_bound)} ({ctp_run.outcome.message})")
+    main: _Run | None = None
+    enough = o.quantity * (1 - 1e-9) - TOL
+    if ctp >= enough or (ctp_run.ok and ctp_bound >= enough):
+        main = firm(o.due_t)
+        if not main.ok:
+            reasons.append(f"the plan with the order found none ({main.result.status}: {main.result.message})")
+    feasible = main is not None and main.ok
     blocking = _empty_blocking()
-    plan_run: _Run | None = main if main.ok else None
-    earliest_t: int | None = o.due_t if main.ok else None
-    ctp = o.quantity if main.ok else 0.0
-    if not main.ok:
-        if main.result.status.value not in ("infeasible",):
-            reasons.append(f"the re-plan found no plan ({main.result.status}: {main.result.message})")
-        ctp_run = _run("capable-to-promise", inst, baseline, [_Demand(o, "lost", o.due_t)], mode, freeze,
-                       change_penalty, options,
-                       extra=[reward_shipments({o.rush_channel}, _weight(inst, [o]))], warm=warm)
-        runs.append(ctp_run)
+    earliest_t: int | None = None
+    plan_run: _Run | None = main if feasible else None
+    if feasible:
+        known[o.due_t] = True
+        shipped = _shipped_by(main.result, o, o.due_t)
+        last = int(shipped[shipped > TOL].index.max()) if (shipped > TOL).any() else o.due_t
+        known[last] = True  # the plan itself delivers everything by then
+        earliest_t = first_feasible(1, last, feasible_by)
+    else:
+        known[o.due_t] = False
         if ctp_run.ok:
-            ctp = float(_shipped(ctp_run, o.rush_channel)["shipped"].sum())
-            blocking = _blocking(ctp_run, _weight(inst, [o]), o, freeze if mode == "replan" else 0, options)
-        reasons += _reasons(inst, o, mode, freeze, ctp, blocking)
-        earliest_t, plan_run = _earliest(inst, o, baseline, mode, freeze, change_penalty, options, runs, firm, warm)
+            blocking = _blocking(ctp_run, o, freeze if mode == "replan" else 0)
+        reasons += _reasons(inst, o, rules, ctp, blocking)
+        if o.due_t < inst.n and feasible_by(inst.n):
+            earliest_t = first_feasible(o.due_t + 1, inst.n, feasible_by)
+            plan_run = firm(earliest_t, name=f"plan with the order by {inst.periods[earliest_t - 1]}")
+            if not plan_run.ok:
+                reasons.append(f"the plan with the order by {inst.periods[earliest_t - 1]} found none "
+                               f"({plan_run.result.status}: {plan_run.result.message})")
+                plan_run = None
 
     profit_with = plan_run.result.objective if plan_run else math.nan
     delta = profit_with - baseline.profit if plan_run else math.nan
     be = o.price - delta / o.quantity if plan_run else None
-    basis = ("due period" if main.ok else f"earliest period {inst.periods[earliest_t - 1]}") if plan_run else "none"
+    basis = ("due period" if feasible else f"earliest period {inst.periods[earliest_t - 1]}") if plan_run else "none"
     if verify and plan_run is not None and be is not None:
-        check = firm(plan_run.demands[0].due_t, price=max(be, 0.0), name="break-even check")
+        check = firm(plan_run.deliveries[0].by_t, price=max(be, 0.0), name="break-even check")
         if check.ok:
             be = be - (check.result.objective - baseline.profit) / o.quantity  # exact for this plan
-    tables = plan_diff(baseline, plan_run.result, {o.rush_channel}) if plan_run else {}
+    tables = plan_diff(baseline, plan_run.result) if plan_run else {}
     impact = _impact(inst, baseline, plan_run.result) if plan_run else {}
     return RushAnswer(
-        product=o.product, quantity=o.quantity, due=o.due_label(inst), price=o.price, channel=o.channel,
-        mode=mode, freeze=freeze, change_penalty=change_penalty, accepted=main.ok,
-        status=str(main.result.status), reasons=reasons, blocking=blocking,
+        product=o.product, quantity=o.quantity, due=o.due_label(inst), price=o.price, price_source=o.price_source,
+        channel=o.channel, rules=rules, feasible=feasible,
+        status=str(main.result.status) if main is not None else ("infeasible" if ctp_run.ok else str(ctp_run.status)),
+        reasons=reasons, warnings=list(o.warnings), blocking=blocking,
         profit_without=baseline.profit, profit_with=profit_with, profit_delta=delta,
-        earliest_period=inst.periods[earliest_t - 1] if earliest_t else None, ctp_quantity=ctp,
-        break_even_price=be, basis=basis, impact=impact, tables=tables,
+        earliest_period=inst.periods[earliest_t - 1] if earliest_t else None, ctp_quantity=ctp, ctp_bound=ctp_bound,
+        ctp_status=str(ctp_run.status), break_even_price=be, basis=basis, impact=impact, tables=tables,
         seconds=time.perf_counter() - t0, runs=[r.record() for r in runs],
         plan=plan_run.result if plan_run else None, currency=inst.currency,
     )
-
-
-def _earliest(inst, o: _Resolved, baseline, mode, freeze, penalty, options, runs, firm, warm):
-    """Earliest period > due at which the full quantity ships: a backlog run (lateness
-    penalised) proposes it, firm runs confirm it (and step later if needed)."""
-    if o.due_t >= inst.n:
-        return None, None
-    w = _weight(inst, [o])
-    late = _run("earliest (backlog)", inst, baseline, [_Demand(o, "backlog", o.due_t)], mode, freeze, penalty,
-                options, extra=[penalise_lateness({o.rush_channel}, w)], warm=warm)
-    runs.append(late)
-    candidate = o.due_t + 1
-    if late.ok:
-        s = _shipped(late, o.rush_channel).sort_values("t")
-        done = s[(s["backlog"] <= TOL * max(1.0, o.quantity)) & (s["t"] > o.due_t)]
-        if done.empty:
-            return None, None  # even with every later period the full quantity does not ship
-        candidate = int(done["t"].iloc[0])
-    found: _Run | None = None
-    t = candidate
-    while t <= inst.n:
-        run = firm(t, name=f"firm at {inst.periods[t - 1]}")
-        if run.ok:
-            found = run
-            break
-        t += 1
-    if found is None:
-        return None, None
-    while t - 1 > o.due_t:  # the backlog run minimises lateness, not completion: look back once
-        run = firm(t - 1, name=f"firm at {inst.periods[t - 2]}")
-        if not run.ok:
-            break
-        t, found = t - 1, run
-    return t, found
 
 
 # ---------------------------------------------------------------- why not
@@ -542,42 +735,21 @@ def _empty_blocking() -> pd.DataFrame:
     return pd.DataFrame(columns=["family", "entity", "period", "rhs", "units_per_rhs", "units_per_step", "step", "text", "constraint"])
 
 
-def _row_duals(sf, lp, cost: np.ndarray, options: SolveOptions) -> np.ndarray | None:
-    lp.col_cost_ = cost
-    h = new_highs(options)
-    h.passModel(lp)
-    run(h)
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return np.array(h.getSolution().row_dual, dtype=float)
-
-
-def _blocking(run: _Run, weight: float, o: _Resolved, freeze: int, options: SolveOptions) -> pd.DataFrame:
+def _blocking(probe: _Probe, o: _Resolved, freeze: int) -> pd.DataFrame:
     """Limits that hold the order back, ranked by the extra units of the order that one
     relaxation step would ship.
 
-    The capable-to-promise plan's integer pattern is fixed and its LP solved with the order's
-    reward at `weight` and at `2·weight`: a row's dual grows by weight × (order units shipped
-    per unit of right-hand side), while rows that only carry ordinary profit keep the same
-    dual; the difference isolates what limits the order (docs: sensitivity sign convention,
-    a positive dual is gained per unit of extra right-hand side)."""
-    r = run.result
-    sf, out = r.standard_form, r.outcome
-    if sf is None or out is None or out.values is None:
+    The capable-to-promise run maximises the order's shipments, so the duals of its
+    fixed-integer LP (the polish) are order units shipped per unit of extra right-hand side
+    (docs: sensitivity sign convention, a positive dual is gained per unit of extra
+    right-hand side)."""
+    sf, out = probe.sf, probe.outcome
+    if out.row_duals is None:
         return _empty_blocking()
-    ship_cols = [sf.column_of[id(v)] for (_p, k, _t), v in r.built.model.sales.ship.items()
-                 if k == o.rush_channel and id(v) in sf.column_of]
-    lp = fixed_lp(sf, out.values)
-    one = _row_duals(sf, lp, sf.cost.copy(), options)
-    cost2 = sf.cost.copy()
-    cost2[ship_cols] += weight
-    two = _row_duals(sf, lp, cost2, options)
-    if one is None or two is None:
-        return _empty_blocking()
-    per = (two - one) / weight
-    periods = run.inst.periods
-    items = run.inst.tables["items"].set_index("item")
-    cur = run.inst.currency
+    per = np.asarray(out.row_duals, dtype=float)[: sf.num_rows]
+    periods = probe.inst.periods
+    items = probe.inst.tables["items"].set_index("item")
+    cur = probe.inst.currency
     rows = []
     for j in np.flatnonzero(np.abs(per) > 1e-9):
         con, kind = sf.rows[j]
@@ -659,21 +831,19 @@ def _limit_text(family: str, entity: str, period: str, rhs: float, per_unit: flo
     return f"{family} {entity}{when} ({rhs:,.4g})" + gain.format("unit")
 
 
-def _qty(x: float) -> str:
-    return f"{x:,.0f}" if abs(x - round(x)) < 1e-6 or abs(x) >= 100 else f"{x:,.4g}"
-
-
-def _reasons(inst: Instance, o: _Resolved, mode: str, freeze: int, ctp: float, blocking: pd.DataFrame) -> list[str]:
+def _reasons(inst: Instance, o: _Resolved, rules: Rules, ctp: float, blocking: pd.DataFrame) -> list[str]:
     due = o.due_label(inst)
-    out = [f"only {_qty(ctp)} of {_qty(o.quantity)} {o.product} can be delivered by {due}"]
-    if mode == "replan" and o.due_t <= freeze:
-        out.append(f"{due} is within the frozen periods (--freeze {freeze}): its production and purchases "
+    out = [f"only {quantity(ctp)} of {quantity(o.quantity)} {o.product} can be delivered by {due}"]
+    if rules.mode == "replan" and o.due_t <= rules.freeze:
+        out.append(f"{due} is within the frozen periods (--freeze {rules.freeze}): its production and purchases "
                    "cannot change; try --mode reserve or a smaller --freeze")
     lead = int(inst.tables["items"].set_index("item").at[o.product, "lead_time"])
-    first_free = freeze + 1 if mode == "replan" else 1
+    first_free = rules.freeze + 1 if rules.mode == "replan" else 1
     if first_free + lead > o.due_t:
         out.append(f"lead time: {o.product} takes {lead} period(s), so production that can still change "
                    f"(from {inst.periods[min(first_free, inst.n) - 1]}) is not ready by {due}")
+    if rules.protect:
+        out.append("--protect: no existing order may be served later or less than in the baseline")
     for text in blocking["text"].head(5):
         out.append(text)
     return out
@@ -708,9 +878,11 @@ def _label(df: pd.DataFrame, periods: Sequence[str]) -> pd.DataFrame:
     return df
 
 
-def plan_diff(baseline: Baseline, plan: Result, rush_channels: set[str]) -> dict[str, pd.DataFrame]:
+def plan_diff(baseline: Baseline, plan: Result) -> dict[str, pd.DataFrame]:
     """The plan against the baseline: production lots and purchases added, moved or cancelled;
-    other orders delayed or lost; the rush deliveries; capacity, budget and cash changes."""
+    other orders delayed or lost (order by order: product, channel, period, shipped in the
+    baseline and now, backlog and lost sales); the rush deliveries (labelled by `_label_rush`);
+    capacity, budget and cash changes."""
     periods = baseline.periods
     bt, nt = baseline.tables, plan.tables
     prod = _label(_changes(bt["production"], nt["production"], ["item", "routing", "t"], "quantity"), periods)
@@ -719,7 +891,7 @@ def plan_diff(baseline: Baseline, plan: Result, rush_channels: set[str]) -> dict
     keys = ["product", "channel", "t"]
     cols = ["shipped", "backlog", "lost"]
     ns = nt["sales"]
-    others = ns[~ns["channel"].isin(rush_channels)]
+    others = ns[ns["rush_order"] == ""]
     m = bt["sales"][keys + ["demand"] + cols].merge(others[keys + cols], on=keys, how="outer",
                                                     suffixes=("_baseline", "_new")).fillna(0.0)
     for c in cols:
@@ -734,8 +906,10 @@ def plan_diff(baseline: Baseline, plan: Result, rush_channels: set[str]) -> dict
         np.where(m["shipped_delta"] > 0, "catch-up", "shipment moved"))
     orders = _label(m.sort_values(keys, ignore_index=True), periods)
 
-    rush = ns[ns["channel"].isin(rush_channels)][["product", "channel", "period", "t", "demand", "shipped", "backlog", "lost", "price", "revenue"]]
-    rush = rush[(rush["demand"] > 0) | (rush["shipped"] > 0) | (rush["backlog"] > 0)].reset_index(drop=True)
+    rush = ns[(ns["rush_order"] != "") & (ns["shipped"] > TOL)]
+    rush = rush[["rush_order", "product", "channel", "period", "t", "shipped", "price", "revenue"]].rename(
+        columns={"rush_order": "order"}).sort_values(["order", "t"], ignore_index=True)
+    rush.insert(6, "cumulative", rush.groupby("order")["shipped"].cumsum())
 
     ck = ["resource", "t"]
     cap = bt["capacity"][ck + ["used", "overtime"]].merge(
@@ -803,6 +977,7 @@ class SelectionAnswer:
     profit_delta: float
     impact: dict
     tables: dict[str, pd.DataFrame]
+    warnings: list[str]
     seconds: float
     runs: list[dict]
     plan: Result | None = field(default=None, repr=False)
@@ -810,6 +985,7 @@ class SelectionAnswer:
     def to_json(self) -> dict:
         return {
             "status": self.status,
+            "warnings": self.warnings,
             "selected": [int(i) for i in self.orders.loc[self.orders["accepted"], "order"]],
             "orders": self.orders.to_dict("records"),
             "profit_without": self.profit_without,
@@ -824,9 +1000,9 @@ class SelectionAnswer:
 
 def select_orders(inst: Instance, baseline: Baseline, orders: Sequence[RushOrder], mode: str = "replan",
                   freeze: int = 1, change_penalty: float = DEFAULT_CHANGE_PENALTY,
-                  options: SolveOptions | None = None, warm: bool = True) -> SelectionAnswer:
-    """Choose jointly which candidates to accept (each a binary; its demand ships in full iff
-    accepted) so that profit is highest; the others are refused."""
+                  options: SolveOptions | None = None, protect: bool = False) -> SelectionAnswer:
+    """Choose jointly which candidates to accept (each a binary; an accepted order ships in
+    full by its due period) so that profit is highest; the others are refused."""
     t0 = time.perf_counter()
     if mode not in MODES:
         raise _order_problem(f"unknown mode {mode!r}", "mode", " or ".join(MODES))
@@ -837,18 +1013,21 @@ def select_orders(inst: Instance, baseline: Baseline, orders: Sequence[RushOrder
         name = _free_channel_name(inst, f"rush {j}", taken)
         taken.add(name)
         resolved.append(resolve_order(inst, order, rush_channel=name))
-    demands = [_Demand(o, "lost", o.due_t) for o in resolved]
-    run = _run("selection", inst, baseline, demands, mode, freeze, change_penalty, options, select=True, warm=warm)
+    deliveries = [_Delivery(o, o.due_t, o.quantity, firm=False) for o in resolved]
+    run = _run("selection", inst, baseline, deliveries, Rules(mode, freeze, change_penalty, protect), options,
+               select=True)
     rows = []
     accepted = {}
     if run.ok:
         m, sf = run.result.built.model, run.result.standard_form
         acc = var_values(m.replan.accept, sf, run.result.outcome.values)
         accepted = {j: bool(round(a)) for j, a in enumerate(acc)}
+        _label_rush(run.result, resolved)
     for j, o in enumerate(resolved):
         rows.append({"order": j + 1, "product": o.product, "quantity": o.quantity, "due": o.due_label(inst),
-                     "price": o.price, "channel": o.channel, "rush_channel": o.rush_channel,
-                     "accepted": accepted.get(j, False), "revenue": o.price * o.quantity if accepted.get(j) else 0.0})
+                     "price": o.price, "price_source": o.price_source, "channel": o.channel,
+                     "rush_order": o.rush_channel, "accepted": accepted.get(j, False),
+                     "revenue": o.price * o.quantity if accepted.get(j) else 0.0})
     table = pd.DataFrame(rows)
     plan = run.result if run.ok else None
     profit_with = plan.objective if plan else math.nan
@@ -856,6 +1035,7 @@ def select_orders(inst: Instance, baseline: Baseline, orders: Sequence[RushOrder
         orders=table, status=str(run.result.status), profit_without=baseline.profit, profit_with=profit_with,
         profit_delta=profit_with - baseline.profit if plan else math.nan,
         impact=_impact(inst, baseline, plan) if plan else {},
-        tables=plan_diff(baseline, plan, {o.rush_channel for o in resolved}) if plan else {},
+        tables=plan_diff(baseline, plan) if plan else {},
+        warnings=[w for o in resolved for w in o.warnings],
         seconds=time.perf_counter() - t0, runs=[run.record()], plan=plan,
     )

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from solver.baseline import load_baseline
 from solver.commands.common import add_solve_options, err_console, solve_options
+from solver.formatting import money, quantity
 from solver.loading import load_instance
 from solver.problems import InputError, Problem
 from solver.rush import (
@@ -28,7 +30,6 @@ from solver.rush import (
     evaluate_order,
     select_orders,
 )
-from solver.summary import money
 from solver.writers import to_jsonable, write_folder_atomically
 
 DEFAULT_TIME_LIMIT = 60.0  # per run; an answer is wanted in minutes, and several runs may be needed
@@ -42,8 +43,9 @@ def add_parser(sub) -> None:
     o.add_argument("--product", help="product ordered")
     o.add_argument("--quantity", type=float, help="units")
     o.add_argument("--due", help="period by which it must ship (label or 1..n)")
-    o.add_argument("--price", type=float, help="unit price (default: the channel's price at the due period)")
-    o.add_argument("--channel", help="channel it is sold through (collection terms, default price)")
+    o.add_argument("--price", type=float,
+                   help="unit price (default: the channel's demand price for the product in force at the due period)")
+    o.add_argument("--channel", help="channel it is sold through (collection terms, default price, deliveries' channel)")
     o.add_argument("--orders", metavar="CSV", help="candidate orders: columns product, quantity, due, price, channel")
     o.add_argument("--select", action="store_true", help="with --orders: choose the most profitable subset jointly")
     e = p.add_argument_group("evaluation")
@@ -52,6 +54,8 @@ def add_parser(sub) -> None:
     e.add_argument("--freeze", type=int, default=1, metavar="N", help="replan: periods whose production and purchases stay (default 1)")
     e.add_argument("--change-penalty", type=float, default=DEFAULT_CHANGE_PENALTY, metavar="X",
                    help=f"replan: objective cost per unit changed against the baseline (default {DEFAULT_CHANGE_PENALTY:g})")
+    e.add_argument("--protect", action="store_true",
+                   help="replan: no existing order is served later or less than in the baseline")
     e.add_argument("--verify", action="store_true", help="re-solve at the break-even price to confirm it")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.add_argument("--out", metavar="DIR", help="write the plan diff tables and answer.json here")
@@ -60,7 +64,7 @@ def add_parser(sub) -> None:
     for action in p._actions:  # each run is a re-plan near the baseline: a shorter default limit
         if action.dest == "time_limit":
             action.default = DEFAULT_TIME_LIMIT
-            action.help = f"seconds per run (an answer takes 1–6 runs; default {DEFAULT_TIME_LIMIT:g})"
+            action.help = f"seconds per run (an answer takes 3–8 runs; default {DEFAULT_TIME_LIMIT:g})"
     p.set_defaults(run=run)
 
 
@@ -115,7 +119,8 @@ def run(args) -> int:
     baseline = load_baseline(args.baseline, inst)
     orders = _orders_from_args(args)
     options = solve_options(args)
-    kw = dict(mode=args.mode, freeze=args.freeze, change_penalty=args.change_penalty, options=options)
+    kw = dict(mode=args.mode, freeze=args.freeze, change_penalty=args.change_penalty, options=options,
+              protect=args.protect)
     if args.select:
         if not args.orders:
             raise InputError([Problem("command line", None, None, "--select needs --orders CSV")])
@@ -142,7 +147,7 @@ def run(args) -> int:
             render_answer(a, console)
     if args.out and not args.json:
         err_console.print(f"diff tables written to {args.out}/")
-    return 0 if all(a.accepted for a in answers) or args.orders else 1
+    return 0 if all(a.feasible for a in answers) or args.orders else 1
 
 
 def _write(out, tables: dict[str, pd.DataFrame], answer: dict, force: bool, extra: dict | None = None) -> None:
@@ -170,45 +175,61 @@ def _write_many(out, answers: list[RushAnswer], force: bool) -> None:
 
 
 def render_answer(a: RushAnswer, console: Console) -> None:
+    """The decision first, then the promises, the money, and what the order costs other orders."""
     cur = a.currency
-    t = Table(title=f"rush order · {a.quantity:,.6g} {a.product} by {a.due} at {money(a.price, cur)} ({a.mode})",
+    channel = f" for {escape(a.channel)}" if a.channel else ""
+    t = Table(title=f"rush order · {a.quantity:,.6g} {escape(a.product)}{channel} by {escape(a.due)} "
+                    f"at {money(a.price, cur)} ({a.rules.mode}{', protected' if a.rules.protect else ''})",
               show_header=False, box=None)
     t.add_column(style="bold")
     t.add_column()
-    verdict = "[green]accepted[/]" if a.accepted else "[red]refused[/]"
-    if a.accepted and not a.profitable:
-        verdict += " [yellow](feasible, but lowers profit)[/]"
-    t.add_row("answer", verdict)
-    basis = "" if a.basis == "due period" else f"  [dim](for delivery in {a.earliest_period})[/]"
+    colour = "green" if a.profitable else ("yellow" if a.feasible else "red")
+    t.add_row("answer", f"[{colour}]{escape(a.decision)}[/]")
+    t.add_row("price", f"{money(a.price, cur)} per unit ({escape(a.price_source)})")
+    cuts = "" if a.rules.protect or a.rules.mode == "reserve" else ", existing orders may be cut"
+    t.add_row("capable to promise", f"{quantity(a.ctp_quantity)} by {escape(a.due)} (the most that can be delivered "
+              f"by then{cuts})")
+    t.add_row("earliest full delivery", escape(a.earliest_period) if a.earliest_period else "not within the horizon")
+    basis = "" if a.basis == "due period" else f"  [dim](delivery by {escape(a.earliest_period or '')})[/]"
     if math.isfinite(a.profit_delta):
         t.add_row("profit", f"{money(a.profit_without, cur)} → {money(a.profit_with, cur)}  (Δ {money(a.profit_delta, cur)}){basis}")
-    t.add_row("earliest full delivery", a.earliest_period or "not within the horizon")
-    t.add_row("capable to promise", f"{a.ctp_quantity:,.6g} by {a.due}")
     if a.break_even_price is not None:
         t.add_row("break-even price", f"{money(a.break_even_price, cur)} per unit{basis}")
+    deliveries = a.tables.get("rush_deliveries")
+    if deliveries is not None and len(deliveries):
+        t.add_row("deliveries", ", ".join(f"{quantity(r.shipped)} in {escape(str(r.period))}" for r in deliveries.itertuples()))
     imp = a.impact
     if imp:
         t.add_row("budget", f"{money(imp['budget_spent_delta'], cur)} more committed"
-                  + (f"; emergency {money(imp['emergency']['delta'], cur)}" if imp["emergency"]["delta"] else ""))
+                  + (f"; emergency {money(imp['emergency']['delta'], cur)}" if abs(imp["emergency"]["delta"]) >= 0.5 else ""))
         c = imp["cash"]
         t.add_row("cash", f"lowest headroom {money(c['min_headroom_baseline'], cur)} → {money(c['min_headroom_new'], cur)} "
-                  f"({c['min_headroom_period_new']})")
+                  f"({escape(c['min_headroom_period_new'])})")
         cr = imp["credit"]
         if cr["limit"] > 0 or cr["max_loan_new"] > 0:
             t.add_row("credit", f"peak loan {money(cr['max_loan_baseline'], cur)} → {money(cr['max_loan_new'], cur)} "
                       f"of {money(cr['limit'], cur)}")
+    cut = a.cut_orders
     if a.tables:
         n = {k: len(v) for k, v in a.tables.items()}
-        orders = a.tables["order_changes"]
-        hit = orders[orders["effect"].isin(["delayed", "lost"])] if len(orders) else orders
         t.add_row("plan changes", f"{n['production_changes']} production lots, {n['purchase_changes']} purchases, "
-                  f"{len(hit)} other order rows delayed or lost")
+                  f"{len(cut)} existing order rows served later or less")
     t.add_row("time", f"{a.seconds:.1f} s in {len(a.runs)} run(s)")
     console.print(t)
+    for w in a.warnings:
+        console.print(f"[yellow]warning[/]: {escape(w)}", soft_wrap=True)
+    if len(cut):
+        console.print("[bold]Existing orders cut to make room[/] (shipped in the baseline → with the order):")
+        for r in cut.itertuples():
+            what = f"{quantity(r.lost_delta)} lost" if r.effect == "lost" else f"{quantity(r.backlog_delta)} delayed"
+            console.print(f"  • {escape(str(r.product))} · {escape(str(r.channel))} · {escape(str(r.period))}: "
+                          f"{quantity(r.shipped_baseline)} → {quantity(r.shipped_new)} shipped ({what})", soft_wrap=True)
+        if not a.rules.protect and a.rules.mode == "replan":
+            console.print("  [dim]--protect keeps every existing order served at least as in the baseline[/]")
     if a.reasons:
-        console.print("[bold]Why not[/]:")
+        console.print("[bold]Why not[/]:" if not a.feasible else "[bold]Notes[/]:")
         for r in a.reasons:
-            console.print(f"  • {r}", soft_wrap=True)
+            console.print(f"  • {escape(r)}", soft_wrap=True)
 
 
 def _render_selection(sel: SelectionAnswer, currency: str, console: Console) -> None:
@@ -216,9 +237,11 @@ def _render_selection(sel: SelectionAnswer, currency: str, console: Console) -> 
     for c in ("order", "product", "quantity", "due", "price", "accepted"):
         t.add_column(c)
     for r in sel.orders.itertuples(index=False):
-        t.add_row(str(r.order), str(r.product), f"{r.quantity:,.6g}", str(r.due), money(r.price, currency),
+        t.add_row(str(r.order), escape(str(r.product)), f"{r.quantity:,.6g}", escape(str(r.due)), money(r.price, currency),
                   "[green]yes[/]" if r.accepted else "[red]no[/]")
     console.print(t)
+    for w in sel.warnings:
+        console.print(f"[yellow]warning[/]: {escape(w)}", soft_wrap=True)
     if math.isfinite(sel.profit_delta):
         console.print(f"profit {money(sel.profit_without, currency)} → {money(sel.profit_with, currency)} "
                       f"(Δ {money(sel.profit_delta, currency)}); {sel.seconds:.1f} s")
