@@ -27,10 +27,10 @@ from formulations.replan import (
     OrderHours,
     change_penalty,
     choose_orders,
+    deliver_by,
     hold_decisions,
-    penalise_lateness,
+    protect_orders,
     release_reserve,
-    reward_shipments,
 )
 from formulations.tight import FORMULATIONS, formulation_extensions
 from solver import load_instance
@@ -85,8 +85,8 @@ def code_names() -> set[str]:
         choose_orders([(product, channel, 10.0)]),  # before release_reserve, which reads accept
         release_reserve(dict.fromkeys(finite, 0.1), [OrderHours(product, channel, {finite[0]: 1.0}, {finite[0]: 2.0})],
                         last_t=inst.n),
-        reward_shipments({channel}, 1.0),
-        penalise_lateness({channel}, 1.0),
+        deliver_by([(product, channel, inst.n - 1, False)]),  # bounds only: no names of its own
+        protect_orders({}, ()),
     ]
     names |= registered_names(build_model(inst, replan))
     names |= registered_names(build_model(inst, [finance_cut(_plan_as_tables(base), "period"), _elastic]))
