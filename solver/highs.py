@@ -267,6 +267,32 @@ def set_scaling(h: highspy.Highs, sf: StandardForm) -> dict[str, int]:
     return opts
 
 
+_USER_SCALES = ("user_bound_scale", "user_objective_scale")
+
+
+def in_user_units(h: highspy.Highs) -> highspy.Highs | None:
+    """A Highs holding the same optimal LP as `h` whose `getRanging()` is in the user's units.
+
+    HiGHS 1.16 returns the solution and duals of a run with `user_bound_scale` /
+    `user_objective_scale` unscaled, but not its ranging: row-bound ranges come back in scaled
+    bound units and cost ranges in scaled cost units (on a yuan-sized LP every binding capacity
+    row read "allowable increase 0"). So the user's LP (`getLp()` is unscaled) goes to a Highs
+    without user scaling, started from `h`'s optimal basis: no simplex iteration when that basis
+    is optimal in the unscaled tolerances too (every generated instance tried), and then its
+    duals and ranging are exactly those of the unscaled LP at the plan's vertex. `h` itself when
+    it ran unscaled; None if the unscaled LP does not end optimal (its ranging would mean
+    nothing)."""
+    if not any(h.getOptionValue(name)[1] for name in _USER_SCALES):
+        return h
+    u = quiet_highs()
+    for name in ("output_flag", "threads", "random_seed", "time_limit"):
+        u.setOptionValue(name, h.getOptionValue(name)[1])
+    u.passModel(h.getLp())
+    u.setBasis(h.getBasis())
+    run(u)
+    return u if u.getModelStatus() == _MS.kOptimal else None
+
+
 # Above this many rows the heuristic builds the plan by an LP dive, and strategy "auto" uses it:
 # branch-and-bound and MIP windows found no plan on the 12k-row medium ladder in 60 s.
 LARGE_ROWS = 5_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import MappingProxyType
 
 import pandas as pd
@@ -70,10 +70,21 @@ class Instance:
             return tables[name]
         raise AttributeError(name)
 
+    def __reduce__(self):
+        # the read-only table mapping does not pickle; worker processes (solver.parametric) get
+        # the instance itself, not a re-read of files that may have changed since
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        state["tables"] = dict(self.tables)
+        return _unpickle_instance, (state,)
+
     @property
     def scenarios(self) -> tuple[str, ...]:
         src = self.all_demand if self.all_demand is not None else self.tables["demand"]
         return tuple(sorted(src["scenario"].unique()))
+
+
+def _unpickle_instance(state: dict) -> Instance:
+    return Instance(**{**state, "tables": freeze_tables(state["tables"])})
 
 
 def freeze_tables(tables: dict[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:

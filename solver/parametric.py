@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,13 +21,23 @@ from solver.options import SolveOptions
 
 PARAMETERS = {
     "budget:LINE": "ceilings of a budget line (horizon and per period)",
+    "budget:LINE@PERIOD": "per-period ceiling of a budget line in one period",
+    "line_ceiling:LINE": "horizon ceiling of a budget line (per-period ceilings unchanged)",
     "capacity:RESOURCE": "capacity of a resource in every period",
+    "capacity:RESOURCE@PERIOD": "capacity of a resource in one period",
     "reserve:RESOURCE": "rush reserve fraction of a resource",
     "credit_limit": "credit line",
     "min_cash": "minimum closing cash (every period)",
+    "min_cash@PERIOD": "minimum closing cash of one period",
     "budget_pool": "total budget pool",
+    "emergency_pool": "emergency budget pool",
+    "target_min:ITEM@PERIOD": "minimum stock target of an item in one period",
+    "target_max:ITEM@PERIOD": "stock limit of an item in one period",
     "demand": "all demand quantities (scale factor, base 1)",
 }
+_TARGETED = {"budget", "line_ceiling", "capacity", "reserve", "target_min", "target_max"}
+_PER_PERIOD = {"budget", "capacity", "min_cash", "target_min", "target_max"}  # may name one period
+_ONE_PERIOD = {"target_min", "target_max"}  # must name one
 
 
 class ParameterError(ValueError):
@@ -36,32 +46,65 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Parameter:
-    kind: str  # budget, capacity, reserve, credit_limit, min_cash, budget_pool, demand
-    target: str = ""  # line or resource
+    """One number of the instance: `kind[:target][@period]` (see PARAMETERS)."""
+
+    kind: str  # budget, line_ceiling, capacity, reserve, credit_limit, min_cash, budget_pool, ...
+    target: str = ""  # line, resource or item
+    period: str = ""  # a period label: that period's value alone
 
     @classmethod
     def parse(cls, text: str) -> Parameter:
-        kind, _, target = text.partition(":")
-        if kind not in {"budget", "capacity", "reserve", "credit_limit", "min_cash", "budget_pool", "demand"}:
+        head, at, period = text.rpartition("@")
+        if not at:
+            head, period = text, ""
+        kind, _, target = head.partition(":")
+        kinds = {k.partition(":")[0].partition("@")[0] for k in PARAMETERS}
+        if kind not in kinds:
             raise ParameterError(f"unknown parameter {text!r}; expected one of {', '.join(PARAMETERS)}")
-        if kind not in {"budget", "capacity", "reserve"} and target:
+        if kind not in _TARGETED and target:
             raise ParameterError(f"{kind} takes no target (got {text!r})")
-        if kind in {"budget", "capacity", "reserve"} and not target:
-            raise ParameterError(f"{kind} needs a target, e.g. {kind}:{'procurement' if kind == 'budget' else 'L1'}")
-        return cls(kind, target)
+        if kind in _TARGETED and not target:
+            example = {"budget": "procurement", "line_ceiling": "procurement", "target_min": "P1"}.get(kind, "L1")
+            raise ParameterError(f"{kind} needs a target, e.g. {kind}:{example}")
+        if at and kind not in _PER_PERIOD:
+            raise ParameterError(f"{kind} has one value for every period; drop '@{period}' (got {text!r})")
+        if kind in _ONE_PERIOD and not period:
+            raise ParameterError(f"{kind} is set per period: {kind}:{target}@PERIOD (got {text!r})")
+        return cls(kind, target, period)
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.target}" if self.target else self.kind
+        text = f"{self.kind}:{self.target}" if self.target else self.kind
+        return f"{text}@{self.period}" if self.period else text
+
+
+def _period_index(inst: Instance, p: Parameter) -> int:
+    if p.period not in inst.periods:
+        raise ParameterError(f"{p}: period {p.period!r} is not a period of this instance "
+                             f"({inst.periods[0]} … {inst.periods[-1]})")
+    return inst.periods.index(p.period) + 1
+
+
+def _row_of(table: pd.DataFrame, key: str, target: str, t: int) -> pd.Series:
+    return (table[key] == target) & (table["t"] == t)
 
 
 def base_value(inst: Instance, p: Parameter) -> float:
     """The parameter's value in the instance as given (what relative changes apply to)."""
     t = inst.tables
-    if p.kind == "budget":
+    if p.kind in {"budget", "line_ceiling"}:
         lines = t["budget_lines"].set_index("line")
         if p.target not in lines.index:
             raise ParameterError(f"budget line {p.target!r} does not exist (lines: {', '.join(lines.index)})")
         ceiling = float(lines.at[p.target, "ceiling"])
+        if p.kind == "line_ceiling":
+            if not math.isfinite(ceiling):
+                raise ParameterError(f"budget line {p.target!r} has no horizon ceiling to vary")
+            return ceiling
+        if p.period:
+            row = t["budgets"][_row_of(t["budgets"], "line", p.target, _period_index(inst, p))]["ceiling"]
+            if row.empty or not math.isfinite(float(row.iloc[0])):
+                raise ParameterError(f"budget line {p.target!r} has no ceiling in {p.period} to vary")
+            return float(row.iloc[0])
         if math.isfinite(ceiling):
             return ceiling
         per = t["budgets"][t["budgets"]["line"] == p.target]["ceiling"]
@@ -73,29 +116,84 @@ def base_value(inst: Instance, p: Parameter) -> float:
         res = t["resources"].set_index("resource")
         if p.target not in res.index:
             raise ParameterError(f"resource {p.target!r} does not exist (resources: {', '.join(res.index)})")
+        if p.period:
+            row = t["capacity"][_row_of(t["capacity"], "resource", p.target, _period_index(inst, p))]["capacity"]
+            if not row.empty:
+                return float(row.iloc[0])
         return float(res.at[p.target, p.kind])
+    if p.kind in {"target_min", "target_max"}:
+        items = t["items"].set_index("item")
+        if p.target not in items.index:
+            raise ParameterError(f"item {p.target!r} does not exist")
+        column = p.kind.removeprefix("target_")
+        row = t["stock_targets"][_row_of(t["stock_targets"], "item", p.target, _period_index(inst, p))][column]
+        value = float(row.iloc[0]) if not row.empty else float(items.at[p.target, {"min": "safety_stock", "max": "max_stock"}[column]])
+        if not math.isfinite(value):
+            raise ParameterError(f"item {p.target!r} has no stock limit in {p.period} to vary")
+        return value
     if p.kind == "credit_limit":
         return inst.cash.credit_limit
     if p.kind == "min_cash":
+        if p.period:
+            row = t["cash_min"][t["cash_min"]["t"] == _period_index(inst, p)]["amount"]
+            if not row.empty:
+                return float(row.iloc[0])
         return inst.cash.min_balance
     if p.kind == "budget_pool":
         return inst.budget.pool
+    if p.kind == "emergency_pool":
+        return inst.budget.emergency_pool
     return 1.0  # demand scale
+
+
+def _set_period_value(table: pd.DataFrame, key: str, target: str, t: int, period: str, column: str,
+                      value: float, defaults: dict | None = None) -> pd.DataFrame:
+    """`table` with `column` = value in the row of (target, period), added if missing."""
+    table = table.copy()
+    row = _row_of(table, key, target, t) if key else table["t"] == t
+    if row.any():
+        table.loc[row, column] = value
+        return table
+    new = {**(defaults or {}), "period": period, "t": t, column: value}
+    if key:
+        new[key] = target
+    return pd.concat([table, pd.DataFrame([new])], ignore_index=True).astype(table.dtypes.to_dict())
 
 
 def apply_parameter(inst: Instance, p: Parameter, value: float) -> Instance:
     """A copy of the instance with the parameter set to `value` (tables never modified in place).
 
-    Per-period values (budgets.csv, capacity.csv, cash_min.csv) scale with the parameter.
-    Where the base value is 0 or unlimited there is nothing to scale by: they are then set
-    to `value` (a line's per-period-only ceilings share it equally, so that their sum, the
-    parameter, is `value`).
+    Per-period values (budgets.csv, capacity.csv, cash_min.csv) scale with a whole-horizon
+    parameter. Where the base value is 0 or unlimited there is nothing to scale by: they are
+    then set to `value` (a line's per-period-only ceilings share it equally, so that their sum,
+    the parameter, is `value`). A parameter of one period (`@PERIOD`) sets that period's row
+    alone, adding it where the period took the default.
     """
     base = base_value(inst, p)
+    tables = dict(inst.tables)
+    if p.period:
+        if value < 0 and p.kind != "min_cash":
+            raise ParameterError(f"{p} must be ≥ 0, got {value}")
+        t = _period_index(inst, p)
+        if p.kind == "budget":
+            tables["budgets"] = _set_period_value(tables["budgets"], "line", p.target, t, p.period, "ceiling", value)
+        elif p.kind == "capacity":
+            tables["capacity"] = _set_period_value(tables["capacity"], "resource", p.target, t, p.period, "capacity", value)
+        elif p.kind == "min_cash":
+            tables["cash_min"] = _set_period_value(tables["cash_min"], "", "", t, p.period, "amount", value)
+        else:  # target_min / target_max: the other bound keeps the item's default
+            items = tables["items"].set_index("item")
+            defaults = {"min": float(items.at[p.target, "safety_stock"]), "max": float(items.at[p.target, "max_stock"])}
+            tables["stock_targets"] = _set_period_value(tables["stock_targets"], "item", p.target, t, p.period,
+                                                        p.kind.removeprefix("target_"), value, defaults)
+        return dataclasses.replace(inst, tables=freeze_tables(tables))
     factor = value / base if base not in (0.0,) and math.isfinite(base) else math.nan
     scalable = math.isfinite(factor)
-    tables = dict(inst.tables)
-    if p.kind == "budget":
+    if p.kind == "line_ceiling":
+        bl = tables["budget_lines"].copy()
+        bl.loc[bl["line"] == p.target, "ceiling"] = max(value, 0.0)
+        tables["budget_lines"] = bl
+    elif p.kind == "budget":
         bl = tables["budget_lines"].copy()
         row = bl["line"] == p.target
         horizon = math.isfinite(float(bl.loc[row, "ceiling"].iloc[0]))
@@ -132,6 +230,8 @@ def apply_parameter(inst: Instance, p: Parameter, value: float) -> Instance:
         return dataclasses.replace(inst, cash=dataclasses.replace(inst.cash, min_balance=value), tables=freeze_tables(tables))
     elif p.kind == "budget_pool":
         return dataclasses.replace(inst, budget=dataclasses.replace(inst.budget, pool=max(value, 0.0)))
+    elif p.kind == "emergency_pool":
+        return dataclasses.replace(inst, budget=dataclasses.replace(inst.budget, emergency_pool=max(value, 0.0)))
     elif p.kind == "demand":
         dem = tables["demand"].copy()
         dem["quantity"] = dem["quantity"] * value
@@ -241,13 +341,16 @@ def mark_warm(result, columns: int) -> None:
 # ---------------------------------------------------------------- sweeps
 
 
-def _solve_point(path: str, scenario: str, param: str, value: float, options: SolveOptions,
+def _solve_point(source: str | Instance, scenario: str, param: str, value: float, options: SolveOptions,
                  plan: PlanValues | None = None, keep_plan: bool = False) -> dict:
+    """One point: the instance (a path to load, or the Instance itself) with `param` = `value`,
+    solved from `plan`'s setups and orders when given. Runs in a worker process."""
     from solver.loading import load_instance
     from solver.planning import solve
 
     t0 = time.perf_counter()
-    inst = apply_parameter(load_instance(path, scenario=scenario), Parameter.parse(param), value)
+    inst = source if isinstance(source, Instance) else load_instance(source, scenario=scenario)
+    inst = apply_parameter(inst, Parameter.parse(param), value)
     start, columns = warm_start(inst, options, plan)
     r = solve(inst, options, start=start)
     mark_warm(r, columns)
@@ -259,6 +362,32 @@ def _solve_point(path: str, scenario: str, param: str, value: float, options: So
         "seconds_highs": k.get("seconds_highs", math.nan), "warm_start": k["warm_start"],
         "warm_start_fallback": k["warm_start_fallback"],
     }
+
+
+def solve_points(inst: Instance, points: list[tuple[str, float]], options: SolveOptions, jobs: int = 2,
+                 progress=None) -> list[dict]:
+    """Solve the instance once per (parameter, value) point, from scratch, in `jobs` worker
+    processes (the instance itself is sent, not re-read). Rows in point order;
+    `progress(done, total)` is called as they finish."""
+    n = len(points)
+    rows: list[dict | None] = [None] * n
+    if jobs <= 1 or n <= 1:
+        for k, (param, value) in enumerate(points):
+            rows[k] = _solve_point(inst, inst.scenario, param, value, options)
+            if progress:
+                progress(k + 1, n)
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, n)) as pool:
+            futures = {pool.submit(_solve_point, inst, inst.scenario, param, value, options): k
+                       for k, (param, value) in enumerate(points)}
+            for done, fut in enumerate(as_completed(futures), start=1):
+                rows[futures[fut]] = fut.result()
+                if progress:
+                    progress(done, n)
+    for param, row in zip(points, rows, strict=True):
+        row.pop("_plan")
+        row["parameter"] = param[0]
+    return rows
 
 
 def warm_order(values: list[float], jobs: int = 2) -> dict[int, int | None]:

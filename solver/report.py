@@ -546,9 +546,11 @@ def _limits_section(out: Output, top: int) -> str:
         return '<p class="note">No binding limit: every constraint a planner can relax has slack.</p>'
     df = lim.head(top).copy()
     df.insert(0, "rank", range(1, len(df) + 1))
-    cols = [c for c in ("rank", "family", "text", "value_of_step", "step") if c in df]
+    cols = [c for c in ("rank", "family", "text", "value_of_step", "value_basis", "step") if c in df]
     note = (f'<p class="note">Top {len(df)} of {len(lim):,} binding limits, ranked by the value of relaxing each by '
-            "the step shown (shadow price × step). Shadow prices hold for the plan's setup and order pattern; "
+            "the step shown: <em>measured</em> = the profit of the plan re-solved with that step minus this plan's; "
+            "<em>lower_bound</em> = shadow price × the part of the step the price holds for (the step is worth at "
+            "least that; not re-solved). Shadow prices hold for the plan's setup and order pattern; "
             "<code>prodbudget sweep</code> measures larger changes exactly.</p>")
     return note + html_table(df, out.currency, "limits", None, "lim", cols)
 

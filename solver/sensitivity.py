@@ -13,11 +13,14 @@ within the reported range; the exact value of a larger change is measured by re-
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
+import highspy
 import numpy as np
 import pandas as pd
 
+from solver.highs import in_user_units
 from solver.summary import money
 
 FIXED_PATTERN_LABEL = (
@@ -25,6 +28,8 @@ FIXED_PATTERN_LABEL = (
     "(integer decisions fixed at the best plan, LP re-solved); larger changes: prodbudget sweep."
 )
 LP_LABEL = "Shadow prices and ranges of the LP (no integer decisions): exact within the ranges."
+UNRANGED_LABEL = ("Ranges are not given: the LP without HiGHS's money scaling did not end optimal from the plan's "
+                  "basis, so no ranging in your units could be read.")
 
 # constraint component -> (family, index names, unit of the right-hand side)
 ROW_FAMILIES: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -112,25 +117,39 @@ def _split_index(index, names: tuple[str, ...], periods: tuple[str, ...]) -> tup
 
 
 def compute_sensitivity(result, options=None) -> Sensitivity | None:
-    """Constraints and variables tables plus the ranked limits; None without a plan."""
+    """Constraints and variables tables plus the ranked limits; None without a plan.
+
+    Prices and ranges are in the user's units even when HiGHS ran with user scaling
+    (`solver.highs.in_user_units`); soft stock targets are priced and ranged as a planner moves
+    them, the shortfall's cap with the target (`_soft_target_moves`)."""
     out, sf = result.outcome, result.standard_form
     if out is None or out.highs is None:
         return None
-    h = out.highs
     inst = result.instance
     periods = inst.periods
+    h = in_user_units(out.highs)
+    ranged = h is not None
+    h = h if ranged else out.highs
     sol = h.getSolution()
     row_value = np.array(sol.row_value, dtype=float)
     row_dual = np.array(sol.row_dual, dtype=float)
     col_value = np.array(sol.col_value, dtype=float)
     col_dual = np.array(sol.col_dual, dtype=float)
-    _status, rg = h.getRanging()
     label = FIXED_PATTERN_LABEL if sf.num_integers else LP_LABEL
+    if ranged:
+        _status, rg = h.getRanging()
+        up_val = np.array(rg.row_bound_up.value_, dtype=float)
+        dn_val = np.array(rg.row_bound_dn.value_, dtype=float)
+        cost_up = np.array(rg.col_cost_up.value_, dtype=float)[: sf.num_cols]
+        cost_dn = np.array(rg.col_cost_dn.value_, dtype=float)[: sf.num_cols]
+    else:
+        up_val = dn_val = np.full(sf.num_rows, math.nan)
+        cost_up = cost_dn = np.full(sf.num_cols, math.nan)
+        label += " " + UNRANGED_LABEL
+    soft = _soft_target_moves(sf, h, col_value, col_dual)
 
     # ---- constraints
     recs = []
-    up_val = np.array(rg.row_bound_up.value_, dtype=float)
-    dn_val = np.array(rg.row_bound_dn.value_, dtype=float)
     for j, (con, kind) in enumerate(sf.rows):
         comp = con.parent_component().name
         family, names, unit = ROW_FAMILIES.get(comp, (comp, (), ""))
@@ -139,24 +158,25 @@ def compute_sensitivity(result, options=None) -> Sensitivity | None:
         act = row_value[j]
         slack = rhs - act if kind == 1 else (act - rhs if kind == -1 else 0.0)
         price = row_dual[j]
-        binding = abs(slack) <= TOL * max(1.0, abs(rhs)) and (kind == 0 or abs(price) > TOL)
         if abs(price) > TOL or kind == 0:
             inc, dec = up_val[j] - rhs, rhs - dn_val[j]
         elif kind == 1:  # non-binding <=: rhs can grow freely, fall by the slack
             inc, dec = math.inf, slack
         else:
             inc, dec = slack, math.inf
+        if j in soft:
+            price, inc, dec = soft[j](price, inc, dec, rhs)
+        binding = abs(slack) <= TOL * max(1.0, abs(rhs)) and (kind == 0 or abs(price) > TOL)
         recs.append((family, entity, period, comp, act, "<=" if kind == 1 else (">=" if kind == -1 else "="),
-                     rhs, slack, binding, price, max(inc, 0.0) + 0.0, max(dec, 0.0) + 0.0, unit))
+                     rhs, slack, binding, price, _nonnegative(inc), _nonnegative(dec), unit,
+                     _parameter(comp, con.index(), periods)))
     cons = pd.DataFrame(recs, columns=[
         "family", "entity", "period", "constraint", "final_value", "sense", "rhs", "slack",
-        "binding", "shadow_price", "allowable_increase", "allowable_decrease", "rhs_unit",
+        "binding", "shadow_price", "allowable_increase", "allowable_decrease", "rhs_unit", "parameter",
     ])
     cons["rhs_unit"] = cons["rhs_unit"].replace("money", inst.currency)
 
     # ---- variables
-    cost_up = np.array(rg.col_cost_up.value_, dtype=float)[: sf.num_cols]
-    cost_dn = np.array(rg.col_cost_dn.value_, dtype=float)[: sf.num_cols]
     vrecs = []
     for j, var in enumerate(sf.columns):
         comp = var.parent_component().name
@@ -164,7 +184,7 @@ def compute_sensitivity(result, options=None) -> Sensitivity | None:
         entity, period = _split_index(var.index(), names, periods)
         c = sf.cost[j]
         vrecs.append((family, entity, period, var.name, col_value[j], col_dual[j], c,
-                      max(cost_up[j] - c, 0.0) + 0.0, max(c - cost_dn[j], 0.0) + 0.0, bool(sf.is_integer[j])))
+                      _nonnegative(cost_up[j] - c), _nonnegative(c - cost_dn[j]), bool(sf.is_integer[j])))
     variables = pd.DataFrame(vrecs, columns=[
         "family", "entity", "period", "variable", "final_value", "reduced_cost",
         "objective_coefficient", "allowable_increase", "allowable_decrease", "fixed_integer",
@@ -172,8 +192,82 @@ def compute_sensitivity(result, options=None) -> Sensitivity | None:
     return Sensitivity(constraints=cons, variables=variables, limits=rank_limits(cons, inst.currency), label=label)
 
 
+def _nonnegative(x: float) -> float:
+    """Ranging rounds to tiny negatives at degenerate vertices; NaN (not ranged) stays NaN."""
+    return x if math.isnan(x) else max(x, 0.0) + 0.0
+
+
+def _soft_target_moves(sf, h, col_value: np.ndarray, col_dual: np.ndarray) -> dict:
+    """Row -> how its price and range change when the target also moves the shortfall's cap.
+
+    A soft minimum stock target is two entries of one number T (MODEL.md §4.7, §7):
+    s + u ≥ T and the shortfall's bound u ≤ T. HiGHS prices and ranges the row with the bound
+    held, but a planner who moves the target moves both. The shortfall column is e_r (it
+    enters only its target row; its penalty only the objective), so moving both by Δ:
+    - u at its cap (nonbasic at upper, u = T): the basic solution is unchanged and u = T + Δ,
+      so profit moves by (row dual + u's reduced cost)·Δ = −penalty·Δ, for every Δ ≥ −T;
+    - u basic: B⁻¹e_r moves u alone, u + Δ ≤ T + Δ holds, so the row's price holds for every
+      Δ ≥ −u;
+    - u at 0: the cap never binds while T + Δ ≥ 0; the row's ranging holds, down to −T at most.
+    Rows whose shortfall enters other rows are left as HiGHS ranges them."""
+    cols = [j for j, v in enumerate(sf.columns) if v.parent_component().name == "inventory.shortfall"]
+    if not cols:
+        return {}
+    A = sf.A.tocsc()
+    status = h.getBasis().col_status
+    moves = {}
+    for j in cols:
+        rows = A.indices[A.indptr[j]:A.indptr[j + 1]]
+        coef = A.data[A.indptr[j]:A.indptr[j + 1]]
+        if len(rows) != 1 or coef[0] != 1.0 or sf.rows[rows[0]][0].parent_component().name != "inventory.target_min":
+            continue
+        u, st = col_value[j], status[j]
+        if st == highspy.HighsBasisStatus.kUpper:
+            moves[int(rows[0])] = lambda price, inc, dec, rhs, d=col_dual[j]: (price + d, math.inf, rhs)
+        elif st == highspy.HighsBasisStatus.kBasic:
+            moves[int(rows[0])] = lambda price, inc, dec, rhs, u=u: (price, math.inf, u)
+        else:
+            moves[int(rows[0])] = lambda price, inc, dec, rhs: (price, inc, min(dec, rhs))
+    return moves
+
+
+# what value_of_step is (limits.csv's value_basis)
+MEASURED = "measured"  # profit of the re-solved changed instance minus the plan's profit
+LOWER_BOUND = "lower_bound"  # price × the part of the step the price holds for; not re-solved
+WITHIN_RANGE = "within_range"  # extra demand: price × the part of the step the price holds for
+DEFAULT_MEASURED = 8  # limits `solve --sensitivity` re-solves (the number the terminal shows)
+
+# row component -> the instance number (solver.parametric) a planner moves to move that row
+# alone, and how many units of the row's rhs one unit of it is. The credit line and the overtime
+# allowance are one number for every period: no single period's row can be moved alone.
+_PARAMETER_OF = {
+    "capacity.hours": lambda idx, at: f"capacity:{idx[0]}@{at(idx[1])}",
+    "budget.period_ceiling": lambda idx, at: f"budget:{idx[0]}@{at(idx[1])}",
+    "budget.line_ceiling": lambda idx, at: f"line_ceiling:{idx[0]}",
+    "budget.pool": lambda idx, at: "budget_pool",
+    "budget.emergency_pool": lambda idx, at: "emergency_pool",
+    "cash.min_cash": lambda idx, at: f"min_cash@{at(idx[0])}",
+    "inventory.target_min": lambda idx, at: f"target_min:{idx[0]}@{at(idx[1])}",
+    "inventory.target_max": lambda idx, at: f"target_max:{idx[0]}@{at(idx[1])}",
+}
+
+
+def _parameter(comp: str, index, periods: tuple[str, ...]) -> str:
+    """The `prodbudget sweep --param` name of the number behind this row, or ""."""
+    make = _PARAMETER_OF.get(comp)
+    if make is None:
+        return ""
+    idx = index if isinstance(index, tuple) else (index,)
+    return make(idx, lambda t: periods[int(t) - 1])
+
+
 def rank_limits(cons: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """Binding limits ranked by the profit of relaxing them by a sensible step."""
+    """Binding limits ranked by the profit of relaxing them by a sensible step.
+
+    Before any re-solve (`measure_limits`) the value of a step is price × the part of the step
+    the price holds for: a lower bound (relaxing a limit never loses profit, and the plan's
+    profit moves at the price over the whole range), not the value of the step, which can be
+    many times more."""
     rows = []
     for r in cons.itertuples(index=False):
         if r.family not in LIMIT_FAMILIES or abs(r.shadow_price) <= TOL:
@@ -190,13 +284,76 @@ def rank_limits(cons: pd.DataFrame, currency: str) -> pd.DataFrame:
                 f"{_per_unit_money(abs(r.shadow_price), currency)} profit, valid "
                 f"{'up to +' if up else 'down to −'}{_amount(valid, unit, currency)}")
         kind = "opportunity" if r.family in OPPORTUNITY_FAMILIES else "limit"
-        rows.append((kind, r.family, r.entity, r.period, r.rhs, r.shadow_price, step_name, step, worth, valid, text))
+        basis = WITHIN_RANGE if kind == "opportunity" else LOWER_BOUND
+        rows.append((kind, r.family, r.entity, r.period, r.rhs, r.shadow_price, step_name, step, worth, basis,
+                     math.nan, valid, r.parameter, text))
     lim = pd.DataFrame(rows, columns=["kind", "family", "entity", "period", "rhs", "shadow_price", "step", "step_size",
-                                      "value_of_step", "valid_range", "text"])
+                                      "value_of_step", "value_basis", "resolved_profit", "valid_range", "parameter",
+                                      "text"])
+    return _sorted(lim)
+
+
+def _sorted(lim: pd.DataFrame) -> pd.DataFrame:
     # limits a planner can relax (capacity, budgets, cash, credit, targets) first, then the
     # value of extra demand; each group by the value of its step
     return lim.sort_values(["kind", "value_of_step", "family", "entity", "period"],
                            ascending=[True, False, True, True, True], ignore_index=True)
+
+
+def measure_limits(result, options, top: int = DEFAULT_MEASURED, jobs: int = 2, progress=None) -> float:
+    """Measure the value of the step of the top `top` limits by re-solving the changed instance.
+
+    Each limit's number (its `parameter`) is moved by the step in the direction that earns
+    profit and the whole instance is re-solved as `solve` does (setups and orders re-decided),
+    from scratch, in `jobs` worker processes. (Started from the plan's setups and orders, which
+    stay feasible, the appliance's re-solves took 3-4 times longer: HiGHS's time goes into the
+    bound.) value_of_step becomes the re-solved profit minus the plan's (value_basis
+    "measured"; both are within the MIP gap of their optimum). Which limits: first the `top`
+    with the largest price × step (the value if the price held for the whole step); then,
+    while a limit not yet measured ranks in the top `top` by its lower bound, that one too, so
+    the limits shown are ranked by measured values. Limits without a number of their own (the
+    credit line and the overtime allowance of one period) keep their lower bound. Updates
+    `result.sensitivity.limits` in place; returns the seconds spent.
+    """
+    from solver.parametric import Parameter, base_value, solve_points
+
+    sens = result.sensitivity
+    if sens is None or top <= 0 or not result.has_plan:
+        return 0.0
+    t0 = time.perf_counter()
+    inst = result.instance
+    lim = sens.limits
+    opts = replace(options, sensitivity=False)
+    measurable = (lim["kind"] == "limit") & (lim["parameter"] != "")
+    optimistic = (lim["shadow_price"].abs() * lim["step_size"]).where(measurable, -math.inf)
+    wanted = list(optimistic[measurable].sort_values(ascending=False, kind="stable").index[:top])
+    done: set[int] = set()
+    while wanted:
+        points = []
+        for i in wanted:
+            r = lim.loc[i]
+            p = Parameter.parse(r["parameter"])
+            sign = 1.0 if r["shadow_price"] > 0 else -1.0
+            points.append((r["parameter"], base_value(inst, p) + sign * r["step_size"] / _rhs_per_unit(inst, p)))
+        for i, row in zip(wanted, solve_points(inst, points, opts, jobs=jobs, progress=progress),
+                          strict=True):
+            done.add(i)
+            if row["status"] in ("optimal", "feasible"):
+                lim.loc[i, ["value_of_step", "resolved_profit"]] = [row["profit"] - result.objective, row["profit"]]
+                lim.loc[i, "value_basis"] = MEASURED
+        limits = lim[lim["kind"] == "limit"].sort_values("value_of_step", ascending=False, kind="stable")
+        wanted = [i for i in limits.index[:top] if measurable[i] and i not in done]
+    sens.limits = _sorted(lim)
+    return time.perf_counter() - t0
+
+
+def _rhs_per_unit(inst, p) -> float:
+    """Units of the row's right-hand side per unit of the parameter: capacity rows hold
+    (1 − reserve) of the period's hours; every other limit row holds its number itself."""
+    if p.kind == "capacity":
+        res = inst.tables["resources"].set_index("resource")
+        return 1.0 - float(res.at[p.target, "reserve"])
+    return 1.0
 
 
 def _one(unit: str, currency: str) -> str:

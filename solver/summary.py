@@ -39,8 +39,15 @@ def render_summary(result, console: Console | None = None) -> None:
     console.print(t)
 
 
-def render_limits(sens, console: Console | None = None, top: int = 8, currency: str = "CNY") -> None:
-    """The binding limits worth the most, in words, then the most valuable extra demand."""
+DEFAULT_LIMITS_SHOWN = 8
+
+
+def render_limits(sens, console: Console | None = None, top: int = DEFAULT_LIMITS_SHOWN, currency: str = "CNY",
+                  seconds: float | None = None) -> None:
+    """The binding limits worth the most, in words, then the most valuable extra demand.
+
+    Each limit ends with the value of relaxing it by its step: re-solved ("measured" in
+    limits.csv) or, where it was not re-solved, the lower bound it is ("at least")."""
     console = console or Console()
     lim = sens.limits
     limits = lim[lim["kind"] == "limit"]
@@ -48,11 +55,22 @@ def render_limits(sens, console: Console | None = None, top: int = 8, currency: 
     if limits.empty:
         console.print("no binding capacity, budget, cash or stock limit has a value at the margin")
     else:
-        console.print(f"[bold]What limits the plan[/] (top {min(top, len(limits))} of {len(limits)} binding limits, by the value of relaxing them one step):")
+        measured = int((limits["value_basis"] == "measured").sum())
+        how = (f"re-solved for the top {measured} in {seconds:.1f} s" if measured and seconds is not None
+               else "no re-solves: lower bounds")
+        console.print(f"[bold]What limits the plan[/] (top {min(top, len(limits))} of {len(limits)} binding limits, "
+                      f"by the value of relaxing them one step; {how}):", soft_wrap=True)
         for r in limits.head(top).itertuples(index=False):
-            console.print(f"  • {r.text}  [dim](worth {money(r.value_of_step, currency)} for {r.step})[/]", soft_wrap=True)
+            console.print(f"  • {r.text}  [dim]({_step_value(r, currency)})[/]", soft_wrap=True)
     if not extra.empty:
         console.print("[bold]Most valuable extra demand[/]:")
         for r in extra.head(3).itertuples(index=False):
             console.print(f"  • {r.text}", soft_wrap=True)
     console.print(f"[dim]{sens.label}[/]", soft_wrap=True)
+
+
+def _step_value(r, currency: str) -> str:
+    if r.value_basis == "measured":
+        return f"worth {money(r.value_of_step, currency)} for {r.step}, re-solved"
+    return (f"worth at least {money(r.value_of_step, currency)} for {r.step}: price × the part of the step it holds "
+            "for; not re-solved")

@@ -587,7 +587,7 @@ NUM_FORMAT = "#,##0.00"
 MONEY_TABLES = ("budget", "cash", "pnl", "balances")
 MONEY_COLUMNS = {"variable_cost", "setup_cost", "cost", "order_cost", "unit_cost", "value", "price",
                  "revenue", "shadow_price", "reduced_cost", "objective_coefficient", "value_of_step",
-                 "profit", "profit_joint", "profit_sequential"}
+                 "resolved_profit", "profit", "profit_joint", "profit_sequential"}
 PCT_COLUMNS = {"utilisation", "service_level", "gap"}
 INT_COLUMNS = {"t", "setup", "order_placed", "available_t", "arrival_t", "lag"}
 # plan sheets in the order a planner reads them
@@ -760,7 +760,9 @@ def result_workbook(tables: Mapping[str, pd.DataFrame], kpis: Mapping[str, objec
                 "fixed setup and order pattern.")
         if "limits" in sensitivity:
             _frame_sheet(wb, "limits", "limits", sensitivity["limits"], money,
-                         preamble=["What limits the plan, ranked by the value of relaxing it", note])
+                         preamble=["What limits the plan, ranked by the value of relaxing it by its step "
+                                   "(value_basis: measured = re-solved; lower_bound = price × the range it holds for)",
+                                   note])
         if "sensitivity_variables" in sensitivity:
             df = sensitivity["sensitivity_variables"]
             cols = list(SOLVER_VARIABLES) + [(c, c) for c in df.columns if c not in dict(SOLVER_VARIABLES)]

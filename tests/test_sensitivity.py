@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import copy
 import math
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import highspy
 import numpy as np
 import pandas as pd
 import pytest
 
 from solver.cli import main as cli_main
+from solver.generator import GeneratorParams, generate
+from solver.highs import scaling_options
+from solver.instance_writer import write_instance_folder
 from solver.loading import load_instance
 from solver.options import SolveOptions
 from solver.parametric import Parameter, ParameterError, apply_parameter, mark_breakpoints, sweep
 from solver.planning import solve
-from solver.sensitivity import FIXED_PATTERN_LABEL
+from solver.sensitivity import FIXED_PATTERN_LABEL, measure_limits
 
 pytestmark = pytest.mark.solver
 
@@ -584,3 +589,262 @@ def test_cli_solve_writes_sensitivity_tables(tmp_path: Path) -> None:
     assert (out / "sensitivity_variables.csv").exists()
     lim = pd.read_csv(out / "limits.csv")
     assert set(lim["family"]) == {"capacity", "budget horizon ceiling"}
+
+
+# ------------------------------------------------------------------ ranges under HiGHS's money scaling
+
+YUAN = 1000.0  # money × 1000: bounds over 1e6 and costs over 1e3, so HiGHS runs with both user scales
+
+
+def _yuan_lp(tmp_path: Path) -> Path:
+    """`prodbudget generate` at 4 products × 4 periods (budget lines with per-period ceilings
+    and carry-over, must / backlog / lost channels, payment terms, a credit line, tight
+    capacity with a reserve) without setups, minimum lots, MOQs or order costs, so no integer
+    decision, and with every amount of money in yuan × 1000."""
+    toml, tables = generate(GeneratorParams(products=4, periods=4, resources=2, materials=5, seed=0))
+    items = tables["items"].assign(min_lot=np.nan, moq=np.nan, order_cost=np.nan)
+    tables["routings"] = tables["routings"].assign(setup_hours=0.0, setup_cost=0.0)
+    money_columns = {"items": ["unit_cost", "holding_cost", "safety_penalty"], "demand": ["price"],
+                     "channels": ["backlog_cost", "lost_cost"], "resources": ["overtime_cost", "fixed_cost"],
+                     "budget_lines": ["ceiling"], "budgets": ["ceiling"]}
+    tables["items"] = items
+    for name, columns in money_columns.items():
+        tables[name] = tables[name].assign(**{c: tables[name][c] * YUAN for c in columns})
+    for section, keys in (("cash", ("initial", "min_balance", "credit_limit", "initial_loan", "overhead")),
+                          ("budget", ("pool", "emergency_pool"))):
+        toml[section] = {k: (v * YUAN if k in keys else v) for k, v in toml[section].items()}
+    return write_instance_folder(tmp_path / "yuan", toml, tables)
+
+
+def _with_rhs(folder: Path, tmp_path: Path, row, rhs: float) -> Path:
+    """A copy of the instance whose capacity or per-period budget row `row` has right-hand side
+    `rhs` (capacity rows hold (1 − reserve) of the period's hours)."""
+    target = tmp_path / f"moved{next(_counter)}"
+    shutil.copytree(folder, target)
+    if row.family == "capacity":
+        res = pd.read_csv(target / "resources.csv").set_index("resource")
+        cap = pd.read_csv(target / "capacity.csv")
+        value = rhs / (1 - res.at[row.entity, "reserve"])
+        at = (cap["resource"] == row.entity) & (cap["period"] == row.period)
+        if at.any():
+            cap.loc[at, "capacity"] = value
+        else:
+            cap = pd.concat([cap, pd.DataFrame([{"resource": row.entity, "period": row.period, "capacity": value}])])
+        cap.to_csv(target / "capacity.csv", index=False)
+    else:
+        bud = pd.read_csv(target / "budgets.csv")
+        at = (bud["line"] == row.entity) & (bud["period"] == row.period)
+        assert at.sum() == 1
+        bud.loc[at, "ceiling"] = rhs
+        bud.to_csv(target / "budgets.csv", index=False)
+    return target
+
+
+def test_ranges_are_in_user_units_when_highs_scales_money(tmp_path: Path) -> None:
+    """HiGHS returned ranging of a user-scaled run in scaled units: every binding capacity and
+    per-period budget row read "increase 0, decrease ≈ the whole rhs", cost ranges were 2^10
+    off. Reported ranges must equal HiGHS's ranging of the same LP solved without scaling
+    (from the plan's vertex: a degenerate LP has other optimal vertices with other ranges),
+    and moving a right-hand side to either end of its range must move profit by price × change
+    (re-solved from the changed instance files)."""
+    folder = _yuan_lp(tmp_path)
+    r = solve(load_instance(folder), sensitivity=True)
+    sf = r.standard_form
+    assert r.status.has_plan and r.kpis["integers"] == 0
+    assert set(scaling_options(sf)) == {"user_bound_scale", "user_objective_scale"}
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(sf.to_lp())
+    h.setBasis(r.outcome.highs.getBasis())
+    h.run()
+    assert h.getInfo().objective_function_value == pytest.approx(r.objective, rel=1e-9)
+    _, rg = h.getRanging()
+    dual = np.array(h.getSolution().row_dual)
+    cons = r.sensitivity.constraints
+    priced = (np.abs(dual) > 1e-7) & (cons["family"] != "stock target min").to_numpy()  # targets: next test
+    rhs = cons["rhs"].to_numpy()
+    assert cons["shadow_price"].to_numpy()[priced] == pytest.approx(dual[priced], rel=1e-9, abs=1e-9)
+    up = np.array(rg.row_bound_up.value_)[priced] - rhs[priced]
+    dn = rhs[priced] - np.array(rg.row_bound_dn.value_)[priced]
+    assert cons["allowable_increase"].to_numpy()[priced] == pytest.approx(np.maximum(up, 0), rel=1e-7, abs=1e-7)
+    assert cons["allowable_decrease"].to_numpy()[priced] == pytest.approx(np.maximum(dn, 0), rel=1e-7, abs=1e-7)
+    var = r.sensitivity.variables
+    cost_up = np.maximum(np.array(rg.col_cost_up.value_)[: sf.num_cols] - sf.cost, 0)
+    cost_dn = np.maximum(sf.cost - np.array(rg.col_cost_dn.value_)[: sf.num_cols], 0)
+    assert var["allowable_increase"].to_numpy() == pytest.approx(cost_up, rel=1e-7, abs=1e-7)
+    assert var["allowable_decrease"].to_numpy() == pytest.approx(cost_dn, rel=1e-7, abs=1e-7)
+
+    limits = cons[cons["family"].isin(["capacity", "budget per period"]) & cons["binding"]]
+    assert set(limits["family"]) == {"capacity", "budget per period"}
+    assert (limits["allowable_increase"] > 1e-6).all(), limits  # "valid up to +0" was the bug
+    for row in limits.itertuples():
+        for change in (row.allowable_increase, -row.allowable_decrease):
+            change = change if math.isfinite(change) else 0.1 * row.rhs
+            moved = solve(load_instance(_with_rhs(folder, tmp_path, row, row.rhs + change)))
+            assert moved.objective == pytest.approx(r.objective + row.shadow_price * change, rel=1e-9, abs=1e-3), (
+                row.family, row.entity, row.period, change)
+
+
+def test_cost_ranges_hold_when_highs_scales_money(tmp_path: Path) -> None:
+    """Within a column's reported cost range the plan stays optimal: re-solving the LP with that
+    objective coefficient moved to 99.9 % of either end changes profit by exactly change × value."""
+    r = solve(load_instance(_yuan_lp(tmp_path)), sensitivity=True)
+    sf = r.standard_form
+    var = r.sensitivity.variables
+    moved_some = 0
+    for j in np.flatnonzero(var["final_value"].to_numpy() > 1e-6):
+        v = var.iloc[j]
+        for change in (v.allowable_increase, -v.allowable_decrease):
+            if not math.isfinite(change) or abs(change) < 1e-6:
+                continue
+            lp = sf.to_lp()
+            cost = sf.cost.copy()
+            cost[j] += 0.999 * change
+            lp.col_cost_ = cost
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            h.passModel(lp)
+            h.run()
+            expected = r.objective + 0.999 * change * v.final_value
+            assert h.getInfo().objective_function_value == pytest.approx(expected, rel=1e-9), (v.variable, change)
+            moved_some += 1
+    assert moved_some > 20
+
+
+# ------------------------------------------------------------------ soft stock targets
+
+# P and Q on one line of 100 h (1 h/unit, cost 3, price 10, demand 40 + 40 each). P: holding 5,
+# safety penalty 1, target 20 in period 2; Q: holding 0, penalty 4, target 30 in period 1.
+SOFT = new_spec(
+    2,
+    items=[item("P", "product", unit_cost=3, holding_cost=5, safety_penalty=1),
+           item("Q", "product", unit_cost=3, holding_cost=0, safety_penalty=4)],
+    demand=[dem("P", 1, 40, 10), dem("P", 2, 40, 10), dem("Q", 1, 40, 10), dem("Q", 2, 40, 10)],
+    resources=[{"resource": "L", "capacity": 100}],
+    routings=[{"item": "P", "resource": "L", "hours_per_unit": 1}, {"item": "Q", "resource": "L", "hours_per_unit": 1}],
+    stock_targets=[{"item": "P", "period": per(2), "min": 20}, {"item": "Q", "period": per(1), "min": 30}],
+)
+
+
+def test_soft_target_price_moves_the_cap_with_the_target(tmp_path: Path) -> None:
+    """A soft target T is both s + u ≥ T and u ≤ T; moving the target moves both.
+
+    P, period 2: a unit of closing stock costs 3 + 5 holding against a penalty of 1, so the
+    shortfall sits at its cap (u = 20, s = 0). The row's dual with the cap held is −8 (one more
+    unit of stock), but one unit less of target earns the penalty, 1, at any level down to 0,
+    and a higher target costs 1 per unit without limit (the shortfall grows with it).
+    Q, period 1: stock built ahead costs nothing (holding 0, it replaces period-2 production),
+    so the 20 spare hours make s = 20 and the shortfall u = 10 (basic): price −4 (the penalty),
+    valid down to −10 (u reaches 0) and up without limit (HiGHS, with the cap held, said +20).
+    Profit 1600 − 480 − 20·1 − 10·4 = 1060. Each price and range end is re-solved."""
+    r = solve_spec(tmp_path, SOFT, sensitivity=True)
+    assert r.objective == pytest.approx(1060)
+    cons = r.sensitivity.constraints
+    p = _rows(cons, "stock target min", entity="P", period=per(2)).iloc[0]
+    q = _rows(cons, "stock target min", entity="Q", period=per(1)).iloc[0]
+    assert (p.shadow_price, p.allowable_increase, p.allowable_decrease) == pytest.approx((-1, math.inf, 20))
+    assert (q.shadow_price, q.allowable_increase, q.allowable_decrease) == pytest.approx((-4, math.inf, 10))
+
+    def profit_at(product: str, period: str, target: float) -> float:
+        spec = copy.deepcopy(SOFT)
+        _upsert(spec["tables"]["stock_targets"], {"item": product, "period": period}, min=target)
+        return solve_spec(tmp_path, spec).objective
+
+    for row in (p, q):
+        for change in (-1.0, 1.0, -row.allowable_decrease, 50.0):
+            assert profit_at(row.entity, row.period, row.rhs + change) == pytest.approx(
+                r.objective + row.shadow_price * change), (row.entity, change)
+    # past the decrease: Q's stock of 20 meets any target up to 20 without a shortfall
+    assert profit_at("Q", per(1), 5) == pytest.approx(r.objective + 4 * 10)
+    lim = r.sensitivity.limits.set_index(["family", "entity"])
+    assert lim.loc[("stock target min", "P"), "text"].startswith(
+        f"stock target min P, {per(2)}: −1 unit of target is worth ¥1 profit, valid down to −20.0 units")
+
+
+# ------------------------------------------------------------------ the value of a step, re-solved
+
+# HAND with A's demand 65 and a third product C (margin 1, 4 ¥ of production budget a unit, on
+# an unlimited line): C is not made while budget earns 2/3 per ¥ through A and B.
+STEP = copy.deepcopy(HAND)
+STEP["tables"]["demand"] = [dem("A", 1, 65, 10), dem("B", 1, 80, 10), dem("C", 1, 100, 5)]
+STEP["tables"]["items"].append(item("C", "product", unit_cost=4))
+STEP["tables"]["resources"].append({"resource": "L2", "capacity": "inf"})
+STEP["tables"]["routings"].append({"item": "C", "resource": "L2", "hours_per_unit": 1})
+
+
+def _profit_with(tmp_path: Path, spec: Spec, row, change: float) -> float:
+    """Profit re-solved from the instance files with the limit row's number moved by `change`."""
+    moved = copy.deepcopy(spec)
+    if row.family == "capacity":
+        next(r for r in moved["tables"]["resources"] if r["resource"] == row.entity)["capacity"] += change
+    elif row.family == "budget horizon ceiling":
+        next(r for r in moved["tables"]["budget_lines"] if r["line"] == row.entity)["ceiling"] += change
+    elif row.family == "stock target min":
+        _upsert(moved["tables"]["stock_targets"], {"item": row.entity, "period": row.period}, min=row.rhs + change)
+    else:
+        raise AssertionError(f"no data move for {row.family}")
+    return solve_spec(tmp_path, moved).objective
+
+
+def test_value_of_a_step_is_measured_by_a_re_solve(tmp_path: Path) -> None:
+    """Price × step holds only inside the price's range. Ceiling C = 280 earns 2/3 per ¥ up to
+    295 (A reaches its demand 65 with a = (C − 100)/3), then C's product takes the budget at 1/4
+    per ¥: +10 % (28) is worth 2/3·15 + 1/4·13 = 13.25, not 2/3·28 = 18.67 and more than the
+    lower bound 2/3·15 = 10. One day of L (100/30 h at 10/3 per hour, range +90) is worth
+    100/9 = 11.11. Ranked by lower bounds the capacity came first; measured, the ceiling does.
+    Every measured value is the re-solved change of profit."""
+    folder = write_spec(tmp_path / "step", STEP)
+    unmeasured = solve(load_instance(folder), sensitivity=True).sensitivity.limits
+    assert list(unmeasured["family"]) == ["capacity", "budget horizon ceiling"]
+    assert set(unmeasured["value_basis"]) == {"lower_bound"}
+    assert list(unmeasured["value_of_step"]) == pytest.approx([100 / 9, 10])
+
+    r = solve(load_instance(folder), sensitivity=True)
+    measure_limits(r, SolveOptions(), top=2, jobs=2)
+    lim = r.sensitivity.limits
+    assert list(lim["family"]) == ["budget horizon ceiling", "capacity"]
+    assert list(lim["value_basis"]) == ["measured", "measured"]
+    assert list(lim["value_of_step"]) == pytest.approx([13.25, 100 / 9])
+    assert list(lim["parameter"]) == ["line_ceiling:production", f"capacity:L@{per(1)}"]
+    for row in lim.itertuples():
+        assert row.resolved_profit == pytest.approx(r.objective + row.value_of_step)
+        assert _profit_with(tmp_path, STEP, row, row.step_size) == pytest.approx(r.objective + row.value_of_step)
+        lower = unmeasured.set_index("family").at[row.family, "value_of_step"]
+        assert row.value_of_step >= lower - 1e-9  # the unmeasured figure is a lower bound
+
+
+def test_only_the_top_limits_are_re_solved(tmp_path: Path) -> None:
+    """With top=1 the ceiling (largest price × step, 18.67) is re-solved (13.25) and then ranks
+    first, above the capacity's lower bound 11.11, which is left unmeasured."""
+    r = solve(load_instance(write_spec(tmp_path / "step", STEP)), sensitivity=True)
+    measure_limits(r, SolveOptions(), top=1, jobs=1)
+    lim = r.sensitivity.limits
+    assert list(zip(lim["family"], lim["value_basis"], strict=True)) == [
+        ("budget horizon ceiling", "measured"), ("capacity", "lower_bound")]
+    assert math.isnan(lim["resolved_profit"].iloc[1])
+
+
+def test_soft_target_step_is_measured(tmp_path: Path) -> None:
+    """On SOFT, −10 % of P's target (2 units) earns 2 (the penalty), re-solved."""
+    r = solve_spec(tmp_path, SOFT, sensitivity=True)
+    measure_limits(r, SolveOptions(), top=4, jobs=1)
+    lim = r.sensitivity.limits.set_index(["family", "entity"])
+    p = lim.loc[("stock target min", "P")]
+    assert (p.value_basis, p.value_of_step, p.parameter) == ("measured", pytest.approx(2), f"target_min:P@{per(2)}")
+    q = lim.loc[("stock target min", "Q")]
+    assert (q.value_basis, q.value_of_step) == ("measured", pytest.approx(4 * 3))
+
+
+def test_cli_solve_measures_and_says_which(tmp_path: Path, capsys) -> None:
+    folder = write_spec(tmp_path / "step", STEP)
+    out = tmp_path / "plan"
+    assert cli_main(["solve", str(folder), "--sensitivity", "--jobs", "1", "--out", str(out)]) == 0
+    lim = pd.read_csv(out / "limits.csv")
+    assert list(lim["value_basis"]) == ["measured", "measured"]
+    text = capsys.readouterr().out
+    assert "worth ¥13.25 for 10 % of the ceiling, re-solved" in text
+    out0 = tmp_path / "plan0"
+    assert cli_main(["solve", str(folder), "--sensitivity", "--measure", "0", "--out", str(out0)]) == 0
+    assert set(pd.read_csv(out0 / "limits.csv")["value_basis"]) == {"lower_bound"}
+    assert "worth at least ¥11.11 for one day of capacity" in capsys.readouterr().out

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from solver.commands.common import add_solve_options, err_console, solve_options
 from solver.loading import load_instance
 from solver.planning import solve
+from solver.sensitivity import DEFAULT_MEASURED, measure_limits
 from solver.status import Status
-from solver.summary import render_limits, render_summary
+from solver.summary import DEFAULT_LIMITS_SHOWN, render_limits, render_summary
 from solver.writers import OutputExistsError, to_jsonable, write_result
 
 
@@ -23,7 +25,13 @@ def add_parser(sub) -> None:
     p.add_argument("--xlsx", metavar="FILE", help="also write the formatted result workbook (.xlsx)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--sensitivity", action="store_true",
-                   help="shadow prices, ranges and the ranked binding limits (fixed-pattern LP)")
+                   help="shadow prices, ranges and the ranked binding limits (fixed-pattern LP); the value of "
+                        "relaxing the top limits is measured by re-solving (see --measure)")
+    p.add_argument("--measure", type=int, default=DEFAULT_MEASURED, metavar="N",
+                   help="with --sensitivity: re-solve the changed instance for the top N limits to measure what "
+                        f"relaxing each by its step is worth, and show them (default {DEFAULT_MEASURED}; 0: no "
+                        "re-solves, the values shown are lower bounds: price x the range the price holds for)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes for the re-solves of --measure (default 2)")
     p.add_argument("--compare-sequential", action="store_true",
                    help="also plan the ERP way (operations first, finance cuts) and compare")
     add_solve_options(p)
@@ -37,6 +45,13 @@ def run(args) -> int:
         raise OutputExistsError(f"{args.xlsx} exists; use --force to replace it")
     inst = load_instance(args.path, scenario=args.scenario)
     result = solve(inst, solve_options(args, sensitivity=args.sensitivity))
+    if result.sensitivity is not None and args.measure > 0:  # before the tables are written
+        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
+            task = bar.add_task("re-solving the top limits", total=None)
+            seconds = measure_limits(result, solve_options(args), top=args.measure, jobs=args.jobs,
+                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+        result.kpis["limits_seconds"] = seconds
     comparison = None
     if args.compare_sequential and result.has_plan:
         from solver.sequential import compare_sequential, render_comparison
@@ -66,7 +81,8 @@ def run(args) -> int:
         console = Console()
         render_summary(result, console)
         if result.sensitivity is not None:
-            render_limits(result.sensitivity, console, currency=inst.currency)
+            render_limits(result.sensitivity, console, top=max(args.measure, DEFAULT_LIMITS_SHOWN),
+                          currency=inst.currency, seconds=result.kpis.get("limits_seconds"))
         if comparison is not None:
             render_comparison(comparison, console)
         if diagnosis is not None:
