@@ -149,9 +149,15 @@ class _Report:
                      expected, severity)
 
 
+def _closest(word: str, known: Iterable[str]) -> str | None:
+    """The known name `word` most likely misspells, if any is close enough."""
+    match = difflib.get_close_matches(str(word), [str(k) for k in known], n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
 def _did_you_mean(word: str, known: Iterable[str]) -> str:
-    match = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
+    match = _closest(word, known)
+    return f"; did you mean '{match}'?" if match else ""
 
 
 def _listing(values: Iterable[str], limit: int = 8) -> str:
@@ -695,7 +701,8 @@ def _check_references(ctx: _Context) -> None:
             values = t.data[col.name]
             bad = values.notna() & ~values.isin(known)
             if col.ref == "periods":
-                ctx.rep.cells(t.label, col.name, values[bad], lambda v: f"period '{v}' is not one of the instance's periods",
+                ctx.rep.cells(t.label, col.name, values[bad],
+                              lambda v: f"period '{v}' is not one of the instance's periods{_did_you_mean(v, ctx.periods or ())}",
                               f"one of: {_listing(ctx.periods or ())}")
             else:
                 table, what = col.ref.split(".")
@@ -704,6 +711,114 @@ def _check_references(ctx: _Context) -> None:
                     expected += f" or the built-in '{BUILTIN_TERMS}'"
                 ctx.rep.cells(t.label, col.name, values[bad],
                               lambda v, k=known, w=what: f"unknown {w} '{v}'{_did_you_mean(v, k)}", expected)
+
+
+def _rows_by_name(values: pd.Series) -> dict[str, list[int]]:
+    """File rows of each distinct name in `values` (index = file row), in order of first use."""
+    out: dict[str, list[int]] = {}
+    for row, name in values.dropna().items():
+        out.setdefault(name, []).append(int(row))
+    return out
+
+
+def _rows_text(rows: list[int]) -> str:
+    return "" if len(rows) < 2 else f" (used on {len(rows)} rows: {_listing(rows, 5)})"
+
+
+def _check_channel_names(ctx: _Context) -> None:
+    """A demand channel missing from channels.csv gets the default terms and service
+    (MODEL.md §2). When channels.csv exists, such a name that looks like a misspelt declared
+    channel (`电商 Ecommerce` beside `电商 E-commerce`) is an error: it would silently become a
+    new channel with other terms and service. Any other one is a warning saying what it gets."""
+    channels, demand = ctx.tables["channels"], ctx.tables["demand"]
+    if not channels.present or not demand.present:
+        return
+    declared = list(dict.fromkeys(channels.data["channel"].dropna()))
+    spec = TABLE_SPECS["channels"]
+    defaults = f"terms '{spec.column('terms').default}', service '{spec.column('service').default}'"
+    for name, rows in _rows_by_name(demand.data["channel"]).items():
+        if name in declared:
+            continue
+        hint = _did_you_mean(name, declared)
+        if hint:
+            ctx.rep.add(demand.label, rows[0], "channel",
+                        f"channel '{name}' is not in {channels.label}{hint}{_rows_text(rows)}",
+                        f"a channel of {channels.label}; for a new channel, a row there")
+        else:
+            ctx.rep.add(demand.label, rows[0], "channel",
+                        f"channel '{name}' is not in {channels.label}: it gets the defaults ({defaults}){_rows_text(rows)}",
+                        "", "warning")
+
+
+def _charged_lines(ctx: _Context) -> dict[str, tuple[str, int, str]]:
+    """Budget lines that spend is charged to: line -> (file label, row, who) of its first
+    charger. Materials charge their `budget_line` (default procurement) at order; resources
+    charge theirs (default production) for fixed, overtime, setup and variable costs."""
+    items, resources = ctx.tables["items"], ctx.tables["resources"]
+    charged: dict[str, tuple[str, int, str]] = {}
+    mats = items.data[items.data["kind"].eq("material")].dropna(subset=["budget_line"])
+    for row, line, item in zip(mats.index, mats["budget_line"], mats["item"], strict=True):
+        charged.setdefault(line, (items.label, int(row), f"material '{item}'"))
+    res = resources.data.dropna(subset=["budget_line"])
+    for row, line, name in zip(res.index, res["budget_line"], res["resource"], strict=True):
+        charged.setdefault(line, (resources.label, int(row), f"resource '{name}'"))
+    return charged
+
+
+def _check_budget_line_names(ctx: _Context) -> None:
+    """Budget line names must meet: a line given a ceiling (budget_lines.csv, budgets.csv)
+    that nothing charges limits nothing, and a charged line the budget files do not name is
+    unlimited. Either is an error when the name looks like a misspelling of a line on the
+    other side (`procurment`: January's procurement ceiling would silently vanish), else a
+    warning for an uncharged line (its ceilings have no effect) and silence for an
+    undeclared one (no ceiling is the documented default). A charged line with per-period
+    ceilings for some periods only warns, naming the periods left unlimited."""
+    charged = _charged_lines(ctx)
+    if not charged and not (ctx.tables["budgets"].present or ctx.tables["budget_lines"].present):
+        return
+    ceilinged: dict[str, None] = {}
+    for name in ("budget_lines", "budgets"):
+        t = ctx.tables[name]
+        for line, rows in _rows_by_name(t.data["line"]).items():
+            ceilinged.setdefault(line)
+            if line in charged:
+                continue
+            near = _closest(line, charged)
+            hint = "" if near is None else (f"; did you mean '{near}' (charged by {charged[near][2]}, "
+                                            f"{charged[near][0]} row {charged[near][1]})?")
+            message = f"budget line '{line}' is charged by no material or resource, so its ceilings limit nothing"
+            ctx.rep.add(t.label, rows[0], "line", message + hint + _rows_text(rows),
+                        "a line that a material (items.csv budget_line, default procurement) or a resource "
+                        "(resources.csv budget_line, default production) charges",
+                        "error" if hint else "warning")
+    uncharged = [line for line in ceilinged if line not in charged]
+    for line, (label, row, who) in charged.items():
+        if line in ceilinged:
+            continue
+        hint = _did_you_mean(line, [c for c in ceilinged if c in charged])
+        if hint and not _did_you_mean(line, uncharged):  # a misspelt uncharged line is reported above
+            ctx.rep.add(label, row, "budget_line",
+                        f"budget line '{line}' (charged by {who}) has no ceiling in {ctx.label('budget_lines')} "
+                        f"or {ctx.label('budgets')}, so its spend is unlimited{hint}",
+                        "a budget line with ceilings; for a new line without ceilings, a name unlike the others")
+    _check_partial_period_ceilings(ctx, charged)
+
+
+def _check_partial_period_ceilings(ctx: _Context, charged: dict[str, tuple[str, int, str]]) -> None:
+    t, periods = ctx.tables["budgets"], ctx.periods
+    if not t.present or periods is None:
+        return
+    data = t.data.dropna(subset=["line", "period"])
+    for line, rows in _rows_by_name(data["line"]).items():
+        if line not in charged:
+            continue
+        given = set(data.loc[data["line"].eq(line), "period"])
+        open_periods = [p for p in periods if p not in given]
+        if open_periods and len(given & set(periods)):
+            ctx.rep.add(t.label, rows[0], "period",
+                        f"budget line '{line}' has per-period ceilings for {len(given & set(periods))} of "
+                        f"{len(periods)} periods; {_listing(open_periods)} left unlimited",
+                        "a row for every period; ceiling inf for a period meant to be unlimited", "warning")
 
 
 def _check_duplicates(ctx: _Context) -> None:
@@ -935,8 +1050,9 @@ def _check_warnings(ctx: _Context) -> None:
                   lambda v: f"product '{v}' has no demand row in scenario '{ctx.scenario}'", "", "warning")
     channels = ctx.tables["channels"]
     unused = channels.data["channel"].notna() & ~channels.data["channel"].isin(set(demand["channel"].dropna()))
+    undeclared = sorted(set(demand["channel"].dropna()) - set(channels.data["channel"].dropna()))
     rep.cells(channels.label, "channel", channels.data.loc[unused, "channel"],
-              lambda v: f"channel '{v}' is never used in demand", "", "warning")
+              lambda v: f"channel '{v}' is never used in demand{_did_you_mean(v, undeclared)}", "", "warning")
     if ctx.tables["bom"].present or ctx.tables["items"].present:
         children = set(ctx.df("bom")["child"].dropna())
         orphan = data["kind"].eq("material") & ~data["item"].isin(children)
@@ -956,6 +1072,8 @@ def _check_warnings(ctx: _Context) -> None:
 
 _CHECKS: tuple[Callable[[_Context], None], ...] = (
     _check_references,
+    _check_channel_names,
+    _check_budget_line_names,
     _check_duplicates,
     _check_item_kinds,
     _check_bom,

@@ -29,7 +29,10 @@ def find(problems: list[Problem], file: str, row: int | None, column: str | None
 
 
 def test_valid_mini_instance_has_no_problems(tmp_path: Path) -> None:
-    assert validate(write_mini(tmp_path)) == []
+    """Its one warning: channel 'web' is named only in demand and gets the default terms."""
+    (warning,) = validate(write_mini(tmp_path))
+    assert (warning.file, warning.row, warning.column, warning.severity) == ("demand.csv", 4, "channel", "warning")
+    assert "channel 'web' is not in channels.csv: it gets the defaults (terms 'cash', service 'lost')" in warning.message
 
 
 # ----------------------------------------------------------------- files and columns
@@ -340,7 +343,8 @@ def test_warnings_do_not_fail_the_load(tmp_path: Path) -> None:
     find(found, "items.csv", 6, "lead_time", "lead_time 3 is not shorter than the horizon (3 periods)")
     find(found, "channels.csv", 3, "channel", "channel 'export' is never used in demand")
     find(found, "instance.toml", None, "cash.initial_loan", "initial_loan 600 exceeds credit_limit 500")
-    assert len(found) == 5 and all(p.severity == "warning" for p in found)
+    find(found, "demand.csv", 4, "channel", "channel 'web' is not in channels.csv")
+    assert len(found) == 6 and all(p.severity == "warning" for p in found)
     assert errors(folder) == []
     assert load_instance(folder).cash.initial_loan == 600.0
 
@@ -360,3 +364,88 @@ def test_workbook_problems_name_sheet_and_row(tmp_path: Path) -> None:
     find(problems, "plan.xlsx[instance]", 4, "cash.initial_loan", "'x' is not a number")
     assert str(find(problems, "plan.xlsx[instance]", 4, "cash.initial_loan")).startswith(
         "plan.xlsx[instance], row 4, key 'cash.initial_loan'")
+
+
+# ----------------------------------------------------------------- names that match nothing
+
+BUDGETS_OK = """\
+    line,period,ceiling
+    procurement,2027-01,100
+    procurement,2027-02,100
+    procurement,2027-03,100
+    production,2027-01,500
+    production,2027-02,500
+    production,2027-03,500
+    """
+
+
+def test_budget_lines_matching_the_charged_ones_are_clean(tmp_path: Path) -> None:
+    folder = write_mini(tmp_path, budgets=BUDGETS_OK, budget_lines="line,ceiling\nprocurement,250\nfinishing,90\n")
+    assert [p for p in validate(folder) if p.column in ("line", "budget_line", "period")] == []
+
+
+def test_misspelt_budget_line_in_budgets_is_an_error(tmp_path: Path) -> None:
+    """`procurment` in one row: January's procurement ceiling would silently become unlimited
+    and a phantom line appear; the row is named, with the line it probably means."""
+    folder = write_mini(tmp_path, budgets=BUDGETS_OK.replace("procurement,2027-01", "procurment,2027-01"))
+    p = find(errors(folder), "budgets.csv", 2, "line", "budget line 'procurment' is charged by no material or resource")
+    assert "did you mean 'procurement' (charged by material 'steel', items.csv row 4)?" in p.message
+    w = find(warnings(folder), "budgets.csv", 3, "period", "budget line 'procurement' has per-period ceilings for 2 of 3 periods")
+    assert "2027-01 left unlimited" in w.message
+    with pytest.raises(InputError):
+        load_instance(folder)
+
+
+def test_misspelt_line_in_budget_lines_is_an_error_an_unrelated_one_a_warning(tmp_path: Path) -> None:
+    folder = write_mini(tmp_path, budget_lines="line,ceiling\nprocurment,250\nmarketing,90\n")
+    find(errors(folder), "budget_lines.csv", 2, "line", "budget line 'procurment' is charged by no material or resource, so its ceilings limit nothing; did you mean 'procurement'")
+    w = find(warnings(folder), "budget_lines.csv", 3, "line", "budget line 'marketing' is charged by no material or resource, so its ceilings limit nothing")
+    assert "did you mean" not in w.message
+
+
+def test_material_charging_a_misspelt_line_is_an_error(tmp_path: Path) -> None:
+    """glue charges procurement (the default), steel `procurment`: steel would escape the
+    procurement ceilings unseen."""
+    items = MINI_TABLES["items"].replace("steel,material,2,1,50,net30,,", "steel,material,2,1,50,net30,procurment,") + "        glue,material,1,0,,,,,,\n"
+    bom = MINI_TABLES["bom"] + "        frame,glue,1\n"
+    folder = write_mini(tmp_path, items=items, bom=bom, budgets=BUDGETS_OK)
+    p = find(errors(folder), "items.csv", 4, "budget_line", "budget line 'procurment' (charged by material 'steel') has no ceiling")
+    assert "did you mean 'procurement'?" in p.message
+
+
+def test_undeclared_charged_line_is_unlimited_without_a_word(tmp_path: Path) -> None:
+    """The mini's resource `paint` charges `finishing`, which no budget file names: no
+    ceiling is the documented default, and the name is like no other."""
+    assert [p for p in validate(write_mini(tmp_path, budgets=BUDGETS_OK)) if "finishing" in p.message] == []
+
+
+def test_misspelt_demand_channel_is_an_error(tmp_path: Path) -> None:
+    demand = MINI_TABLES["demand"] + "        bike,retial,2027-02,3,50\n        bike,retial,2027-03,3,50\n"
+    p = find(errors(write_mini(tmp_path, demand=demand)), "demand.csv", 5, "channel",
+             "channel 'retial' is not in channels.csv; did you mean 'retail'?", "a channel of channels.csv")
+    assert "used on 2 rows: 5, 6" in p.message
+
+
+def test_period_did_you_mean(tmp_path: Path) -> None:
+    demand = "product,channel,period,quantity\nbike,retail,2027-1,1\n"
+    find(errors(write_mini(tmp_path, demand=demand)), "demand.csv", 2, "period",
+         "period '2027-1' is not one of the instance's periods; did you mean '2027-01'?")
+
+
+def test_misspelt_names_in_the_appliance_instance(tmp_path: Path) -> None:
+    """The two of issue 14 §8 in the shipped instance: one budgets.csv row `procurment`, one
+    demand row `电商 Ecommerce` (channels.csv declares `电商 E-commerce`)."""
+    import shutil
+
+    folder = shutil.copytree(Path(__file__).resolve().parents[1] / "instances" / "appliance", tmp_path / "a")
+    assert errors(folder) == []
+    budgets = (folder / "budgets.csv").read_text(encoding="utf-8")
+    (folder / "budgets.csv").write_text(budgets.replace("procurement,2027-01,", "procurment,2027-01,"), encoding="utf-8")
+    demand = (folder / "demand.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    row = next(k for k, line in enumerate(demand) if ",电商 E-commerce," in line)
+    demand[row] = demand[row].replace("电商 E-commerce", "电商 Ecommerce")
+    (folder / "demand.csv").write_text("".join(demand), encoding="utf-8")
+    problems = errors(folder)
+    find(problems, "budgets.csv", 2, "line", "budget line 'procurment'")
+    find(problems, "demand.csv", row + 1, "channel", "channel '电商 Ecommerce' is not in channels.csv; did you mean '电商 E-commerce'?")
+    assert len(problems) == 2
