@@ -17,6 +17,7 @@ import difflib
 import io
 import logging
 import math
+import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable
@@ -46,6 +47,7 @@ from solver.schema import (
     KeySpec,
     TableSpec,
 )
+from solver.sheets import WorkbookUnreadable, read_workbook, unpacked_size
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,12 @@ README_SHEET = "README"  # a workbook's documentation sheet (the template writes
 BUILTIN_TERMS = "cash"
 SHARE_TOLERANCE = 1e-6
 MAX_ROWS_REPORTED = 20  # per check and column; further rows are summarised in one problem
+# Input files larger than this are refused before they are read (a 200 MB demand.csv took 60 s
+# and 2.3 GB of memory before the first check): far above any plan HiGHS solves in hours.
+# The environment variable raises (or lowers) it, in MB; for a workbook it bounds its unpacked size.
+MAX_INPUT_MB = 100.0
+MAX_INPUT_ENV = "PRODBUDGET_MAX_INPUT_MB"
+LARGE_INPUT_MB = 10.0  # inputs above this are announced before they are read (a log warning)
 
 MADE_KINDS = ("product", "component")
 MATERIAL_ONLY = ("moq", "order_cost", "terms", "budget_line")  # MODEL.md §7
@@ -121,14 +129,32 @@ def scenario_weights(path: str | Path, scenarios: Iterable[str]) -> dict[str, fl
 
 
 class _Report:
-    """Collects problems; `cells` reports many rows of one column with a cap."""
+    """Collects problems; `cells` reports many rows of one column with a cap, and problems of
+    one `kind` in one file (10,000 unknown columns) are capped likewise: the first
+    MAX_ROWS_REPORTED, then one "… and N more" line (`finish`)."""
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self._kinds: dict[tuple[str, str], list] = {}  # (file, kind) -> [count, severity]
 
     def add(self, file: str, row: int | None, column: str | None, message: str,
-            expected: str = "", severity: str = "error") -> None:
+            expected: str = "", severity: str = "error", kind: str | None = None,
+            scope: str | None = None) -> None:
+        """`kind` caps problems of that kind within `scope` (default: the file), whose name
+        the "… and N more" line then carries."""
+        if kind is not None:
+            seen = self._kinds.setdefault((scope or file, kind), [0, severity])
+            seen[0] += 1
+            if seen[0] > MAX_ROWS_REPORTED:
+                return
         self.problems.append(Problem(file, row, column, message, expected, severity))  # type: ignore[arg-type]
+
+    def finish(self) -> None:
+        """Append the "… and N more" line of every capped kind."""
+        for (file, kind), (count, severity) in self._kinds.items():
+            if count > MAX_ROWS_REPORTED:
+                self.add(file, None, None, f"… and {count - MAX_ROWS_REPORTED} more {kind}", "", severity)
+        self._kinds.clear()
 
     def where(self, file: str, column: str | None, values: pd.Series, mask: pd.Series,
               message: Callable[[object], str] | str, expected: str = "") -> None:
@@ -138,15 +164,15 @@ class _Report:
 
     def cells(self, file: str, column: str | None, found: pd.Series,
               message: Callable[[object], str] | str, expected: str = "",
-              severity: str = "error") -> None:
+              severity: str = "error", kind: str | None = None) -> None:
         """One problem per row of `found` (index = file row, value = what was found)."""
         for row, value in found.iloc[:MAX_ROWS_REPORTED].items():
             text = message(value) if callable(message) else message
-            self.add(file, int(row), column, text, expected, severity)
+            self.add(file, int(row), column, text, expected, severity, kind)
         extra = len(found) - MAX_ROWS_REPORTED
         if extra > 0:
             self.add(file, None, column, f"… and {extra} more rows with the same problem",
-                     expected, severity)
+                     expected, severity, kind)
 
 
 def _closest(word: str, known: Iterable[str]) -> str | None:
@@ -198,30 +224,81 @@ def _read_source(path: Path, rep: _Report) -> _Source:
     return _Source(str(path), None, True, {t.name: t.file for t in TABLES})
 
 
+def input_limit_bytes(rep: _Report | None = None) -> float:
+    """The per-file input size limit: MAX_INPUT_MB, or the environment's MAX_INPUT_ENV (MB).
+    A value that is not a positive number is reported (when `rep` is given) and ignored."""
+    text = os.environ.get(MAX_INPUT_ENV, "").strip()
+    if text:
+        try:
+            mb = float(text)
+        except ValueError:
+            mb = math.nan
+        if mb > 0:  # inf allowed: no limit
+            return mb * 1e6
+        if rep is not None:
+            rep.add(f"environment variable {MAX_INPUT_ENV}", None, None, f"'{text}' is not a size in MB",
+                    f"a number > 0 (default {MAX_INPUT_MB:g})")
+    return MAX_INPUT_MB * 1e6
+
+
+def _megabytes(size: float) -> str:
+    return f"{size / 1e6:,.1f} MB" if size < 1e9 else f"{size / 1e9:,.2f} GB"
+
+
+def _within_limit(label: str, size: int, limit: float, rep: _Report, what: str = "is") -> bool:
+    """Refuse an input above the size limit before reading it; announce a large one."""
+    if size > limit:
+        rep.add(label, None, None, f"the file {what} {_megabytes(size)}, above the input limit of {_megabytes(limit)}",
+                f"a smaller input, or {MAX_INPUT_ENV} set to a larger limit in MB")
+        return False
+    if size > LARGE_INPUT_MB * 1e6:
+        log.warning("%s", f"reading {label}: {_megabytes(size)} (limit {_megabytes(limit)}); this may take a while")
+    return True
+
+
+def _read_input_file(file: Path, label: str, rep: _Report, limit: float, required: bool,
+                     folder: Path) -> bytes | None:
+    """The bytes of one input file of a folder, or None with the reason reported: missing
+    (when required), a directory or other non-file in its place, unreadable, too large."""
+    if not file.exists() and not file.is_symlink():
+        if required:
+            rep.add(label, None, None, "required file is missing", f"{label} in {folder}")
+        return None
+    if file.is_dir():
+        rep.add(label, None, None, "is a directory, not a file", f"{label}: a file in {folder}")
+        return None
+    if not file.is_file():
+        what = "a broken link" if not file.exists() else "not a regular file (a pipe, socket or device)"
+        rep.add(label, None, None, f"is {what}", f"{label}: a file in {folder}")
+        return None
+    try:
+        if not _within_limit(label, file.stat().st_size, limit, rep):
+            return None
+        return file.read_bytes()
+    except OSError as exc:
+        rep.add(label, None, None, f"cannot be read: {exc.strerror or exc}", "a readable file")
+        return None
+
+
 def _read_folder(folder: Path, rep: _Report) -> _Source:
     src = _Source(CONFIG_FILE, None, True, {t.name: t.file for t in TABLES})
-    toml_path = folder / CONFIG_FILE
-    if toml_path.is_file():
-        data = toml_path.read_bytes()
+    limit = input_limit_bytes(rep)
+    data = _read_input_file(folder / CONFIG_FILE, CONFIG_FILE, rep, limit, True, folder)
+    if data is not None:
         src.files[CONFIG_FILE] = data
         src.config = _read_toml(data, rep)
-    else:
-        rep.add(CONFIG_FILE, None, None, "required file is missing", f"{CONFIG_FILE} in {folder}")
     for spec in TABLES:
-        file = folder / spec.file
-        if file.is_file():
-            data = file.read_bytes()
+        data = _read_input_file(folder / spec.file, spec.file, rep, limit, spec.required, folder)
+        if data is not None:
             src.files[spec.file] = data
             raw = _read_csv(data, spec.file, rep)
             if raw is not None:
                 src.tables[spec.name] = raw
-        elif spec.required:
-            rep.add(spec.file, None, None, "required file is missing", f"{spec.file} in {folder}")
     known = [t.file for t in TABLES]
     for file in sorted(folder.glob("*.csv")):
         if file.name not in known:
             rep.add(file.name, None, None, "unknown table file, ignored" + _did_you_mean(file.name, known),
-                    f"one of: {_listing(known, 20)}", "warning")
+                    f"one of: {_listing(known, 20)}", "warning", kind="unknown table files", scope=str(folder))
     return src
 
 
@@ -282,16 +359,18 @@ def _table_from_grid(grid: pd.DataFrame, label: str, rep: _Report) -> _RawTable 
     cells = grid.iloc[1:].apply(lambda c: c.str.strip())
     cells.index = pd.RangeIndex(2, len(grid) + 1)
     cells = cells[cells.ne("").any(axis=1)]  # ignore fully blank rows
-    keep = []
+    keep: list[int] = []
+    seen: dict[str, int] = {}  # header name -> first position (a dict: 10,000 columns stay fast)
     for pos, name in enumerate(header):
         if name == "":
             filled = cells[pos][cells[pos].ne("")]
             rep.cells(label, None, filled, lambda v, p=pos: f"column {p + 1} has no header but holds '{v}'",
-                      "a header naming every column that holds data")
-        elif name in header[:pos]:
-            rep.add(label, 1, name, f"column '{name}' appears twice (columns {header.index(name) + 1} and {pos + 1})",
-                    "each column once")
+                      "a header naming every column that holds data", kind="cells without a column header")
+        elif name in seen:
+            rep.add(label, 1, name, f"column '{name}' appears twice (columns {seen[name] + 1} and {pos + 1})",
+                    "each column once", kind="repeated columns")
         else:
+            seen[name] = pos
             keep.append(pos)
     cells = cells[keep]
     cells.columns = [header[p] for p in keep]
@@ -308,63 +387,102 @@ def _read_toml(data: bytes, rep: _Report) -> dict[str, tuple[object, int | None]
         m = re.search(r"line (\d+)", str(exc))
         rep.add(CONFIG_FILE, int(m.group(1)) if m else None, None, f"not valid TOML: {exc}", "TOML syntax")
         return None
-    lines = text.splitlines()
+    where = _toml_lines(text.splitlines())
     flat: dict[str, tuple[object, int | None]] = {}
     for key, value in doc.items():
         if isinstance(value, dict) and key in INSTANCE_SECTIONS:
             for sub, v in value.items():
-                flat[f"{key}.{sub}"] = (v, _toml_line(lines, key, sub))
+                flat[f"{key}.{sub}"] = (v, where.get((key, sub)))
         elif isinstance(value, dict):
-            rep.add(CONFIG_FILE, _toml_line(lines, None, key), key,
+            rep.add(CONFIG_FILE, where.get((None, key)), key,
                     f"unknown section [{key}]" + _did_you_mean(key, INSTANCE_SECTIONS),
-                    "sections " + ", ".join(f"[{s}]" for s in INSTANCE_SECTIONS))
+                    "sections " + ", ".join(f"[{s}]" for s in INSTANCE_SECTIONS), kind="unknown sections")
         else:
-            flat[key] = (value, _toml_line(lines, "", key))
+            flat[key] = (value, where.get(("", key)))
     return flat
 
 
-def _toml_line(lines: list[str], section: str | None, key: str) -> int | None:
-    """Line number of `key` in `[section]` ("" = top level; None = the section header itself)."""
+def _toml_lines(lines: list[str]) -> dict[tuple[str | None, str], int]:
+    """Line numbers of TOML keys and section headers, in one pass: (section, key) -> line,
+    section "" = top level; (None, name) = the header of section `name`."""
+    where: dict[tuple[str | None, str], int] = {}
     current = ""
-    key_re = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
     for number, line in enumerate(lines, start=1):
         head = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
         if head:
             current = head.group(1).strip("\"'")
-            if section is None and current == key:
-                return number
-        elif section is not None and current == section and key_re.match(line):
-            return number
-    return None
+            where.setdefault((None, current), number)
+            continue
+        key = re.match(r"""^\s*(?:"([^"]*)"|'([^']*)'|([^=\s]+))\s*=""", line)
+        if key:
+            where.setdefault((current, next(g for g in key.groups() if g is not None)), number)
+    return where
+
+
+def _workbook_sheets(path: Path, rep: _Report) -> tuple[bytes, dict[str, list[list[object]]]] | None:
+    """The workbook's bytes and its sheets' cell values (formulas resolved, every row read,
+    `solver.sheets`), or None with the reason reported (too large, unreadable, not a workbook)."""
+    name = path.name
+    limit = input_limit_bytes(rep)
+    try:
+        if not _within_limit(name, path.stat().st_size, limit, rep):
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        rep.add(name, None, None, f"cannot be read: {exc.strerror or exc}", "a readable file")
+        return None
+    if not _within_limit(name, unpacked_size(data), limit, rep, "unpacks to"):
+        return None
+    try:
+        sheets, problems = read_workbook(data, name)
+    except WorkbookUnreadable as exc:
+        rep.add(name, None, None, f"cannot be opened as an Excel workbook: {exc}", "an .xlsx workbook")
+        return None
+    for p in problems:
+        rep.add(p.file, p.row, p.column, p.message, p.expected, p.severity,
+                kind="formula cells that cannot be read" if p.is_error else "stale formula results")
+    return data, sheets
+
+
+def workbook_sheets(path: str | Path) -> tuple[dict[str, list[list[object]]], list[Problem]]:
+    """Every sheet of an input workbook as rows of cell values, read as `load_instance` reads
+    them (size limit, formulas, every row); raises `InputError` when it cannot be read."""
+    rep = _Report()
+    read = _workbook_sheets(Path(path), rep)
+    rep.finish()
+    if read is None:
+        raise InputError(rep.problems)
+    return read[1], rep.problems
+
+
+def input_file_bytes(file: str | Path) -> bytes | None:
+    """One input file of a folder read as `load_instance` reads it (None when absent);
+    raises `InputError` for a directory in its place, an unreadable or too large file."""
+    file, rep = Path(file), _Report()
+    data = _read_input_file(file, file.name, rep, input_limit_bytes(rep), False, file.parent)
+    if rep.problems:
+        raise InputError(rep.problems)
+    return data
 
 
 def _read_workbook(path: Path, rep: _Report) -> _Source:
-    import openpyxl
-
     name = path.name
     src = _Source(f"{name}[{CONFIG_SHEET}]", None, False, {t.name: f"{name}[{t.name}]" for t in TABLES})
-    data = path.read_bytes()
-    src.files[name] = data
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a broken file
-        rep.add(name, None, None, f"cannot be opened as an Excel workbook: {exc}", "an .xlsx workbook")
+    read = _workbook_sheets(path, rep)
+    if read is None:
         return src
-    try:
-        sheets = {ws.title: ws for ws in wb.worksheets}
-        for sheet, ws in sheets.items():
-            records = [[_cell_text(v) for v in row] for row in ws.iter_rows(min_row=1, values_only=True)]
-            if sheet == CONFIG_SHEET:
-                src.config = _config_from_records(records, src.config_label, rep)
-            elif sheet in TABLE_SPECS:
-                raw = _table_from_grid(_grid(records), src.labels[sheet], rep)
-                if raw is not None:
-                    src.tables[sheet] = raw
-            elif sheet != README_SHEET:
-                rep.add(f"{name}[{sheet}]", None, None, "unknown sheet, ignored" + _did_you_mean(sheet, TABLE_SPECS),
-                        f"one of: {CONFIG_SHEET}, {_listing(TABLE_SPECS, 20)}", "warning")
-    finally:
-        wb.close()
+    src.files[name], sheets = read
+    for sheet, rows in sheets.items():
+        records = [[_cell_text(v) for v in row] for row in rows]
+        if sheet == CONFIG_SHEET:
+            src.config = _config_from_records(records, src.config_label, rep)
+        elif sheet in TABLE_SPECS:
+            raw = _table_from_grid(_grid(records), src.labels[sheet], rep)
+            if raw is not None:
+                src.tables[sheet] = raw
+        elif sheet != README_SHEET:
+            rep.add(f"{name}[{sheet}]", None, None, "unknown sheet, ignored" + _did_you_mean(sheet, TABLE_SPECS),
+                    f"one of: {CONFIG_SHEET}, {_listing(TABLE_SPECS, 20)}", "warning", kind="unknown sheets", scope=name)
     if src.config is None and CONFIG_SHEET not in sheets:
         rep.add(src.config_label, None, None, "required sheet is missing", f"a sheet '{CONFIG_SHEET}' of key/value rows")
     for spec in TABLES:
@@ -429,7 +547,8 @@ def _parse_settings(src: _Source, rep: _Report) -> dict[str, object] | None:
         spec = KEY_SPECS.get(path)
         if spec is None:
             hint = f" ('{path}' is a section: write [{path}])" if path in INSTANCE_SECTIONS else _did_you_mean(path, KEY_SPECS)
-            rep.add(src.config_label, row, path, f"unknown key '{path}'{hint}", f"one of: {_listing(KEY_SPECS, 20)}")
+            rep.add(src.config_label, row, path, f"unknown key '{path}'{hint}", f"one of: {_listing(KEY_SPECS, 20)}",
+                    kind="unknown keys")
             continue
         try:
             values[path] = _convert_key(spec, value, src.strict)
@@ -561,7 +680,8 @@ def _check_header(spec: TableSpec, cells: pd.DataFrame, label: str, rep: _Report
     known = spec.column_names
     for name in cells.columns:
         if name not in known:
-            rep.add(label, 1, name, f"unknown column '{name}'{_did_you_mean(name, known)}", f"one of: {', '.join(known)}")
+            rep.add(label, 1, name, f"unknown column '{name}'{_did_you_mean(name, known)}", f"one of: {', '.join(known)}",
+                    kind="unknown columns")
     for col in spec.columns:
         if col.required and col.name not in cells.columns:
             required = ", ".join(c.name for c in spec.columns if c.required)
@@ -687,6 +807,7 @@ def _validate(path: Path, scenario: str) -> _Context:
     ctx = _Context(rep, src, scenario, settings, tables)
     for check in _CHECKS:
         check(ctx)
+    rep.finish()
     return ctx
 
 
@@ -1050,6 +1171,7 @@ def _check_warnings(ctx: _Context) -> None:
                   lambda v: f"product '{v}' has no demand row in scenario '{ctx.scenario}'", "", "warning")
     channels = ctx.tables["channels"]
     unused = channels.data["channel"].notna() & ~channels.data["channel"].isin(set(demand["channel"].dropna()))
+    unused &= ctx.tables["demand"].present  # an unread demand table (missing, refused) says nothing of use
     undeclared = sorted(set(demand["channel"].dropna()) - set(channels.data["channel"].dropna()))
     rep.cells(channels.label, "channel", channels.data.loc[unused, "channel"],
               lambda v: f"channel '{v}' is never used in demand{_did_you_mean(v, undeclared)}", "", "warning")

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -36,7 +36,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from solver.instance_writer import write_instance_folder
-from solver.loading import CONFIG_FILE, CONFIG_SHEET, README_SHEET, _cell_text
+from solver.loading import (
+    CONFIG_FILE,
+    CONFIG_SHEET,
+    README_SHEET,
+    _cell_text,
+    input_file_bytes,
+    workbook_sheets,
+)
 from solver.problems import InputError, Problem
 from solver.schema import (
     INSTANCE_KEYS,
@@ -345,8 +352,11 @@ def write_template(path: str | Path) -> Path:
 # --------------------------------------------------------------------------- CSV folder -> workbook
 
 
-def _read_csv_text(file: Path) -> list[list[str]]:
-    text = file.read_bytes().decode("utf-8-sig")
+def _read_csv_text(file: Path) -> list[list[str]] | None:
+    data = input_file_bytes(file)  # a directory in its place, a file over the size limit: refused
+    if data is None:
+        return None
+    text = data.decode("utf-8-sig")
     return [r for r in csv.reader(io.StringIO(text, newline=""))]
 
 
@@ -387,10 +397,11 @@ def folder_to_workbook(folder: str | Path, path: str | Path) -> Path:
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not an instance folder")
     toml_path = folder / CONFIG_FILE
-    if not toml_path.is_file():
+    toml_bytes = input_file_bytes(toml_path)
+    if toml_bytes is None:
         raise FileNotFoundError(f"{toml_path} does not exist")
     try:
-        flat = _flatten_toml(tomllib.loads(toml_path.read_bytes().decode("utf-8-sig")))
+        flat = _flatten_toml(tomllib.loads(toml_bytes.decode("utf-8-sig")))
     except tomllib.TOMLDecodeError as exc:
         raise InputError([Problem(CONFIG_FILE, None, None, f"not valid TOML: {exc}", "TOML syntax")]) from None
     wb = Workbook()
@@ -399,10 +410,7 @@ def folder_to_workbook(folder: str | Path, path: str | Path) -> Path:
     known = {k: v for k, v in flat.items() if k in KEY_SPECS}
     _instance_sheet(wb, known, {k: v for k, v in flat.items() if k not in KEY_SPECS})
     for spec in TABLES:
-        file = folder / spec.file
-        if not file.is_file():
-            continue
-        records = _read_csv_text(file)
+        records = _read_csv_text(folder / spec.file)
         if not records:
             continue
         header = [h.strip() for h in records[0]]
@@ -415,10 +423,6 @@ def folder_to_workbook(folder: str | Path, path: str | Path) -> Path:
 
 
 # --------------------------------------------------------------------------- workbook -> CSV folder
-
-
-def _sheet_records(ws) -> list[list[object]]:
-    return [list(row) for row in ws.iter_rows(values_only=True)]
 
 
 def _to_float(value: object) -> float:
@@ -492,32 +496,26 @@ def workbook_to_folder(path: str | Path, folder: str | Path) -> Path:
     column (raised as `InputError`, nothing written).
     """
     path = Path(path)
-    wb = load_workbook(path, read_only=True, data_only=True)
-    problems: list[Problem] = []
+    sheets, problems = workbook_sheets(path)  # formulas resolved, every row read, size limit
     flat: dict[str, object] = {}
     tables: dict[str, pd.DataFrame] = {}
     name = path.name
-    try:
-        sheets = {ws.title: ws for ws in wb.worksheets}
-        if CONFIG_SHEET not in sheets:
-            problems.append(Problem(f"{name}[{CONFIG_SHEET}]", None, None, "required sheet is missing",
-                                    f"a sheet '{CONFIG_SHEET}' of key/value rows"))
-        for title, ws in sheets.items():
-            label = f"{name}[{title}]"
-            records = _sheet_records(ws)
-            if title == CONFIG_SHEET:
-                for row, rec in enumerate(records, start=1):
-                    key = _cell_text(rec[0]).strip() if rec else ""
-                    value = rec[1] if len(rec) > 1 else None
-                    if key == "" or (row == 1 and key.lower() == "key") or _cell_text(value).strip() == "":
-                        continue
-                    flat[key] = _setting_value(key, value, label, row, problems)
-            elif title in TABLE_SPECS:
-                tables[title] = _sheet_table(TABLE_SPECS[title], records, label, problems)
-            elif title != README_SHEET:
-                problems.append(Problem(label, None, None, "unknown sheet, not converted", "a table of MODEL.md §2", "warning"))
-    finally:
-        wb.close()
+    if CONFIG_SHEET not in sheets:
+        problems.append(Problem(f"{name}[{CONFIG_SHEET}]", None, None, "required sheet is missing",
+                                f"a sheet '{CONFIG_SHEET}' of key/value rows"))
+    for title, records in sheets.items():
+        label = f"{name}[{title}]"
+        if title == CONFIG_SHEET:
+            for row, rec in enumerate(records, start=1):
+                key = _cell_text(rec[0]).strip() if rec else ""
+                value = rec[1] if len(rec) > 1 else None
+                if key == "" or (row == 1 and key.lower() == "key") or _cell_text(value).strip() == "":
+                    continue
+                flat[key] = _setting_value(key, value, label, row, problems)
+        elif title in TABLE_SPECS:
+            tables[title] = _sheet_table(TABLE_SPECS[title], records, label, problems)
+        elif title != README_SHEET:
+            problems.append(Problem(label, None, None, "unknown sheet, not converted", "a table of MODEL.md §2", "warning"))
     if any(p.is_error for p in problems):
         raise InputError(problems)
     toml: dict[str, object] = {}

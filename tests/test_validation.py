@@ -449,3 +449,90 @@ def test_misspelt_names_in_the_appliance_instance(tmp_path: Path) -> None:
     find(problems, "budgets.csv", 2, "line", "budget line 'procurment'")
     find(problems, "demand.csv", row + 1, "channel", "channel '电商 Ecommerce' is not in channels.csv; did you mean '电商 E-commerce'?")
     assert len(problems) == 2
+
+
+# ----------------------------------------------------------------- shape and size of the input
+
+
+def test_ten_thousand_unknown_columns_are_capped_with_a_count(tmp_path: Path) -> None:
+    extra = [f"x{k}" for k in range(10_000)]
+    demand = "product,channel,period,quantity,price," + ",".join(extra) + "\n" + "bike,retail,2027-01,10,50" + ",1" * 10_000 + "\n"
+    problems = errors(write_mini(tmp_path, demand=demand))
+    unknown = [p for p in problems if p.message.startswith("unknown column")]
+    assert len(unknown) == 20 and unknown[0].column == "x0"
+    find(problems, "demand.csv", None, None, "… and 9980 more unknown columns")
+    assert len(problems) == 21
+
+
+def test_many_unknown_keys_and_files_are_capped_too(tmp_path: Path) -> None:
+    toml = MINI_TOML + "".join(f"key{k} = 1\n" for k in range(50))
+    folder = write_mini(tmp_path, toml=toml)
+    for k in range(30):
+        (folder / f"extra{k}.csv").write_text("a\n1\n", encoding="utf-8")
+    problems = validate(folder)
+    assert sum(p.message.startswith("unknown key") for p in problems) == 20
+    find(problems, "instance.toml", None, None, "… and 30 more unknown keys")
+    assert sum(p.message.startswith("unknown table file") for p in problems) == 20
+    assert sum("… and 10 more unknown table files" in p.message for p in problems) == 1
+
+
+@pytest.mark.parametrize("name", ["items", "budgets", "instance"])
+def test_a_directory_in_place_of_a_file_is_named_as_such(tmp_path: Path, name: str) -> None:
+    folder = write_mini(tmp_path, **({"toml": None} if name == "instance" else {name: None}))
+    file = "instance.toml" if name == "instance" else f"{name}.csv"
+    (folder / file).mkdir()
+    p = find(errors(folder), file, None, None, "is a directory, not a file")
+    assert "missing" not in p.message
+
+
+def test_input_over_the_size_limit_is_refused_before_reading(tmp_path: Path, monkeypatch, caplog) -> None:
+    """A limit of 0.002 MB (2,000 bytes, set by the environment variable) against a demand.csv
+    of ~3 kB: refused, naming the file, its size and how to raise the limit; the other
+    files are still checked. Raised, it loads, and a file above LARGE_INPUT_MB is announced."""
+    import solver.loading as loading
+
+    demand = MINI_TABLES["demand"] + "".join(f"        bike,retail,2027-01,1,50,s{k}\n" for k in range(100))
+    demand = demand.replace("quantity,price", "quantity,price,scenario")
+    folder = write_mini(tmp_path, demand=demand, routings="item,resource,hours_per_unit\nbike,nowhere,1\n")
+    size = (folder / "demand.csv").stat().st_size
+    assert size > 2000
+    monkeypatch.setenv(loading.MAX_INPUT_ENV, "0.002")
+    problems = errors(folder)
+    p = find(problems, "demand.csv", None, None, f"the file is {size / 1e6:,.1f} MB, above the input limit of 0.0 MB")
+    assert loading.MAX_INPUT_ENV in p.expected
+    find(problems, "routings.csv", 2, "resource", "unknown resource 'nowhere'")
+    monkeypatch.setenv(loading.MAX_INPUT_ENV, "1")
+    monkeypatch.setattr(loading, "LARGE_INPUT_MB", 0.001)
+    with caplog.at_level("WARNING", logger="solver.loading"):
+        assert not [p for p in errors(folder) if p.file == "demand.csv"]
+    assert any(r.getMessage().startswith("reading demand.csv: ") for r in caplog.records)
+    monkeypatch.setenv(loading.MAX_INPUT_ENV, "lots")
+    find(errors(folder), f"environment variable {loading.MAX_INPUT_ENV}", None, None, "'lots' is not a size in MB")
+
+
+def test_workbook_over_the_size_limit_is_refused_by_its_unpacked_size(tmp_path: Path, monkeypatch) -> None:
+    import zipfile
+
+    import solver.loading as loading
+
+    book = folder_to_workbook(write_mini(tmp_path / "f"), tmp_path / "plan.xlsx", [("periods", "2027-01,2027-02,2027-03")])
+    packed = book.stat().st_size
+    unpacked = sum(i.file_size for i in zipfile.ZipFile(book).infolist())
+    assert unpacked > packed
+    monkeypatch.setenv(loading.MAX_INPUT_ENV, str((packed + unpacked) / 2 / 1e6))
+    (p,) = errors(book)
+    assert (p.file, p.row, p.column) == ("plan.xlsx", None, None)
+    assert p.message.startswith("the file unpacks to ")
+
+
+def test_cli_refuses_an_oversized_input_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = write_mini(tmp_path / "i")
+    env = {**os.environ, "PRODBUDGET_MAX_INPUT_MB": "0.0001"}
+    done = subprocess.run([sys.executable, "-m", "solver.cli", "validate", str(folder)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "above the input limit" in done.stderr
