@@ -1,12 +1,13 @@
 """Budget: commitment of spend against allocation, ceilings, pool and emergency pool (§4.9).
 
     no carryover:  spend[β,t] - a[β,t] - e[β,t] <= 0
-    carryover:     Σ_{τ<=t} (spend[β,τ] - a[β,τ] - e[β,τ]) <= 0
+    carryover:     Σ_{τ<=t} (spend[β,τ] - a[β,τ] - e[β,τ]) <= carried_β
     a[β,t] <= ceiling[β,t]      Σ_t a[β,t] <= ceiling_β
     Σ_{β,t} a[β,t] <= pool      Σ_{β,t} e[β,t] <= emergency_pool
 
 Allocation carries no cost; the emergency draw costs emergency_premium per unit (objective
-only, never cash).
+only, never cash). carried_β is the allocation a carry-over line brings in unspent from
+before period 1 (`inst.opening.budget_carried`; 0 unless a rolling re-plan inherits it).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ def add_budget(ctx: Context) -> pyo.Block:
     b.emergency = pyo.Var(index if settings.emergency_pool > 0 else [], within=pyo.NonNegativeReals)
 
     rows = ctx.rows
+    carried = ctx.inst.opening.budget_carried
     for line in d.lines:
         acc_c: list[float] = []
         acc_v: list = []
-        acc_const = 0.0
+        acc_const = -float(carried.get(line, 0.0)) if d.carryover[line] else 0.0  # moves to the right side
         for t in d.T:
             const, coefs, vars_ = ctx.spend.raw((line, t))
             c = [*coefs, -1.0]

@@ -5,7 +5,10 @@
     c[t] >= min_balance[t]        λ[t] <= credit_limit
 
 with c[0] = cash.initial and λ[0] = initial_loan. Interest is cash and cost, not budget;
-overhead is cash and cost, not budget.
+overhead is cash and cost, not budget. An instance's opening balances (a rolling re-plan's,
+`solver.instance.OpeningBalances`) add constants: receipts[t] += receivable[t] and
+payments[materials, t] += payable[t] — cash only, never profit or budget (their revenue and
+cost belong to the periods already closed).
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ def add_cash(ctx: Context) -> pyo.Block:
     has_loan = cash.credit_limit > 0 or cash.initial_loan > 0
     b.loan = pyo.Var(d.T if has_loan else [], within=pyo.NonNegativeReals)
 
+    opening = ctx.inst.opening
+    for t, amount in opening.receivables.items():
+        if amount:
+            ctx.receipts.add_constant(int(t), float(amount))
+    for t, amount in opening.payables.items():
+        if amount:
+            ctx.payments.add_constant(("materials", int(t)), float(amount))
     for t in d.T:
         if cash.overhead or d.overhead[t]:
             ctx.payments.add_constant(("overhead", t), d.overhead[t])

@@ -37,6 +37,7 @@ _COMPONENTS = (
 ID_COLUMNS = ("item", "routing", "product", "channel", "resource", "line", "period", "plant",
               "kind", "service", "terms", "budget_line", "available", "arrival")
 REQUIRED = ("production", "purchases", "sales", "inventory", "capacity", "budget", "cash")
+OPTIONAL = ("pnl",)  # read when present (every `solve --out` writes it)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def load_baseline(path: str | Path, inst: Instance) -> Baseline:
                        expected="optimal or feasible")
 
     tables = {name: _read_table(path, name) for name in REQUIRED}
+    tables |= {name: _read_table(path, name) for name in OPTIONAL if (path / f"{name}.csv").is_file()}
     values: dict[str, dict[tuple, float]] = {}
     for table, comp, keys, col in _COMPONENTS:
         df = tables[table]

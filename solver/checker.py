@@ -569,6 +569,11 @@ class _Checker:
                 pay[("overtime", t)] += self.ot_cost[r] * self.o.get((r, t), 0.0)
                 pay[("fixed", t)] += self.fixed[r]
             pay[("overhead", t)] += self.overhead[t]
+        opening = self.inst.opening  # a rolling re-plan's inherited cash (cash only, never profit)
+        for t, amount in opening.receivables.items():
+            receipts[int(t)] += float(amount)
+        for t, amount in opening.payables.items():
+            pay[("materials", int(t))] += float(amount)
         return receipts, pay, receivables, payables
 
     def _check_cash(self) -> None:
@@ -629,10 +634,13 @@ class _Checker:
                                    + list(self.line_ceiling) + sorted({b for b, _ in self.period_ceiling}, key=str)))
         reported = {(b, int(t)): row for (b, t), (_, row) in zip(zip(self.bud["line"], self.bud["t"], strict=True),
                                                                   self.bud.iterrows(), strict=True)}
+        carried = self.inst.opening.budget_carried
         total_a = total_e = 0.0
         for b in lines:
             carry = self.carryover.get(b, False)
             cum_s = cum_ae = line_a = line_spend = line_ae = 0.0
+            if carry:  # allocation left unspent before period 1 (a rolling re-plan's)
+                cum_ae = float(carried.get(b, 0.0))
             for t in self.T:
                 s, a, e = spend.get((b, t), 0.0), self.a.get((b, t), 0.0), self.e.get((b, t), 0.0)
                 row = reported.get((b, t))

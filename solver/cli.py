@@ -28,6 +28,7 @@ COMMANDS = (
     "solver.commands.report",
     "solver.commands.compare",
     "solver.commands.roll",
+    "solver.commands.actuals",
 )
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2

@@ -498,12 +498,26 @@ def within_gap(objective: float, bound: float, rel_gap: float) -> bool:
     return diff <= MIP_ABS_GAP * (1 + 1e-6) or diff / max(abs(objective), 1e-9) <= rel_gap * (1 + 1e-6) + 1e-9
 
 
+def allocation_columns(model, sf: StandardForm, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of the budget allocation a[β,t] and their weights in `minimise_allocation`:
+    n − t + 1, the periods from t to the horizon's end.
+
+    Any positive weights keep the least total (a carry-over line's cumulative needs only grow);
+    these also break its ties the same way wherever the horizon starts: allocate as late as the
+    spend and the per-period ceilings allow (ahead only where a ceiling forces it). So a
+    rolling re-plan of periods k+1..n that nothing has changed reports the plan's allocation
+    again, instead of another equally small split of the same total."""
+    keyed = [(sf.column_of[id(v)], n - t + 1) for (_line, t), v in model.budget.alloc.items() if id(v) in sf.column_of]
+    return np.array([c for c, _ in keyed], dtype=np.int64), np.array([w for _, w in keyed], dtype=float)
+
+
 def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndarray, options: SolveOptions,
-                        free_cols: np.ndarray | None = None) -> None:
+                        free_cols: np.ndarray | None = None, weights: np.ndarray | None = None) -> None:
     """Among plans with the same profit, report the least budget allocation (MODEL.md §5).
 
     Allocation carries no cost, so with every other column held at the plan's values,
-    minimising Σ a changes nothing but a: the profit and the duals stay those of the plan.
+    minimising Σ weight·a changes nothing but a: the profit and the duals stay those of the
+    plan. `weights` (default 1; `allocation_columns`'s) order equally small allocations.
     `free_cols` are also freed at no cost (the closing loan and cash of the last period: a loan
     drawn in period n costs nothing, so it is likewise kept to what the cash floor needs).
     """
@@ -516,7 +530,7 @@ def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndar
     upper[moved] = sf.col_upper[moved]
     lp = sf.to_lp(lower, upper, integer=False)
     cost = np.zeros(sf.num_cols)
-    cost[alloc_cols] = 1.0
+    cost[alloc_cols] = 1.0 if weights is None else weights
     lp.col_cost_ = cost
     lp.sense_ = highspy.ObjSense.kMinimize
     lp.offset_ = 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
 import pandas as pd
@@ -33,6 +33,30 @@ class PolicySettings:
 
 
 @dataclass(frozen=True)
+class OpeningBalances:
+    """What a plan inherits from before its first period besides stock, cash and loan: empty
+    for an instance read from files; filled by a rolling re-plan (`solver.rolling`) with what
+    the periods already closed left open.
+
+    `receivables[t]` / `payables[t]`: cash still to collect from past sales / still to pay for
+    past material orders, falling in period t (cash only: their revenue and cost belong to
+    the closed periods). `budget_carried[line]`: allocation of a carry-over line left unspent
+    at the start, usable from period 1 on (MODEL.md §4.9's cumulative row starts from it).
+    """
+
+    receivables: Mapping[int, float] = field(default_factory=dict)
+    payables: Mapping[int, float] = field(default_factory=dict)
+    budget_carried: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("receivables", "payables", "budget_carried"):  # read-only copies
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    def __reduce__(self):  # the read-only mappings do not pickle (an instance goes to worker processes)
+        return OpeningBalances, (dict(self.receivables), dict(self.payables), dict(self.budget_carried))
+
+
+@dataclass(frozen=True)
 class Instance:
     """One planning instance with defaults applied (MODEL.md §2).
 
@@ -55,6 +79,7 @@ class Instance:
     source: str = ""
     all_demand: pd.DataFrame | None = None
     fingerprint: str = ""
+    opening: OpeningBalances = field(default_factory=OpeningBalances)
 
     @property
     def n(self) -> int:

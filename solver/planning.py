@@ -14,6 +14,7 @@ from formulations.production import UnboundedLotError
 from formulations.tight import formulation_extensions
 from solver.highs import (
     LARGE_ROWS,
+    allocation_columns,
     compile_model,
     given_plan,
     minimise_allocation,
@@ -108,17 +109,15 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
     if not out.status.has_plan:
         result.kpis.update(objective=math.nan, bound=math.nan, gap=math.nan)
         return result
-    alloc_cols = np.array(
-        [sf.column_of[id(v)] for v in built.model.budget.alloc.values() if id(v) in sf.column_of],
-        dtype=np.int64,
-    )
+    alloc_cols, alloc_weights = allocation_columns(built.model, sf, inst.n)
     t1 = time.perf_counter()
     # the last period's loan costs nothing (no interest on λ[n]): keep it to what cash needs
     m = built.model
     last = [m.cash.loan[inst.n]] if len(m.cash.loan) else []
     tidy = np.array([sf.column_of[id(v)] for v in last if id(v) in sf.column_of], dtype=np.int64)
     cash_n = np.array([sf.column_of[id(m.cash.cash[inst.n])]] if id(m.cash.cash[inst.n]) in sf.column_of else [], dtype=np.int64)
-    minimise_allocation(sf, out, np.concatenate([alloc_cols, tidy]), options, free_cols=cash_n)
+    minimise_allocation(sf, out, np.concatenate([alloc_cols, tidy]), options, free_cols=cash_n,
+                        weights=np.concatenate([alloc_weights, np.ones(len(tidy))]))
     result.tables = extract_tables(built, sf, out.values)
     result.objective = out.objective
     penalties = built.ctx.penalty.evaluate(sf.column_of, out.values)

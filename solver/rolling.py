@@ -3,7 +3,9 @@ with actual (预实比较).
 
 Given the instance, the plan made for it (a `solve --out` folder, `solver.baseline`), the
 actuals of the periods before `from` and the first period to re-plan, the re-plan is an
-ordinary plan of a modified `Instance` (built with `dataclasses.replace`, as rush orders do):
+ordinary plan of a modified `Instance` (built with `dataclasses.replace`, as rush orders do)
+that starts in the state the closed periods left, so that with actuals equal to the plan the
+previous plan's remaining periods are a plan of the re-plan (and its optimum is at least theirs):
 
 - periods: the remaining ones, `from`..n (renumbered 1..n − from + 1); every per-period table
   keeps its rows of those periods;
@@ -11,17 +13,23 @@ ordinary plan of a modified `Instance` (built with `dataclasses.replace`, as rus
 - `cash.initial` / `cash.initial_loan` = the actual closing cash and loan;
 - `open_orders` += what is in transit: actual purchases and production started before `from`
   that arrive from `from` on (order period + lead time);
-- budget: each line's horizon ceiling and the pool are reduced by the actual spend to date
-  (not below 0), the emergency pool by the previous plan's draws in the closed periods;
 - receivables / payables falling in the remaining periods are fixed cash receipts and
-  payments (`formulations.actuals.known_cash_flows`): cash only, not profit or budget.
+  payments (`Instance.opening`): cash only, not profit or budget;
+- budget (`budget_state`): the closed periods' allocation is the previous plan's, raised to
+  the actual spend where that spend overran the allocation and emergency draw (an overrun is
+  budget used too). Each line's horizon ceiling and the pool shrink by that allocation, the
+  emergency pool by the previous plan's draws, and a carry-over line brings its unspent
+  balance (allocation + emergency − actual spend, cumulated over the closed periods) into the
+  re-plan (`Instance.opening.budget_carried`); unspent allocation of other lines lapses.
 
 The re-plan then freezes the first `freeze` re-planned periods (production, setups, purchases
 and orders fixed at the previous plan's, `formulations.replan.hold_decisions`) and charges
 `change_penalty` per unit of production, purchase or shipment that differs from the previous
-plan (objective only: the reported profit is MODEL.md §5's).
+plan (objective only: the reported profit is MODEL.md §5's). An infeasible re-plan is
+diagnosed as `solve` does (`solver.diagnosis`).
 
-Actuals folder (UTF-8 CSV; a BOM is accepted):
+Actuals folder (UTF-8 CSV; a BOM is accepted; `plan_as_actuals` + `write_actuals` write one
+holding exactly what the previous plan planned, to start from or to test with):
 
 | file | columns | meaning |
 |---|---|---|
@@ -36,8 +44,10 @@ Actuals folder (UTF-8 CSV; a BOM is accepted):
 
 Actual spend by line and closed period is `spend.csv`'s amount where given, else derived as
 the model commits it (MODEL.md §4.9) from the actuals at standard costs: production
-unit_cost · quantity on its routing's line, purchases unit_cost · quantity (+ order_cost) on
-the material's line, every resource's fixed cost on its line.
+unit_cost · quantity on its routing's line, the setup cost of each routing started (each
+step's on its resource's line), purchases unit_cost · quantity (+ order_cost) on the
+material's line, every resource's fixed cost and the cost of the overtime the actual
+production needs (hours beyond the capacity net of the reserve) on its line.
 """
 
 from __future__ import annotations
@@ -52,21 +62,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from formulations.actuals import known_cash_flows
+from formulations.data import PlanData, prepare
 from formulations.replan import change_penalty as change_penalty_ext
 from formulations.replan import hold_decisions
 from solver.baseline import Baseline
-from solver.instance import Instance, freeze_tables
+from solver.diagnosis import Diagnosis, diagnose
+from solver.instance import Instance, OpeningBalances, freeze_tables
 from solver.options import SolveOptions
 from solver.parametric import mark_warm, warm_start
 from solver.planning import solve
 from solver.problems import InputError, Problem
 from solver.results import Result
+from solver.status import Status
+from solver.writers import write_folder_atomically
 
 DEFAULT_CHANGE_PENALTY = 1.0  # currency per unit changed against the previous plan
 TOL = 1e-6
 
-# file -> (required columns, optional columns, numeric columns)
+# file -> (required columns, optional columns)
 ACTUAL_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "stock": (("item", "quantity"), ()),
     "cash": (("cash",), ("loan",)),
@@ -121,6 +134,9 @@ def read_actuals(path: str | Path, inst: Instance, from_t: int) -> Actuals:
     items = inst.tables["items"]
     kinds = dict(zip(items["item"], items["kind"], strict=True))
     lines = set(inst.tables["budget_lines"]["line"])
+    routings: dict[str, list[str]] = defaultdict(list)
+    for item, rho in inst.tables["routings"][["item", "routing"]].drop_duplicates().itertuples(index=False):
+        routings[item].append(rho)
     for name, (required, optional) in ACTUAL_FILES.items():
         file = path / f"{name}.csv"
         label = f"{path.name}/{name}.csv"
@@ -180,6 +196,11 @@ def read_actuals(path: str | Path, inst: Instance, from_t: int) -> Actuals:
         if name == "production":
             for r in df.index[df["item"].map(kinds).eq("material")]:
                 problems.append(Problem(label, int(r), "item", f"'{df.at[r, 'item']}' is a material (bought)", "a made item"))
+            for r in df.index[(df["routing"] != "") & df["item"].map(kinds).isin(("product", "component"))]:
+                item, rho = df.at[r, "item"], df.at[r, "routing"]
+                if rho not in routings.get(item, ()):
+                    problems.append(Problem(label, int(r), "routing", f"'{rho}' is not a routing of '{item}'",
+                                            f"one of: {', '.join(routings.get(item, ())) or 'none'} (blank: the first)"))
         if name == "purchases":
             for r in df.index[df["item"].map(kinds).ne("material") & df["item"].isin(kinds)]:
                 problems.append(Problem(label, int(r), "item", f"'{df.at[r, 'item']}' is not a material", "a material"))
@@ -199,43 +220,175 @@ def read_actuals(path: str | Path, inst: Instance, from_t: int) -> Actuals:
                    digest=h.hexdigest()[:16])
 
 
+# ---------------------------------------------------------------- actuals as planned
+
+
+def plan_as_actuals(inst: Instance, baseline: Baseline, from_t: int) -> dict[str, pd.DataFrame]:
+    """The actuals of periods 1..from_t−1 exactly as `baseline` planned them, as the tables of
+    an actuals folder (`ACTUAL_FILES`; `write_actuals` writes them): a template to overwrite
+    with what happened, and the reference case of a re-plan (nothing deviated).
+
+    stock, cash and loan are the plan's closing figures of period from_t−1; sales, production
+    and purchases its decisions of the closed periods (sales at the plan's prices); receivables
+    and payables the part of the closed periods' revenue and material cost (by the channel's
+    collection and the material's payment terms, MODEL.md §4.8) that falls in from_t..n. No
+    spend.csv: the re-plan derives spend from the decisions as the model commits it.
+    """
+    if not 2 <= from_t <= inst.n:
+        raise InputError([Problem("command line", None, "--from", f"cannot take actuals before period {from_t}",
+                                  f"a period after the first: {', '.join(inst.periods[1:])}")])
+    k = from_t - 1
+    label = dict(enumerate(inst.periods, start=1))
+    t = baseline.tables
+    inv = t["inventory"][t["inventory"]["t"] == k]
+    stock = pd.DataFrame({"item": inv["item"], "quantity": inv["closing"].astype(float)})
+    last = t["cash"][t["cash"]["t"] == k].iloc[0]
+    cash = pd.DataFrame({"cash": [float(last["closing"])], "loan": [float(last.get("loan", 0.0))]})
+    sales = t["sales"][(t["sales"]["t"] <= k) & (t["sales"]["shipped"] > 0)]
+    prod = t["production"][(t["production"]["t"] <= k) & (t["production"]["quantity"] > 0)]
+    pur = t["purchases"][(t["purchases"]["t"] <= k) & (t["purchases"]["quantity"] > 0)]
+
+    terms: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for tid, lag, share in zip(inst.tables["terms"]["terms"], inst.tables["terms"]["lag"], inst.tables["terms"]["share"], strict=True):
+        terms[tid].append((int(lag), float(share)))
+    ch = inst.tables["channels"]
+    collect = dict(zip(ch["channel"], ch["terms"], strict=True))
+    items = inst.tables["items"]
+    pay_terms = dict(zip(items["item"], items["terms"], strict=True))
+    lead = dict(zip(items["item"], items["lead_time"].astype(int), strict=True))
+    unit_cost = dict(zip(items["item"], items["unit_cost"].astype(float), strict=True))
+    due_in: dict[str, dict[int, float]] = {"receivables": defaultdict(float), "payables": defaultdict(float)}
+    for channel, when, revenue in zip(sales["channel"], sales["t"], sales["revenue"], strict=True):
+        for lag, share in terms[collect[channel]]:
+            due_in["receivables"][int(when) + lag] += share * float(revenue)
+    for m, when, q in zip(pur["item"], pur["t"], pur["quantity"], strict=True):
+        for lag, share in terms[pay_terms[m]]:
+            due_in["payables"][int(when) + lead[m] + lag] += share * unit_cost[m] * float(q)
+    open_cash = {name: pd.DataFrame([(label[d], a) for d, a in sorted(due.items()) if from_t <= d <= inst.n and a],
+                                    columns=["period", "amount"])
+                 for name, due in due_in.items()}
+    return {
+        "stock": stock.reset_index(drop=True),
+        "cash": cash,
+        "sales": pd.DataFrame({"product": sales["product"], "channel": sales["channel"], "period": sales["period"].astype(str),
+                               "quantity": sales["shipped"].astype(float), "price": sales["price"].astype(float)}).reset_index(drop=True),
+        "production": pd.DataFrame({"item": prod["item"], "period": prod["period"].astype(str),
+                                    "quantity": prod["quantity"].astype(float), "routing": prod["routing"]}).reset_index(drop=True),
+        "purchases": pd.DataFrame({"item": pur["item"], "period": pur["period"].astype(str),
+                                   "quantity": pur["quantity"].astype(float)}).reset_index(drop=True),
+        **open_cash,
+    }
+
+
+def write_actuals(tables: dict[str, pd.DataFrame], path: str | Path, force: bool = False) -> Path:
+    """Write actuals tables (`plan_as_actuals`) as an actuals folder `path/<name>.csv`, whole
+    or not at all; an existing folder only with `force`."""
+    unknown = sorted(set(tables) - set(ACTUAL_FILES))
+    if unknown:
+        raise ValueError(f"not actuals tables: {', '.join(unknown)} (known: {', '.join(ACTUAL_FILES)})")
+
+    def fill(tmp: Path) -> None:
+        for name, df in tables.items():
+            df.to_csv(tmp / f"{name}.csv", index=False)
+
+    return write_folder_atomically(path, fill, force=force)
+
+
 # ---------------------------------------------------------------- actual spend by line
 
 
+def _default_routings(d: PlanData) -> dict[str, str]:
+    """Made item -> its first routing in file order (the one a blank `routing` means)."""
+    first: dict[str, str] = {}
+    for item, rho in d.routings:
+        first.setdefault(item, rho)
+    return first
+
+
 def actual_spend(inst: Instance, actuals: Actuals, from_t: int) -> pd.DataFrame:
-    """Actual budget commitments by line and closed period (line, t, period, amount)."""
-    items = inst.tables["items"].set_index("item")
-    routings = inst.tables["routings"]
-    resources = inst.tables["resources"]
-    res_line = dict(zip(resources["resource"], resources["budget_line"], strict=True))
-    first_step = routings.drop_duplicates(["item", "routing"])
-    routing_line = {(i, r): res_line[s] for i, r, s in zip(first_step["item"], first_step["routing"], first_step["resource"], strict=True)}
-    default_routing = dict(zip(first_step.drop_duplicates("item")["item"], first_step.drop_duplicates("item")["routing"], strict=True))
+    """Actual budget commitments by line and closed period (line, t, period, amount): the
+    ledger's `spend.csv` where given, else derived from the actuals (module docstring)."""
+    d = prepare(inst)
+    closed = range(1, from_t)
     amount: dict[tuple[str, int], float] = defaultdict(float)
-    for t in range(1, from_t):
-        for r, line in res_line.items():
-            amount[(line, t)] += float(resources.set_index("resource").at[r, "fixed_cost"])
+    hours: dict[tuple[str, int], float] = defaultdict(float)
     prod = actuals["production"]
+    default = _default_routings(d)
+    started: dict[tuple[str, str, int], float] = defaultdict(float)
     for i, rho, t, q in zip(prod["item"], prod["routing"], prod["t"], prod["quantity"], strict=True):
-        rho = rho or default_routing[i]
-        amount[(routing_line.get((i, rho), routing_line[(i, default_routing[i])]), int(t))] += float(items.at[i, "unit_cost"]) * q
-    pur = actuals["purchases"]
-    for m, t, q in zip(pur["item"], pur["t"], pur["quantity"], strict=True):
-        oc = float(items.at[m, "order_cost"]) if q > 0 else 0.0
-        amount[(str(items.at[m, "budget_line"]), int(t))] += float(items.at[m, "unit_cost"]) * q + oc
+        started[(i, rho or default[i], int(t))] += float(q)
+    for (i, rho, t), q in started.items():
+        if q <= 0:
+            continue
+        amount[(d.routing_line[(i, rho)], t)] += d.unit_cost[i] * q
+        for step in d.steps[(i, rho)]:  # a setup of the routing in t: each step's cost on its resource's line
+            amount[(d.resource_line[step.resource], t)] += step.setup_cost
+            hours[(step.resource, t)] += step.hours_per_unit * q + step.setup_hours
+    pur = actuals["purchases"].groupby(["item", "t"])["quantity"].sum()
+    for (m, t), q in pur.items():
+        if q > 0:
+            amount[(d.material_line[m], int(t))] += d.unit_cost[m] * q + d.order_cost[m]
+    for r in d.resources:
+        for t in closed:
+            regular = (1 - d.reserve[r]) * d.capacity[(r, t)]
+            overtime = max(hours[(r, t)] - regular, 0.0) if math.isfinite(regular) else 0.0
+            amount[(d.resource_line[r], t)] += d.fixed_cost[r] + d.overtime_cost[r] * overtime
     given = actuals["spend"].groupby(["line", "t"])["amount"].sum()
     for (line, t), a in given.items():
         amount[(line, int(t))] = float(a)  # the ledger's figure replaces the derived one
-    lines = list(inst.tables["budget_lines"]["line"])
-    rows = [(b, t, inst.periods[t - 1], amount.get((b, t), 0.0)) for b in lines for t in range(1, from_t)]
+    rows = [(b, t, inst.periods[t - 1], amount.get((b, t), 0.0)) for b in d.lines for t in closed]
     return pd.DataFrame(rows, columns=["line", "t", "period", "amount"])
+
+
+def budget_state(inst: Instance, spent: pd.DataFrame, from_t: int, baseline: Baseline | None = None) -> pd.DataFrame:
+    """What the closed periods 1..from_t−1 used of each budget line and what they hand on.
+
+    One row per line: `allocated` and `emergency` (the previous plan's, closed periods; 0
+    without a baseline), `spent` (actual, `actual_spend`), `used` (allocation counted against
+    the horizon ceiling and the pool: the previous plan's allocation, plus any actual spend
+    beyond allocation + emergency, an overrun that had to be budgeted too) and `carried` (a
+    carry-over line's unspent balance at the roll point, allocation + emergency − spend
+    cumulated period by period, an overrun first cleared by the `used` rule; 0 on other
+    lines, whose unspent allocation lapses with its period).
+    """
+    k = from_t - 1
+    alloc: dict[tuple[str, int], float] = {}
+    drawn: dict[tuple[str, int], float] = {}
+    if baseline is not None:
+        b = baseline.tables["budget"]
+        b = b[b["t"] <= k]
+        alloc = {(line, int(t)): float(a) for line, t, a in zip(b["line"], b["t"], b["allocated"], strict=True)}
+        if "emergency" in b:
+            drawn = {(line, int(t)): float(e) for line, t, e in zip(b["line"], b["t"], b["emergency"], strict=True)}
+    spend = {(line, int(t)): float(a) for line, t, a in zip(spent["line"], spent["t"], spent["amount"], strict=True)}
+    bl = inst.tables["budget_lines"]
+    rows = []
+    for line, carry in zip(bl["line"], bl["carryover"], strict=True):
+        carry = bool(carry)
+        balance = used = 0.0
+        for t in range(1, from_t):
+            a, e, s = alloc.get((line, t), 0.0), drawn.get((line, t), 0.0), spend.get((line, t), 0.0)
+            if carry:
+                balance += a + e - s
+                overrun = max(-balance, 0.0)
+                balance += overrun
+            else:
+                overrun = max(s - a - e, 0.0)
+            used += a + overrun
+        rows.append((line, carry, sum(alloc.get((line, t), 0.0) for t in range(1, from_t)),
+                     sum(drawn.get((line, t), 0.0) for t in range(1, from_t)),
+                     sum(spend.get((line, t), 0.0) for t in range(1, from_t)), used, balance if carry else 0.0))
+    return pd.DataFrame(rows, columns=["line", "carryover", "allocated", "emergency", "spent", "used", "carried"])
 
 
 # ---------------------------------------------------------------- the re-plan instance
 
 
 def replan_instance(inst: Instance, actuals: Actuals, from_t: int, baseline: Baseline | None = None) -> Instance:
-    """The instance of the remaining periods, starting from the actuals (module docstring)."""
+    """The instance of the remaining periods, starting from the actuals (module docstring).
+
+    Without a baseline nothing is known of the closed periods' allocation: the budgets shrink
+    by the actual spend and nothing is carried."""
     k = from_t - 1
     periods = inst.periods[k:]
     tables: dict[str, pd.DataFrame] = {}
@@ -264,25 +417,28 @@ def replan_instance(inst: Instance, actuals: Actuals, from_t: int, baseline: Bas
         oo = pd.concat([tables["open_orders"], extra[tables["open_orders"].columns]], ignore_index=True)
         tables["open_orders"] = oo.groupby(["item", "period", "t"], as_index=False, sort=False)["quantity"].sum()[
             list(inst.tables["open_orders"].columns)]
-    spent = actual_spend(inst, actuals, from_t)
-    by_line = spent.groupby("line")["amount"].sum()
+    state = budget_state(inst, actual_spend(inst, actuals, from_t), from_t, baseline)
+    used = state.set_index("line")["used"]
     bl = tables["budget_lines"]
-    bl["ceiling"] = (bl["ceiling"] - bl["line"].map(by_line).fillna(0.0)).clip(lower=0.0)
-    drawn = 0.0
-    if baseline is not None:
-        b = baseline.tables["budget"]
-        drawn = float(b.loc[b["t"] <= k, "emergency"].sum()) if "emergency" in b else 0.0
-    budget = dataclasses.replace(inst.budget, pool=max(inst.budget.pool - float(by_line.sum()), 0.0),
-                                 emergency_pool=max(inst.budget.emergency_pool - drawn, 0.0))
+    bl["ceiling"] = (bl["ceiling"] - bl["line"].map(used).fillna(0.0)).clip(lower=0.0)
+    budget = dataclasses.replace(inst.budget, pool=max(inst.budget.pool - float(used.sum()), 0.0),
+                                 emergency_pool=max(inst.budget.emergency_pool - float(state["emergency"].sum()), 0.0))
     cash = dataclasses.replace(inst.cash, initial=actuals.cash, initial_loan=actuals.loan)
+    receivables = actuals["receivables"].groupby("t")["amount"].sum()
+    payables = actuals["payables"].groupby("t")["amount"].sum()
+    opening = OpeningBalances(
+        receivables={int(t) - k: float(a) for t, a in receivables.items() if a},
+        payables={int(t) - k: float(a) for t, a in payables.items() if a},
+        budget_carried={line: float(c) for line, c in zip(state["line"], state["carried"], strict=True) if c > 0},
+    )
     all_demand = inst.all_demand
     if all_demand is not None:
         all_demand = all_demand[all_demand["t"] > k].copy()
         all_demand["t"] -= k
         all_demand = all_demand.reset_index(drop=True)
-    fp = hashlib.sha256(f"{inst.fingerprint}|roll|{from_t}|{actuals.digest}".encode()).hexdigest()[:16]
+    fp = hashlib.sha256(f"{inst.fingerprint}|roll|{from_t}|{actuals.digest}|{state.to_csv()}".encode()).hexdigest()[:16]
     return dataclasses.replace(inst, periods=tuple(periods), tables=freeze_tables(tables), cash=cash, budget=budget,
-                               all_demand=all_demand, fingerprint=fp,
+                               all_demand=all_demand, fingerprint=fp, opening=opening,
                                source=f"{inst.source} (re-plan from {periods[0]})")
 
 
@@ -304,7 +460,9 @@ class RollResult:
     from_period: str
     freeze: int
     change_penalty: float
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # diff and variance tables
+    baseline_profit: float  # the previous plan's profit of the re-planned periods (its P&L)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # budget state, diff and variance tables
+    diagnosis: Diagnosis | None = None  # what to relax when the re-plan is infeasible
 
     @property
     def has_plan(self) -> bool:
@@ -318,7 +476,9 @@ def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, free
 
     With `warm`, the re-plan starts from the previous plan shifted to the remaining periods:
     its setups and orders, by name and index, where the re-plan has the same column (an index
-    the previous plan's tables omit counts as 0); `kpis["warm_start"]` says whether it did."""
+    the previous plan's tables omit counts as 0); `kpis["warm_start"]` says whether it did.
+    An infeasible re-plan carries the diagnosis `solve` prints (`RollResult.diagnosis`, and
+    `kpis["diagnosis"]`)."""
     if not 2 <= from_t <= inst.n:
         raise InputError([Problem("command line", None, "--from", f"cannot re-plan from period {from_t}",
                                   f"a period after the first: {', '.join(inst.periods[1:])}")])
@@ -331,11 +491,7 @@ def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, free
     k = from_t - 1
     new = replan_instance(inst, actuals, from_t, baseline)
     prev = shift_values(baseline.values, k)
-    receivables = actuals["receivables"].groupby("t")["amount"].sum()
-    payables = actuals["payables"].groupby("t")["amount"].sum()
     extensions = [
-        known_cash_flows({int(t) - k: float(a) for t, a in receivables.items()},
-                         {int(t) - k: float(a) for t, a in payables.items()}),
         hold_decisions(prev, periods=set(range(1, freeze + 1)), how="fix"),
         change_penalty_ext(prev, change_penalty),
     ]
@@ -343,12 +499,20 @@ def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, free
     start, columns = warm_start(new, options, prev, extensions, missing=0.0) if warm else (None, 0)
     plan = solve(new, options, extensions=extensions, start=start)
     mark_warm(plan, columns)
+    pnl = baseline.tables.get("pnl")  # absent in folders written before it was read back
+    baseline_profit = float(pnl.loc[pnl["t"] > k, "profit"].sum()) if pnl is not None else math.nan
     plan.kpis.update(roll_from=inst.periods[k], freeze=freeze, change_penalty=change_penalty,
-                     baseline=str(baseline.path), actuals=str(actuals.path))
-    out = RollResult(plan=plan, instance=new, from_period=inst.periods[k], freeze=freeze, change_penalty=change_penalty)
+                     baseline=str(baseline.path), actuals=str(actuals.path), baseline_profit_remaining=baseline_profit,
+                     budget_carried=dict(new.opening.budget_carried))
+    out = RollResult(plan=plan, instance=new, from_period=inst.periods[k], freeze=freeze, change_penalty=change_penalty,
+                     baseline_profit=baseline_profit)
+    out.tables["budget_state"] = budget_state(inst, actual_spend(inst, actuals, from_t), from_t, baseline)
     out.tables.update(variance_tables(inst, baseline, actuals, from_t))
     if plan.has_plan:
         out.tables.update(plan_diff(baseline, plan, k, freeze))
+    elif plan.status == Status.INFEASIBLE:  # say what to relax, as `solve` does
+        out.diagnosis = diagnose(new, options, result=plan)
+        plan.kpis["diagnosis"] = out.diagnosis.to_dict()
     return out
 
 

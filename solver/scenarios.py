@@ -41,6 +41,7 @@ from formulations.assembly import BuiltModel, build_model
 from solver.highs import (
     SolveOutcome,
     StandardForm,
+    allocation_columns,
     compile_model,
     minimise_allocation,
     solve_standard_form,
@@ -282,9 +283,8 @@ def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commi
         if out.status.has_plan:
             values = np.array(out.values[off: off + sf.num_cols], dtype=float)
             part = SolveOutcome(status=out.status, message=out.message, values=values)
-            alloc = np.array([sf.column_of[id(v)] for v in built[s].model.budget.alloc.values() if id(v) in sf.column_of],
-                             dtype=np.int64)
-            minimise_allocation(sf, part, alloc, options)  # each scenario's own least allocation
+            alloc, alloc_weights = allocation_columns(built[s].model, sf, inst.n)
+            minimise_allocation(sf, part, alloc, options, weights=alloc_weights)  # each scenario's own least allocation
             res.tables = extract_tables(built[s], sf, part.values)
             res.objective = float(sf.cost @ part.values + sf.offset)
             res.kpis.update(objective=res.objective, bound=math.nan)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from solver.baseline import load_baseline
 from solver.commands.common import add_solve_options, err_console, solve_options
+from solver.commands.diagnose import render as render_diagnosis
 from solver.loading import load_instance
 from solver.rolling import DEFAULT_CHANGE_PENALTY, RollResult, period_index, read_actuals, roll
 from solver.summary import money
@@ -70,9 +71,19 @@ def render(res: RollResult, console: Console) -> None:
     plan = res.plan
     head = f"re-plan from {res.from_period} · {len(res.instance.periods)} periods · freeze {res.freeze} · change penalty {res.change_penalty:g}"
     if plan.has_plan:
-        console.print(f"[bold]{head}[/]: {plan.status}, profit of the remaining periods {money(plan.objective, cur)}")
+        console.print(f"[bold]{head}[/]: {plan.status}, profit of the remaining periods {money(plan.objective, cur)} "
+                      f"(previous plan: {money(res.baseline_profit, cur)})")
     else:
         console.print(f"[bold]{head}[/]: [red]{plan.status}[/] — {plan.message}")
+    state = res.tables.get("budget_state")
+    if state is not None and len(state):
+        t = Table(title=f"budget used before {res.from_period} and carried into the re-plan")
+        for c in ("line", "allocated", "emergency", "spent", "carried in"):
+            t.add_column(c, justify="right" if c != "line" else "left")
+        for r in state.itertuples(index=False):  # allocated: counted against ceilings and pool, overruns included
+            t.add_row(str(r.line), money(r.used, cur), money(r.emergency, cur), money(r.spent, cur),
+                      money(r.carried, cur) if r.carryover else "no carry-over")
+        console.print(t)
     var = res.tables.get("variance_budget")
     if var is not None and len(var):
         t = Table(title="plan vs actual by budget line (预实比较)")
@@ -83,6 +94,8 @@ def render(res: RollResult, console: Console) -> None:
             t.add_row(str(r.line), str(r.period), money(r.planned, cur), money(r.actual, cur), money(r.variance, cur),
                       _pct(r.variance_pct), style=style)
         console.print(t)
+    if res.diagnosis is not None:
+        render_diagnosis(res.diagnosis, console)
     if plan.has_plan:
         t = Table(title="plan changes against the previous plan")
         t.add_column("table")
