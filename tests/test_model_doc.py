@@ -21,7 +21,6 @@ import pandas as pd
 import pyomo.environ as pyo
 import pytest
 
-from formulations.actuals import known_cash_flows
 from formulations.assembly import BuiltModel, build_model
 from formulations.replan import (
     OrderHours,
@@ -79,7 +78,6 @@ def code_names() -> set[str]:
     res = inst.tables["resources"]
     finite = res.loc[res["capacity"] < math.inf, "resource"].tolist()
     replan = [
-        known_cash_flows({1: 100.0}, {2: 50.0}),
         hold_decisions({}, periods={1}, how="fix"),
         change_penalty({}, rate=1.0),
         choose_orders([(product, channel, 10.0)]),  # before release_reserve, which reads accept
