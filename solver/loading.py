@@ -921,7 +921,7 @@ def _check_budget_line_names(ctx: _Context) -> None:
             ctx.rep.add(label, row, "budget_line",
                         f"budget line '{line}' (charged by {who}) has no ceiling in {ctx.label('budget_lines')} "
                         f"or {ctx.label('budgets')}, so its spend is unlimited{hint}",
-                        "a budget line with ceilings; for a new line without ceilings, a name unlike the others")
+                        "a budget line with ceilings; for a new line, a row of its own in budget_lines.csv (blank ceiling = none)")
     _check_partial_period_ceilings(ctx, charged)
 
 

@@ -197,8 +197,8 @@ class _Book:
                        "the value itself, or the workbook saved once by Excel or LibreOffice")
             return cached
         if cached is not None and not _same(cached, value):
-            report(f"formula {cell.value} evaluates to {value:g} but its stored result is {cached!r} (stale); "
-                   f"{value:g} is used", "a stored result matching the formula (recalculate and save in Excel)",
+            report(f"formula {cell.value} evaluates to {value:.12g} but its stored result is {cached!r} (stale); "
+                   f"{value:.12g} is used", "a stored result matching the formula (recalculate and save in Excel)",
                    "warning")
         return int(value) if value.is_integer() and abs(value) < 1e15 else value
 
