@@ -3,17 +3,36 @@
     from solver import load_instance, solve
     plan = solve(load_instance("instances/appliance"))
     plan.objective, plan.tables["production"], plan.kpis
+
+The names below are imported when first used, not with the package: the child processes that
+run HiGHS beside a solve (solver/bound_worker.py) import this package too, and should start in
+a fraction of a second rather than load Pyomo and pandas first.
 """
 
-from solver.instance import Instance
-from solver.loading import load_instance, validate
-from solver.options import SolveOptions
-from solver.planning import solve
-from solver.problems import InputError, Problem
-from solver.results import Result
-from solver.status import Status
+from importlib import import_module
 
-__all__ = [
-    "Instance", "InputError", "Problem", "Result", "SolveOptions", "Status",
-    "load_instance", "solve", "validate",
-]
+_EXPORTS = {
+    "Instance": "solver.instance",
+    "InputError": "solver.problems",
+    "Problem": "solver.problems",
+    "Result": "solver.results",
+    "SolveOptions": "solver.options",
+    "Status": "solver.status",
+    "load_instance": "solver.loading",
+    "solve": "solver.planning",
+    "validate": "solver.loading",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'solver' has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -8,8 +8,11 @@ input).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import threading
 from importlib import import_module
 
 from solver.problems import InputError
@@ -65,12 +68,36 @@ def _join_signed_values(argv: list[str]) -> list[str]:
     return out
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Python is, so that it unwinds like Ctrl-C (HiGHS cancelled,
+    children stopped, nothing half-written)."""
+
+
+def _raise_terminated(_signum, _frame) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM is handled like SIGINT while a command runs (main thread only: signal handlers
+    cannot be set elsewhere); the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     parser = build_parser()
     args = parser.parse_args(_join_signed_values(list(sys.argv[1:] if argv is None else argv)))  # argparse exits 2 on bad usage
     try:
-        return int(args.run(args))
+        with _sigterm_as_interrupt():
+            return int(args.run(args))
     except InputError as err:
         from solver.commands.common import print_problems
 
@@ -79,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, NotADirectoryError, FileExistsError, PermissionError) as err:
         print(f"prodbudget: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("prodbudget: interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: one line, no traceback
+        how = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"prodbudget: {how}; nothing was written", file=sys.stderr)
         return 130
 
 

@@ -14,7 +14,20 @@ Two answers, both translated through `solver.sensitivity.ROW_FAMILIES`:
   setup/order links, minimum lots, MOQs, backlog ends — are never relaxed.
 
 * **Irreducible infeasible subset** (when the LP relaxation is already infeasible): HiGHS
-  `getIis()` with the irreducible strategy; its rows and bounds named like the limits above.
+  `getIis()` with the irreducible strategy, in a child process beside the elastic solve
+  (`solver.bound_worker.BackgroundIis`: getIis honours no time limit and cannot be
+  interrupted safely). Only its *business limits* are listed, named like the limits above:
+  rows of a family a planner can change (`LIMIT_FAMILIES`; demand only where the channel must
+  be served). Balances and definitions (stock, cash, budget commitment, setup links) and
+  variable bounds (quantities ≥ 0, binaries in [0, 1]; every business limit of this model —
+  capacity, overtime limit, credit line, budgets, targets — is a row) hold by construction:
+  they are counted, not listed.
+
+The plan is solved by `solver.planning.solve`, the same pipeline as `prodbudget solve` (build
+route, strategy, polish), so both commands report the same plan, profit and diagnosis for the
+same data and options. The whole call honours `options.time_limit` (or a `deadline`): what the
+limit cut short is named in `Diagnosis.unfinished`. `progress(phase, detail)` is called as
+the work moves (the CLI shows it; this module never prints).
 
 Weights (`DEFAULT_WEIGHTS`, per family, adjustable) multiply the money value of one unit of
 the row, so that relaxations in hours, units and currency compare in money:
@@ -33,8 +46,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
@@ -43,8 +57,10 @@ import scipy.sparse as sp
 
 from solver.instance import Instance
 from solver.options import SolveOptions
-from solver.sensitivity import ROW_FAMILIES, VAR_FAMILIES
+from solver.sensitivity import LIMIT_FAMILIES, ROW_FAMILIES
 from solver.summary import money
+
+Progress = Callable[[str, str], None]  # (phase, detail): what the diagnosis is doing now
 
 # family (ROW_FAMILIES name) -> default weight per money-equivalent unit
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -134,11 +150,16 @@ class Diagnosis:
     message: str
     relaxations: list[Relaxation] = field(default_factory=list)
     lp_infeasible: bool = False
-    iis: list[IisMember] = field(default_factory=list)
+    iis: list[IisMember] = field(default_factory=list)  # its business limits only
+    iis_left_out: int = 0  # members of the IIS that are balances, definitions or variable bounds
     relaxable: bool = True  # False: no relaxation of the allowed families suffices
+    relaxation_proven: bool = True  # False: the relaxation shown is not proven the cheapest
     weights: dict[str, float] = field(default_factory=dict)
     never: tuple[str, ...] = ()
     currency: str = "CNY"
+    status: str = ""  # of the plan's solve (solver.status.Status)
+    objective: float = math.nan  # the plan's profit when one exists, as `prodbudget solve` reports it
+    unfinished: list[str] = field(default_factory=list)  # what the time limit cut short
 
     @property
     def total_cost(self) -> float:
@@ -155,12 +176,15 @@ class Diagnosis:
     def lines(self) -> list[str]:
         """The diagnosis as plain sentences (the CLI renders these)."""
         if self.feasible:
-            return ["a plan exists: nothing needs relaxing"]
+            return [f"a plan exists: nothing needs relaxing (profit {money(self.objective, self.currency)}, "
+                    f"{self.status})"]
         if self.feasible is None:
-            return [f"no diagnosis: {self.message}"]
+            return [f"no diagnosis: {self.message}"] + self._unfinished_lines()
         out = []
         if self.relaxations:
-            out.append("No plan satisfies every limit. The cheapest way to make it feasible:")
+            out.append("No plan satisfies every limit. The cheapest way to make it feasible:" if self.relaxation_proven
+                       else "No plan satisfies every limit. A way to make it feasible (not proven the cheapest: "
+                            f"{self.message}):")
             out += [f"  • {r.text}" for r in self.relaxations]
         elif not self.relaxable:
             never = f" (never relaxed: {', '.join(self.never)})" if self.never else ""
@@ -169,18 +193,36 @@ class Diagnosis:
             out.append(f"No plan satisfies every limit; {self.message}")
         if self.iis:
             out.append("Already the LP (setups and orders fractional) is infeasible; these limits conflict "
-                       "(irreducible: drop any one and the rest can be met):")
+                       "(irreducible: without any one of them the rest can be met):")
             out += [f"  – {m.text}" for m in self.iis]
-        return out
+            if self.iis_left_out:
+                out.append(f"    (with {self.iis_left_out} stock, cash or budget balances, definitions and "
+                           "non-negative quantities, which always hold)")
+        elif self.lp_infeasible and self.iis_left_out:
+            out.append("Already the LP (setups and orders fractional) is infeasible, from the model's balances and "
+                       "definitions alone: no limit a planner can change takes part (check the data: opening "
+                       "stock, open orders, fixed commitments)")
+        return out + self._unfinished_lines()
+
+    def _unfinished_lines(self) -> list[str]:
+        if not self.unfinished:
+            return []
+        return ["Not finished within the time limit (a longer --time-limit lets it finish):"] + [
+            f"  – {u}" for u in self.unfinished]
 
     def to_dict(self) -> dict:
         return {
             "feasible": self.feasible,
+            "status": self.status,
             "message": self.message,
+            "objective": self.objective,
             "relaxable": self.relaxable,
+            "relaxation_proven": self.relaxation_proven,
             "lp_infeasible": self.lp_infeasible,
             "relaxations": self.table().to_dict(orient="records"),
             "iis": self.iis_table().to_dict(orient="records"),
+            "iis_left_out": self.iis_left_out,
+            "unfinished": list(self.unfinished),
             "weights": self.weights,
             "never": list(self.never),
             "total_cost": self.total_cost,
@@ -191,17 +233,50 @@ class Diagnosis:
 
 def diagnose(inst: Instance, options: SolveOptions | None = None,
              weights: Mapping[str, float] | None = None, never: Iterable[str] = (),
-             result=None) -> Diagnosis:
-    """Solve (or reuse `result`), and when no plan exists, find the cheapest relaxation.
+             result=None, progress: Progress | None = None, deadline: float | None = None) -> Diagnosis:
+    """Solve (or reuse `result`, a `solver.planning.solve` Result), and when no plan exists,
+    find the cheapest relaxation and the conflicting limits.
 
-    `weights` and `never` take family names or CLI keys (see `FAMILY_KEYS`).
+    `weights` and `never` take family names or CLI keys (see `FAMILY_KEYS`). Everything ends
+    by `deadline` (a `time.perf_counter()` value; default: now + options.time_limit, the solve
+    included); `progress(phase, detail)` hears what is being done.
     """
-    from formulations.assembly import build_model
-    from formulations.production import UnboundedLotError
-    from solver.highs import compile_model, solve_standard_form
+    from solver.planning import solve
     from solver.status import Status
 
     options = options or SolveOptions()
+    deadline = time.perf_counter() + options.time_limit if deadline is None else deadline
+    note = progress or (lambda _phase, _detail="": None)
+    w, never_f = _weights(weights, never)
+
+    if result is None:
+        note("solving the plan", f"time limit {options.time_limit:g} s")
+        result = solve(inst, replace(options, time_limit=max(deadline - time.perf_counter(), 1.0)))
+    diag = Diagnosis(feasible=False, message=result.message, weights=w, never=never_f, currency=inst.currency,
+                     status=str(result.status))
+    if result.status.has_plan:
+        diag.feasible = True
+        diag.objective = float(result.objective)
+        return diag
+    if result.status != Status.INFEASIBLE or result.standard_form is None:
+        diag.feasible = None
+        if result.status == Status.ERROR and "time limit" in result.message.lower():
+            diag.unfinished.append("the solve itself: it found neither a plan nor a proof that none exists")
+        return diag
+
+    sf, d = result.standard_form, result.built.data
+    conflict = _start_iis(sf, deadline)  # in a child, beside the elastic solve
+    try:
+        _elastic(inst, d, sf, options, w, diag, deadline, note)
+        note("finding the conflicting limits", "")
+        _iis(inst, d, sf, conflict, diag, deadline)
+    finally:
+        conflict.kill()
+    return diag
+
+
+def _weights(weights: Mapping[str, float] | None, never: Iterable[str]) -> tuple[dict[str, float], tuple[str, ...]]:
+    """Family weights from the defaults, `weights` and `never` (CLI keys or family names)."""
     w = dict(DEFAULT_WEIGHTS)
     for k, v in (weights or {}).items():
         fam = family_of(k)
@@ -215,28 +290,7 @@ def diagnose(inst: Instance, options: SolveOptions | None = None,
     never_f = tuple(sorted({family_of(k) for k in never}))
     for fam in never_f:
         w[fam] = 0.0
-
-    if result is not None and result.standard_form is not None:
-        built, sf, status, message = result.built, result.standard_form, result.status, result.message
-    else:
-        try:
-            built = build_model(inst)
-        except UnboundedLotError as err:
-            return Diagnosis(feasible=None, message=str(err), weights=w, never=never_f, currency=inst.currency)
-        sf = compile_model(built.model)
-        out = solve_standard_form(sf, SolveOptions(**{**options.__dict__, "polish": False, "sensitivity": False}))
-        status, message = out.status, out.message
-    diag = Diagnosis(feasible=False, message=message, weights=w, never=never_f, currency=inst.currency)
-    if status.has_plan:
-        diag.feasible = True
-        return diag
-    if status != Status.INFEASIBLE:
-        diag.feasible = None
-        return diag
-
-    _iis(inst, sf, options, diag)
-    _elastic(inst, built.data, sf, options, w, diag)
-    return diag
+    return w, never_f
 
 
 # --------------------------------------------------------------------------- names
@@ -350,7 +404,8 @@ def _relaxable_rows(d, sf, weights: Mapping[str, float]):
     return out
 
 
-def _elastic(inst: Instance, d, sf, options: SolveOptions, weights: Mapping[str, float], diag: Diagnosis) -> None:
+def _elastic(inst: Instance, d, sf, options: SolveOptions, weights: Mapping[str, float], diag: Diagnosis,
+             deadline: float, note: Progress) -> None:
     from solver.highs import new_highs, run
 
     rel = _relaxable_rows(d, sf, weights)
@@ -371,21 +426,58 @@ def _elastic(inst: Instance, d, sf, options: SolveOptions, weights: Mapping[str,
         col_upper=np.concatenate([sf.col_upper, np.full(k, highspy.kHighsInf)]),
         is_integer=np.concatenate([sf.is_integer, np.zeros(k, dtype=bool)]),
     )
-    lp = elastic.to_lp()
-    h = new_highs(options)
-    h.passModel(lp)
-    run(h)
+    limit = max(deadline - time.perf_counter(), 0.5)
+    h = new_highs(replace(options, time_limit=limit))
+    h.passModel(elastic.to_lp())
+    search = _SearchProgress(note, diag.currency, limit)
+    h.cbMipInterrupt.subscribe(search.seen)
+    note("searching the cheapest relaxation", f"{k:,} limits may move; up to {limit:.0f} s")
+    run(h, poll=search.show)
     ms = h.getModelStatus()
     info = h.getInfo()
+    stopped = ms != highspy.HighsModelStatus.kOptimal
     if info.primal_solution_status != highspy.kSolutionStatusFeasible:
-        diag.relaxable = False
-        if ms != highspy.HighsModelStatus.kInfeasible:
+        if ms == highspy.HighsModelStatus.kInfeasible:
+            diag.relaxable = False
+        else:
             diag.message = f"the relaxation search stopped ({h.modelStatusToString(ms)}) before finding one"
+            if ms == highspy.HighsModelStatus.kTimeLimit:
+                diag.unfinished.append("the search for a relaxation: none found before the time limit")
         return
-    if ms != highspy.HighsModelStatus.kOptimal:
-        diag.message = f"relaxation found at a limit ({h.modelStatusToString(ms)}); a cheaper one may exist"
+    if stopped:
+        diag.relaxation_proven = False
+        if ms == highspy.HighsModelStatus.kTimeLimit:
+            less = (f"; the cheapest may cost up to {info.mip_gap:.1%} less"
+                    if elastic.num_integers and 0 < info.mip_gap < 1 else "")
+            diag.message = f"the time limit stopped the search{less}"
+            diag.unfinished.append(f"the proof that the relaxation shown is the cheapest{less}")
+        else:
+            diag.message = f"the search stopped ({h.modelStatusToString(ms)})"
     slack = np.array(h.getSolution().col_value, dtype=float)[sf.num_cols:]
     diag.relaxations = _translate(inst, d, sf, rows, slack, costs)
+
+
+class _SearchProgress:
+    """Progress of the elastic MIP: the priced relaxation found so far and HiGHS's lower bound
+    (read in its interrupt callback, shown from the waiting thread at most every 2 s)."""
+
+    def __init__(self, note: Progress, currency: str, limit: float):
+        self.note, self.currency, self.limit = note, currency, limit
+        self.best = self.bound = math.nan
+        self.started = self.shown = time.perf_counter()
+
+    def seen(self, e) -> None:  # HiGHS's thread: store two floats, nothing that can raise
+        self.best = e.data_out.mip_primal_bound
+        self.bound = e.data_out.mip_dual_bound
+
+    def show(self) -> None:
+        now = time.perf_counter()
+        if now - self.shown < 2.0:
+            return
+        self.shown = now
+        best = f"best priced at {money(self.best, self.currency)}" if abs(self.best) < 1e20 else "none found yet"
+        bound = f", at least {money(self.bound, self.currency)}" if abs(self.bound) < 1e20 else ""
+        self.note("searching the cheapest relaxation", f"{best}{bound}; {now - self.started:.0f} s of {self.limit:.0f} s")
 
 
 def _translate(inst: Instance, d, sf, rows: np.ndarray, slack: np.ndarray, costs: np.ndarray) -> list[Relaxation]:
@@ -487,31 +579,55 @@ def _where(entity: str, period: str) -> str:
     return (f" of {entity}" if entity else "") + (f" in {period}" if period else "")
 
 
-_BOUND = {2: "lower", 3: "upper", 4: "both", 1: "free", 0: "", -1: ""}
+_BOUND_IN_CONFLICT = {2, 3, 4}  # HiGHS IIS bound status: lower, upper, boxed (1 free, 0/-1 not in it)
 
 
-def _iis(inst: Instance, sf, options: SolveOptions, diag: Diagnosis) -> None:
-    """When the LP relaxation is infeasible: HiGHS's irreducible infeasible subset, named."""
-    from solver.highs import new_highs, run
+def _start_iis(sf, deadline: float):
+    """The LP relaxation's IIS, started in a child process (see `_iis`)."""
+    from solver.bound_worker import BackgroundIis, BoundJob
 
-    h = new_highs(options)
-    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
-    h.passModel(sf.to_lp(integer=False))
-    run(h)
-    if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
+    A = sf.A.tocsc()
+    return BackgroundIis(BoundJob(
+        cost=sf.cost, col_lower=sf.col_lower, col_upper=sf.col_upper, row_lower=sf.row_lower,
+        row_upper=sf.row_upper, indptr=A.indptr.astype(np.int32), indices=A.indices.astype(np.int32),
+        data=A.data.astype(float), is_integer=np.zeros(sf.num_cols, dtype=bool), maximize=sf.maximize,
+        offset=sf.offset, options={"threads": 1},
+    ), until=deadline)
+
+
+def _is_business_limit(d, comp: str, idx: tuple) -> bool:
+    """A row a planner can change: capacity, overtime limit, budgets, pools, minimum cash,
+    credit line, stock targets, and demand of a channel that must be served."""
+    fam = ROW_FAMILIES.get(comp, ("",))[0]
+    if fam not in LIMIT_FAMILIES:
+        return False
+    return comp != "sales.demand" or d.service.get(idx[1]) == "must"
+
+
+def _iis(inst: Instance, d, sf, conflict, diag: Diagnosis, deadline: float) -> None:
+    """When the LP relaxation is infeasible: the business limits of HiGHS's irreducible
+    infeasible subset, named (balances, definitions and bounds are counted)."""
+    lp_infeasible = conflict.lp_infeasible(deadline)
+    if lp_infeasible is None:
+        diag.unfinished.append("the conflicting limits: the LP relaxation was not solved before the time limit")
+        return
+    if not lp_infeasible:
         return
     diag.lp_infeasible = True
-    try:
-        status, iis = h.getIis()
-    except Exception:  # noqa: BLE001 — an IIS is a bonus; the elastic answer stands alone
+    report = conflict.iis(deadline)
+    if report is None:
+        diag.unfinished.append("the conflicting limits (HiGHS's irreducible infeasible subset)")
         return
-    if status != highspy.HighsStatus.kOk or not iis.valid_:
-        return
+    if "error" in report:
+        return  # an IIS is a bonus; the elastic answer stands alone
     cur, periods = inst.currency, inst.periods
     members = []
-    for r in iis.row_index_:
+    for r in report["rows"]:
         con, kind = sf.rows[r]
-        comp, fam, entity, _idx, t = _row_parts(con, periods)
+        comp, fam, entity, idx, t = _row_parts(con, periods)
+        if not _is_business_limit(d, comp, idx):
+            diag.iis_left_out += 1
+            continue
         period = periods[t - 1] if t else ""
         unit = _unit_of(comp, cur)
         if kind == 0:
@@ -523,20 +639,5 @@ def _iis(inst: Instance, sf, options: SolveOptions, diag: Diagnosis) -> None:
         rhs_text = _qty(rhs, unit, cur) if unit else _num(rhs)
         members.append(IisMember("row", fam, entity, period, con.name, bound,
                                  f"{fam}{_where(entity, period)} ({sense} {rhs_text})"))
-    for j, b in zip(iis.col_index_, iis.col_bound_, strict=False):
-        var = sf.columns[j]
-        comp = var.parent_component().name
-        fam, names = VAR_FAMILIES.get(comp, (comp, ()))
-        idx = var.index()
-        idx = () if idx is None else (idx if isinstance(idx, tuple) else (idx,))
-        entity = " / ".join(str(v) for v, n in zip(idx, names, strict=False) if n != "t")
-        t = int(idx[names.index("t")]) if "t" in names and len(idx) == len(names) else None
-        period = periods[t - 1] if t else ""
-        bound = _BOUND.get(int(b), "")
-        if bound not in ("lower", "upper", "both"):
-            continue  # the column is in the subset, its bounds are not in conflict
-        lo, hi = sf.col_lower[j], sf.col_upper[j]
-        what = {"lower": f"≥ {_num(lo)}", "upper": f"≤ {_num(hi)}", "both": f"in [{_num(lo)}, {_num(hi)}]"}.get(bound, "")
-        members.append(IisMember("bound", fam, entity, period, var.name, bound,
-                                 f"{fam}{_where(entity, period)} {what}".rstrip()))
+    diag.iis_left_out += sum(1 for b in report["col_bounds"] if int(b) in _BOUND_IN_CONFLICT)
     diag.iis = members

@@ -350,17 +350,21 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
         options=highs_options,
     )
     background = BackgroundBound(job)
-    report = None
-    exact = False
     try:
         incumbent, inc_obj, lp_bound = _lp_dive(sf, one, deadline, note)
         exact = incumbent is not None
+        lp = next((step for step in log if step[0] == "lp relaxation"), None)
+        if lp is not None and lp[2] == "Infeasible":
+            background.kill()  # no plan exists: the caller's MIP says so and diagnoses it
+            return None, math.nan, log, False
         # the bound keeps tightening (HiGHS may improve the plan) until the deadline; without a
         # dive plan, time is kept for a fixed-integer LP of HiGHS's (about half the relaxation)
-        lp_seconds = next((step[5] for step in log if step[0] == "lp relaxation"), 0.0)
+        lp_seconds = lp[5] if lp is not None else 0.0
         background.wait(deadline - STOP_GRACE - (0.0 if exact else 0.5 * lp_seconds))
-    finally:
-        report = background.result(timeout=STOP_GRACE)
+    except BaseException:  # an interrupt: the child goes now, without its report
+        background.kill()
+        raise
+    report = background.result(timeout=STOP_GRACE)
     mip_bound = math.nan
     if report is not None:
         b = report["bound"]
@@ -404,6 +408,7 @@ class _Dive:
         self.state = np.full(len(self.int_cols), -1.0)  # -1 free in [0, 1], else fixed at 0 or 1
         self.stuck = np.zeros(len(self.int_cols), dtype=bool)
         self.lp_solves = 0
+        self.status = _MS.kNotset  # of the last LP solved
         self.h = self._highs()
 
     def _slack_rows(self):
@@ -452,7 +457,8 @@ class _Dive:
         self.h.setOptionValue("time_limit", self.h.getRunTime() + max(self.deadline - time.perf_counter(), 0.5))
         run(self.h)
         self.lp_solves += 1
-        if self.h.getModelStatus() == _MS.kOptimal:
+        self.status = self.h.getModelStatus()  # clearSolver() below resets HiGHS's own to "Not Set"
+        if self.status == _MS.kOptimal:
             return True
         self.h.clearSolver()  # a warm re-solve after an infeasible one is not to be trusted
         return False
@@ -510,7 +516,7 @@ def _lp_dive(sf: StandardForm, options: SolveOptions, deadline: float, note):
     t0 = time.perf_counter()
     dive = _Dive(sf, options, deadline)
     if not dive.solve():
-        note("lp relaxation", "all", dive.h.modelStatusToString(dive.h.getModelStatus()), math.nan, math.nan,
+        note("lp relaxation", "all", dive.h.modelStatusToString(dive.status), math.nan, math.nan,
              time.perf_counter() - t0)
         return None, math.nan, math.nan
     lp_bound = dive.objective()

@@ -221,18 +221,26 @@ def new_highs(options: SolveOptions) -> highspy.Highs:
     return h
 
 
-def run(h: highspy.Highs) -> None:
+def run(h: highspy.Highs, poll=None) -> None:
     """`h.run()`, except that Ctrl-C stops HiGHS at its next callback and propagates as
-    KeyboardInterrupt at once (a plain run() only notices it when HiGHS returns by itself)."""
+    KeyboardInterrupt at once (a plain run() only notices it when HiGHS returns by itself).
+    `poll()`, if given, is called every tenth of a second while HiGHS works (progress).
+    Whatever ends the wait, HiGHS has stopped before this returns or raises: Python never
+    unwinds while HiGHS's thread still runs (further Ctrl-Cs meanwhile are ignored)."""
     h.HandleKeyboardInterrupt = True
     h.startSolve()
     try:
         while not h.wait(0.1)[0]:
-            pass
-    except KeyboardInterrupt:
+            if poll is not None:
+                poll()
+    except BaseException:
         h.cancelSolve()
-        while not h.wait(0.1)[0]:
-            pass
+        while True:
+            try:
+                if h.wait(0.1)[0]:
+                    break
+            except KeyboardInterrupt:
+                continue
         raise
 
 

@@ -16,8 +16,10 @@ import pytest
 
 from solver.cli import main
 from solver.diagnosis import DiagnosisError, diagnose, family_of, round_up
+from solver.formatting import money
 from solver.loading import load_instance
 from solver.planning import solve
+from solver.sensitivity import LIMIT_FAMILIES
 
 pytestmark = pytest.mark.solver
 
@@ -67,7 +69,8 @@ def test_budget_ceiling_below_fixed_costs(tmp_path):
     assert (r.entity, r.period, r.amount) == ("production", "2027-02", 400)
     assert r.text.startswith("raise the production budget in 2027-02 by ¥400")
     assert diag.lp_infeasible
-    assert {"budget per period", "budget commitment"} <= {m.family for m in diag.iis}
+    assert [m.family for m in diag.iis] == ["budget per period"]  # the commitment row is a definition
+    assert diag.iis_left_out >= 1
 
     set_csv(path, "budgets", {"line": "production", "period": "2027-02"}, "ceiling", 600 + r.amount - 1)
     assert not feasible(path)
@@ -172,6 +175,30 @@ def test_feasible_instance_needs_nothing():
     assert diag.feasible and not diag.relaxations
 
 
+LP_INFEASIBLE = ["infeasible_budget", "infeasible_credit", "infeasible_min_cash", "infeasible_must",
+                 "infeasible_overtime", "infeasible_safety"]
+
+
+@pytest.mark.parametrize("name", LP_INFEASIBLE)
+def test_conflicting_limits_are_business_limits_only(name):
+    """The IIS lists limits a planner can change (capacity, overtime limit, budgets, minimum cash,
+    credit line, stock targets, must-serve demand), never a balance, a definition or a variable's
+    natural bound ("production of P ≥ 0", "stock balance of P"); those are only counted."""
+    inst = load_instance(TINY / name)
+    diag = diagnose(inst)
+    assert diag.lp_infeasible and diag.iis, diag.lines()
+    for m in diag.iis:
+        assert m.kind == "row" and m.family in LIMIT_FAMILIES, m.text
+        assert not m.text.endswith("≥ 0"), m.text
+        if m.family == "demand":
+            channel = m.entity.split(" / ")[1]
+            assert inst.tables["channels"].set_index("channel").loc[channel, "service"] == "must"
+    assert diag.iis_left_out > 0  # the balances the limits act through were in HiGHS's subset
+    text = "\n".join(diag.lines())
+    assert "≥ 0" not in text and "stock balance" not in text and "cash balance" not in text
+    assert f"with {diag.iis_left_out} stock, cash or budget balances" in text
+
+
 def test_family_names_and_rounding():
     assert family_of("min-cash") == "minimum cash" == family_of("minimum cash")
     assert family_of("SAFETY_STOCK") == "stock target min"
@@ -204,6 +231,37 @@ def test_cli_diagnose_and_solve_print_the_diagnosis(tmp_path, capsys):
 
     assert main(["diagnose", str(TINY / "demand_must")]) == 0
     assert "nothing needs relaxing" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["setup_lot_sizing", "min_lot", "demand_must"])
+def test_solve_and_diagnose_report_one_profit(name, capsys):
+    """One plan, one amount: `diagnose` on a feasible instance reports the profit `solve` reports
+    (it runs the same pipeline: build route, strategy, polish), in JSON and in text."""
+    path = TINY / name
+    assert main(["solve", str(path), "--json"]) == 0
+    solved = json.loads(capsys.readouterr().out)
+    assert main(["diagnose", str(path), "--json"]) == 0
+    diagnosed = json.loads(capsys.readouterr().out)
+    assert diagnosed["feasible"] is True and diagnosed["status"] == solved["status"]
+    assert diagnosed["objective"] == solved["objective"]
+    assert main(["diagnose", str(path)]) == 0
+    assert f"profit {money(solved['objective'], 'CNY')}" in capsys.readouterr().out
+
+
+def test_solve_and_diagnose_give_one_diagnosis(capsys):
+    """An infeasible instance: the relaxation `solve` prints is the one `diagnose` prints, and
+    --json keeps stderr free of progress lines."""
+    path = TINY / "infeasible_overtime"
+    assert main(["solve", str(path), "--json"]) == 1
+    captured = capsys.readouterr()
+    from_solve = json.loads(captured.out)["diagnosis"]
+    assert "searching" not in captured.err and "solving the plan" not in captured.err
+    assert main(["diagnose", str(path), "--json"]) == 1
+    captured = capsys.readouterr()
+    from_diagnose = json.loads(captured.out)
+    assert "searching" not in captured.err
+    assert from_solve["relaxations"] == from_diagnose["relaxations"]
+    assert from_solve["iis"] == from_diagnose["iis"]
 
 
 def test_cli_diagnose_rejects_unknown_family(capsys):

@@ -107,3 +107,19 @@ def test_auto_strategy_routes_by_size(monkeypatch, appliance_optimum):
     assert r.kpis["strategy"] == "relax-and-fix"
     assert len(check_plan(inst, r.tables)) == 0
     assert r.objective <= exact.objective * (1 + 1e-6) <= r.bound * (1 + 2e-6)
+
+
+def test_infeasible_relaxation_stops_the_large_route_at_once(monkeypatch, tmp_path):
+    """When the dive's LP relaxation is infeasible no plan exists: the background MIP is stopped
+    instead of waited for (it ran to the deadline before), and the answer is the MIP's own
+    infeasibility, which the diagnosis then explains. (A generated tiny plan, with setups,
+    whose overhead no plan can pay.)"""
+    toml, tables = generate(ladder("tiny", seed=1))
+    toml["cash"]["overhead"] *= 1000
+    inst = load_instance(write_instance_folder(tmp_path / "t", toml, tables))
+    monkeypatch.setattr(heuristics, "LARGE_ROWS", 0)
+    r = heuristics.solve_with_heuristic(inst, SolveOptions(time_limit=60))
+    assert str(r.status) == "infeasible"
+    steps = [(step[0], step[2]) for step in r.kpis["heuristic"]]
+    assert ("lp relaxation", "Infeasible") in steps
+    assert not [s for s in steps if s[0] == "bound"]

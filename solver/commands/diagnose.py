@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 from rich.console import Console
 
 from solver.commands.common import add_solve_options, err_console, solve_options
+from solver.commands.progress import progress_reporter
 from solver.diagnosis import DEFAULT_WEIGHTS, Diagnosis, DiagnosisError, diagnose, family_of
 from solver.loading import load_instance
 from solver.writers import to_jsonable
@@ -59,6 +61,7 @@ def render(diag: Diagnosis, console: Console | None = None) -> None:
 
 
 def run(args) -> int:
+    started = time.perf_counter()  # --time-limit covers the whole run: load, solve, diagnosis
     try:
         weights = parse_weights(args.weight)
         diag_kwargs = {"weights": weights, "never": args.never}
@@ -68,15 +71,12 @@ def run(args) -> int:
         err_console.print(f"prodbudget diagnose: {err}", markup=False)
         return 2
     inst = load_instance(args.path, scenario=args.scenario)
-    diag = diagnose(inst, solve_options(args), **diag_kwargs)
+    with progress_reporter(enabled=not args.json) as progress:
+        diag = diagnose(inst, solve_options(args), progress=progress, deadline=started + args.time_limit,
+                        **diag_kwargs)
     if args.json:
         print(json.dumps(to_jsonable(diag.to_dict()), ensure_ascii=False, indent=2))
     else:
         render(diag)
     return 0 if diag.feasible else 1
 
-
-def render_for_result(result, args) -> None:
-    """The diagnosis `prodbudget solve` prints for an infeasible instance (default weights)."""
-    diag = diagnose(result.instance, solve_options(args), result=result)
-    render(diag)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -39,6 +40,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    started = time.perf_counter()  # the diagnosis of an infeasible plan fits in --time-limit too
     if args.out and Path(args.out).exists() and not args.force:  # refuse before a long solve
         raise OutputExistsError(f"{args.out} exists; use --force to replace it")
     if args.xlsx and Path(args.xlsx).exists() and not args.force:
@@ -68,9 +70,12 @@ def run(args) -> int:
         write_result_workbook(result, args.xlsx, extra=extra)
     diagnosis = None
     if result.status == Status.INFEASIBLE:  # say what to relax, not just "infeasible"
+        from solver.commands.progress import progress_reporter
         from solver.diagnosis import diagnose
 
-        diagnosis = diagnose(inst, solve_options(args), result=result)
+        with progress_reporter(enabled=not args.json) as progress:
+            diagnosis = diagnose(inst, solve_options(args), result=result, progress=progress,
+                                 deadline=started + args.time_limit)
         result.kpis["diagnosis"] = diagnosis.to_dict()
     if result.status == Status.FEASIBLE:
         err_console.print(f"[yellow]warning[/]: {result.message}; the plan is not proven optimal "
