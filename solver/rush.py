@@ -207,7 +207,7 @@ class RushAnswer:
                 money_part += f" (break-even {money(max(self.break_even_price, 0.0), cur)})"
             else:
                 money_part += f"; profitable from {money(self.break_even_price, cur)}"
-        return f"{head}; {money_part}"
+        return f"{head}; {money_part}" if self.feasible else f"{head}, which {money_part}"
 
     def to_json(self) -> dict:
         return {
