@@ -26,7 +26,14 @@ from solver.highs import scaling_options
 from solver.instance_writer import write_instance_folder
 from solver.loading import load_instance
 from solver.options import SolveOptions
-from solver.parametric import Parameter, ParameterError, apply_parameter, mark_breakpoints, sweep
+from solver.parametric import (
+    Parameter,
+    ParameterError,
+    apply_parameter,
+    base_value,
+    mark_breakpoints,
+    sweep,
+)
 from solver.planning import solve
 from solver.sensitivity import FIXED_PATTERN_LABEL, measure_limits
 
@@ -848,3 +855,26 @@ def test_cli_solve_measures_and_says_which(tmp_path: Path, capsys) -> None:
     assert cli_main(["solve", str(folder), "--sensitivity", "--measure", "0", "--out", str(out0)]) == 0
     assert set(pd.read_csv(out0 / "limits.csv")["value_basis"]) == {"lower_bound"}
     assert "worth at least ¥11.11 for one day of capacity" in capsys.readouterr().out
+
+
+def test_one_period_parameters_change_one_row(tmp_path: Path) -> None:
+    """`kind:target@PERIOD` sets that period's number alone, adding the row where the period
+    took the default; the other periods and the other bound keep theirs."""
+    inst = load_instance(write_spec(tmp_path / "stock", STOCK))
+    got = apply_parameter(inst, Parameter.parse(f"capacity:L@{per(2)}"), 70)
+    assert got.tables["capacity"][["period", "capacity"]].values.tolist() == [[per(2), 70]]
+    assert base_value(got, Parameter.parse(f"capacity:L@{per(1)}")) == 100
+    got = apply_parameter(inst, Parameter.parse(f"target_min:P@{per(1)}"), 5)
+    st = got.tables["stock_targets"].set_index("period")
+    assert (st.at[per(1), "min"], st.at[per(1), "max"], st.at[per(2), "min"]) == (5, 30, 20)
+    got = apply_parameter(inst, Parameter.parse(f"min_cash@{per(3)}"), 50)
+    assert got.tables["cash_min"][["period", "amount"]].values.tolist() == [[per(3), 50]]
+    assert got.cash.min_balance == inst.cash.min_balance
+    budgets = load_instance(write_spec(tmp_path / "budgets", BUDGETS))
+    assert base_value(apply_parameter(budgets, Parameter.parse("line_ceiling:production"), 90),
+                      Parameter.parse("budget:production")) == 90
+    assert apply_parameter(budgets, Parameter.parse("emergency_pool"), 4).budget.emergency_pool == 4
+    for bad in ("credit_limit@2027-01", "target_min:P", "capacity:L@2031-01", "line_ceiling:procurement"):
+        with pytest.raises(ParameterError):
+            p = Parameter.parse(bad)
+            base_value(budgets if bad.startswith("line") else inst, p)
