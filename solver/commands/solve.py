@@ -47,7 +47,8 @@ def run(args) -> int:
         raise OutputExistsError(f"{args.xlsx} exists; use --force to replace it")
     inst = load_instance(args.path, scenario=args.scenario)
     result = solve(inst, solve_options(args, sensitivity=args.sensitivity))
-    if result.sensitivity is not None and args.measure > 0:  # before the tables are written
+    shown = not args.json or args.out or args.xlsx  # --json alone prints the KPIs, not the limits
+    if result.sensitivity is not None and args.measure > 0 and shown:  # before the tables are written
         with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err_console, transient=True) as bar:
             task = bar.add_task("re-solving the top limits", total=None)
