@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from solver.commands.common import add_solve_options, err_console, solve_options
 from solver.loading import load_instance
@@ -49,11 +48,13 @@ def run(args) -> int:
     result = solve(inst, solve_options(args, sensitivity=args.sensitivity))
     shown = not args.json or args.out or args.xlsx  # --json alone prints the KPIs, not the limits
     if result.sensitivity is not None and args.measure > 0 and shown:  # before the tables are written
-        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
-            task = bar.add_task("re-solving the top limits", total=None)
+        from solver.commands.progress import progress_reporter
+
+        phase = "valuing the top limits by re-solving"
+        with progress_reporter(enabled=not args.json) as progress:
+            progress(phase)
             seconds = measure_limits(result, solve_options(args), top=args.measure, jobs=args.jobs,
-                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                     progress=lambda done, total: progress(phase, f"{done} of {total} re-solved"))
         result.kpis["limits_seconds"] = seconds
     comparison = None
     if args.compare_sequential and result.has_plan:
