@@ -88,10 +88,17 @@ def _read_table(path: Path, name: str) -> pd.DataFrame:
     file = path / f"{name}.csv"
     if not file.is_file():
         raise _problem(path, f"{name}.csv", "missing: the baseline must be an output folder of `prodbudget solve --out`")
-    head = pd.read_csv(file, nrows=0, encoding="utf-8-sig")
-    dtypes = {c: str for c in head.columns if c in ID_COLUMNS}
-    return pd.read_csv(file, dtype=dtypes, keep_default_na=False, na_values={c: [""] for c in head.columns if c not in ID_COLUMNS},
-                       encoding="utf-8-sig")
+    try:
+        head = pd.read_csv(file, nrows=0, encoding="utf-8-sig")
+        dtypes = {c: str for c in head.columns if c in ID_COLUMNS}
+        return pd.read_csv(file, dtype=dtypes, keep_default_na=False,
+                           na_values={c: [""] for c in head.columns if c not in ID_COLUMNS}, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _problem(path, f"{name}.csv", f"not UTF-8 text (byte offset {exc.start})",
+                       expected="the table as `prodbudget solve --out` wrote it") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise _problem(path, f"{name}.csv", f"cannot be read as CSV ({str(exc).strip()})",
+                       expected="the table as `prodbudget solve --out` wrote it") from None
 
 
 def load_baseline(path: str | Path, inst: Instance) -> Baseline:
@@ -106,6 +113,9 @@ def load_baseline(path: str | Path, inst: Instance) -> Baseline:
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
     except ValueError as err:
         raise _problem(path, "summary.json", f"not valid JSON ({err})") from err
+    if not isinstance(summary, dict):
+        raise _problem(path, "summary.json", "holds no JSON object of key figures",
+                       expected="the summary.json `prodbudget solve --out` wrote")
     fp = summary.get("fingerprint")
     if not fp:
         raise _problem(path, "summary.json", "records no fingerprint of its input files", column="fingerprint")
@@ -137,8 +147,12 @@ def load_baseline(path: str | Path, inst: Instance) -> Baseline:
         df = tables[table]
         if col not in df.columns:
             continue
-        key_cols = [df[k].astype(int) if k == "t" else df[k] for k in keys]
-        vals = df[col].astype(float)
+        try:
+            key_cols = [df[k].astype(int) if k == "t" else df[k] for k in keys]
+            vals = df[col].astype(float)
+        except (KeyError, ValueError, TypeError) as err:
+            raise _problem(path, f"{table}.csv", f"not the table `prodbudget solve --out` wrote ({err})",
+                           column=col) from None
         values[comp] = {tuple(k): float(v) for *k, v in zip(*key_cols, vals, strict=True) if v != 0.0}
     return Baseline(path=path, fingerprint=fp, scenario=scenario, periods=periods, profit=float(profit),
                     status=status, values=values, tables=tables)

@@ -380,6 +380,7 @@ def _ttm_suite(which: str, cache: Path, lit: Path) -> list[BenchInstance]:
 def _dj_suite(cache: Path, lit: Path) -> list[BenchInstance]:
     from solver.instance_writer import write_instance_folder
     from solver.literature import dj_instances, known_values
+    from solver.writers import safe_file_names
 
     src = lit / "dj2000" / "dj_phase1_subset.json"
     if not src.is_file():
@@ -387,9 +388,11 @@ def _dj_suite(cache: Path, lit: Path) -> list[BenchInstance]:
     kv = known_values(lit)
     best = dict(zip(kv["instance"], kv["best_known"], strict=True))
     out = []
-    for name, (toml, tables) in dj_instances(src).items():
+    dj = dj_instances(src)
+    folders = safe_file_names(dj)  # names come from the JSON: never a path by themselves
+    for name, (toml, tables) in dj.items():
         path = _cached(
-            cache / "dj" / name, lambda f, t=toml, tb=tables: write_instance_folder(f, t, tb)
+            cache / "dj" / folders[name], lambda f, t=toml, tb=tables: write_instance_folder(f, t, tb)
         )
         out.append(BenchInstance(name, str(path), "dj", best.get(name)))
     return out

@@ -1,8 +1,15 @@
-"""`prodbudget` command line. Exit codes: 0 a plan (or clean input), 1 no plan, 2 bad input.
+"""`prodbudget` command line. Exit codes:
+
+- 0: a plan (or clean input, or the output asked for) was delivered;
+- 1: no plan was delivered: none exists (explained), or writing an output failed (disk full,
+  no permission, another run writing the same place; nothing partial is left);
+- 2: bad input or usage: the data, an option value, or an output that would overwrite an input
+  or something that is not an earlier output (refused before any work, nothing written);
+- 130: interrupted (Ctrl-C or SIGTERM), nothing written.
 
 Each command is a small module with `add_parser(subparsers)` and `run(args) -> int`; this file
 only wires them up and turns expected failures into messages (never a traceback for bad
-input).
+input or a failed write).
 """
 
 from __future__ import annotations
@@ -13,9 +20,17 @@ import logging
 import signal
 import sys
 import threading
+import zipfile
 from importlib import import_module
+from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ExpatError
 
 from solver.problems import InputError
+from solver.writers import OutputError, WriteError
+
+# what a damaged or hostile .xlsx raises while its sheets are read (truncated XML, an entity
+# the parser refuses: XXE, billion laughs)
+UNREADABLE_WORKBOOK = (zipfile.BadZipFile, ParseError, ExpatError)
 
 # command modules, in the order `prodbudget --help` lists them
 COMMANDS = (
@@ -103,7 +118,18 @@ def main(argv: list[str] | None = None) -> int:
 
         print_problems(err.problems)
         return EXIT_BAD_INPUT
-    except (FileNotFoundError, NotADirectoryError, FileExistsError, PermissionError) as err:
+    except OutputError as err:
+        print(f"prodbudget: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except WriteError as err:
+        print(f"prodbudget: {err}", file=sys.stderr)
+        return EXIT_NO_PLAN
+    except UNREADABLE_WORKBOOK as err:
+        where = next((getattr(args, a) for a in ("path", "src") if getattr(args, a, None)), "the workbook")
+        print(f"prodbudget: {where}: cannot be read as an .xlsx workbook ({type(err).__name__}: {err})",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as err:  # reading an input: not found, a folder where a file is meant, no permission, …
         print(f"prodbudget: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: one line, no traceback

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from solver.schema import TABLE_SPECS
+from solver.writers import write_folder_atomically
 
 _TOP_ORDER = ("name", "currency", "periods")
 
@@ -119,26 +118,13 @@ def write_instance_folder(
     Returns the folder path. Tables are checked against `solver.schema` (unknown tables or
     columns raise ValueError before anything is written).
     """
-    out = Path(out_dir)
     prepared = {name: _prepare_csv(name, df) for name, df in tables.items()}
     text = toml_dumps(toml)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    old: Path | None = None
-    try:
+
+    def fill(tmp: Path) -> None:
         (tmp / "instance.toml").write_text(text, encoding="utf-8", newline="\n")
         for name, df in prepared.items():
             df.to_csv(tmp / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.rmdir(old)
-            os.replace(out, old)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            os.replace(old, out)  # put the previous folder back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return out
+
+    # callers decide what may be replaced (the CLI checks with solver.writers.check_output first)
+    return write_folder_atomically(out_dir, fill, force=True, replaceable=None)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from solver.instance_writer import write_instance_folder
+from solver.writers import safe_file_names
 
 DEFAULT_LITERATURE_DIR = (Path(__file__).parents[1] / ".." / "shared" / "literature").resolve()
 
@@ -435,12 +436,14 @@ def import_literature(
                     }
                 )
     if "dj" in sets:
-        for name, (toml, tables) in dj_instances(lit / "dj2000" / "dj_phase1_subset.json").items():
+        dj = dj_instances(lit / "dj2000" / "dj_phase1_subset.json")
+        folders = safe_file_names(dj)  # names come from the JSON: never a path by themselves
+        for name, (toml, tables) in dj.items():
             written.append(
                 {
                     "instance": name,
                     "set": "dj",
-                    "path": write_instance_folder(out / name, toml, tables),
+                    "path": write_instance_folder(out / folders[name], toml, tables),
                 }
             )
     kv = known_values(lit)

@@ -1365,3 +1365,21 @@ def _finish_conversion(conv: pd.DataFrame, position: dict[str, int]) -> pd.DataF
     out = conv.astype({c: "float64" for c in ("family_quantity", "price", "share", "quantity")}).reset_index(drop=True)
     out.insert(out.columns.get_loc("period") + 1, "t", out["period"].map(position).astype("int64"))
     return out
+
+
+# --------------------------------------------------------------------------- other tables
+
+
+def read_text_table(file: str | Path, label: str | None = None, data: bytes | None = None) -> pd.DataFrame:
+    """A CSV file that is not part of an instance (actuals, candidate orders) read as the
+    instance's tables are: stripped text cells, index = the row as the user sees it, fully
+    blank rows dropped. A file that is not UTF-8, is empty or is not CSV is an `InputError`
+    naming it (and the line and byte where the text stops being UTF-8). `data`: the file's
+    bytes when the caller has read them already."""
+    file = Path(file)
+    label = label or file.name
+    rep = _Report()
+    raw = _read_csv(file.read_bytes() if data is None else data, label, rep)
+    if raw is None or any(p.is_error for p in rep.problems):
+        raise InputError(rep.problems or [Problem(label, None, None, "cannot be read", "a CSV file with a header row")])
+    return raw.cells

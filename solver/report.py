@@ -20,9 +20,7 @@ import html
 import io
 import json
 import math
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from solver.formatting import money, money_axis, short_money
+from solver.formatting import PLAIN_TEXT_RC, money, money_axis, short_money
 
 PLAN_TABLES = ("production", "purchases", "sales", "inventory", "capacity", "budget", "cash", "pnl", "balances")
 ID_COLUMNS = ("item", "routing", "period", "product", "channel", "resource", "plant", "line", "terms",
@@ -82,27 +80,63 @@ class Output:
 
 
 def read_output(folder: str | Path) -> Output:
-    """The tables and summary.json that `prodbudget solve --out` wrote."""
+    """The tables and summary.json that `prodbudget solve --out` wrote. A folder edited since
+    (a table missing, emptied, not UTF-8, not CSV, text where numbers belong; summary.json
+    not a JSON object) is a `ReportError` naming the file, never a traceback."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder} is not a folder (expected the --out folder of prodbudget solve)")
     summary = folder / "summary.json"
     if not summary.is_file():
         raise ReportError(f"{summary} is missing (expected the --out folder of prodbudget solve)")
-    kpis = json.loads(summary.read_text(encoding="utf-8"))
+    try:
+        kpis = json.loads(summary.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{summary} is not readable JSON ({exc})") from None
+    if not isinstance(kpis, dict):
+        raise ReportError(f"{summary} holds no JSON object of key figures")
     tables: dict[str, pd.DataFrame] = {}
     for file in sorted(folder.glob("*.csv")):
-        tables[file.stem] = pd.read_csv(file, dtype={c: str for c in ID_COLUMNS}, keep_default_na=False,
-                                        na_values=[""])
+        tables[file.stem] = _read_table(file)
     if not any(name in tables for name in PLAN_TABLES):
         raise ReportError(f"{folder} holds no plan table ({', '.join(t + '.csv' for t in PLAN_TABLES)})")
-    periods = [str(p) for p in kpis.get("periods") or []]
+    raw_periods = kpis.get("periods")
+    periods = [str(p) for p in raw_periods] if isinstance(raw_periods, list) else []
     if not periods:
         for name in ("cash", "pnl", "capacity"):
             if name in tables and "period" in tables[name]:
                 periods = list(dict.fromkeys(tables[name]["period"].astype(str)))
                 break
     return Output(folder, kpis, periods, tables)
+
+
+def _read_table(file: Path) -> pd.DataFrame:
+    """One table of an output folder: identifiers as text, every other column numeric (the
+    charts and the highlighting compute with them)."""
+    try:
+        df = pd.read_csv(io.StringIO(file.read_bytes().decode("utf-8-sig")), dtype={c: str for c in ID_COLUMNS},
+                         keep_default_na=False, na_values=[""])
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{file} is not UTF-8 text (byte offset {exc.start}); was it edited and saved "
+                          "in another encoding?") from None
+    except pd.errors.EmptyDataError:
+        raise ReportError(f"{file} is empty (no header row)") from None
+    except pd.errors.ParserError as exc:
+        raise ReportError(f"{file} cannot be read as CSV: {str(exc).strip()}") from None
+    if file.stem not in PLAN_TABLES + ("limits",):
+        return df
+    for col in df.columns:
+        if col in ID_COLUMNS or pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            continue
+        numbers = pd.to_numeric(df[col], errors="coerce")
+        bad = df[col].notna() & numbers.isna() & ~df[col].astype(str).str.lower().isin(["true", "false"])
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise ReportError(f"{file}, row {row + 2}, column '{col}': {df[col].iloc[row]!r} is not a number "
+                              "(expected the table as prodbudget solve wrote it)")
+        if not df[col].astype(str).str.lower().isin(["true", "false"]).any():
+            df[col] = numbers
+    return df
 
 
 # --------------------------------------------------------------------------- fonts and formats
@@ -563,7 +597,7 @@ def build_report(folder: str | Path, max_rows: int = 40, top_limits: int = 15) -
     font = cjk_font()
     label = _label_maker(font is not None)
     rc = {"font.family": "sans-serif", "font.sans-serif": ([font] if font else []) + ["DejaVu Sans"],
-          "axes.unicode_minus": False, "axes.spines.top": False, "axes.spines.right": False}
+          "axes.unicode_minus": False, "axes.spines.top": False, "axes.spines.right": False, **PLAIN_TEXT_RC}
     charts: list[tuple[str, str, str]] = []  # (anchor, caption, base64 png)
     with matplotlib.rc_context(rc), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # missing-glyph warnings when no CJK font is installed
@@ -615,24 +649,10 @@ def build_report(folder: str | Path, max_rows: int = 40, top_limits: int = 15) -
     return "\n".join(parts)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def write_report(folder: str | Path, html_path: str | Path, max_rows: int = 40, top_limits: int = 15,
+                 force: bool = True) -> Path:
+    """Write the report page atomically (temporary sibling + rename; `solver.writers`)."""
+    from solver.writers import write_file_atomically
 
-
-def write_report(folder: str | Path, html_path: str | Path, max_rows: int = 40, top_limits: int = 15) -> Path:
-    """Write the report page atomically (temporary sibling + os.replace)."""
     text = build_report(folder, max_rows=max_rows, top_limits=top_limits)
-    out = Path(html_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a report is an ordinary file
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_file_atomically(html_path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -68,6 +67,7 @@ from formulations.replan import hold_decisions
 from solver.baseline import Baseline
 from solver.diagnosis import Diagnosis, diagnose
 from solver.instance import Instance, OpeningBalances, freeze_tables
+from solver.loading import read_text_table
 from solver.options import SolveOptions
 from solver.parametric import mark_warm, warm_start
 from solver.planning import solve
@@ -151,9 +151,11 @@ def read_actuals(path: str | Path, inst: Instance, from_t: int) -> Actuals:
             continue
         data = file.read_bytes()
         h.update(name.encode() + b"\0" + data + b"\0")
-        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        df.columns = [c.strip() for c in df.columns]
-        df.index = pd.RangeIndex(2, len(df) + 2)  # file rows
+        try:  # stripped text cells indexed by file row; not UTF-8, empty or not CSV: located problems
+            df = read_text_table(file, label, data)
+        except InputError as err:
+            problems += err.problems
+            continue
         for c in df.columns:
             if c not in cols:
                 problems.append(Problem(label, 1, c, f"unknown column '{c}'", f"one of: {', '.join(cols)}"))
@@ -209,7 +211,7 @@ def read_actuals(path: str | Path, inst: Instance, from_t: int) -> Actuals:
                 problems.append(Problem(label, int(r), "line", f"unknown budget line '{df.at[r, 'line']}'",
                                         f"one of: {', '.join(sorted(lines))}"))
         tables[name] = df
-    cash_rows = tables["cash"]
+    cash_rows = tables.get("cash", pd.DataFrame())
     if "cash" in cash_rows and len(cash_rows) != 1 and (path / "cash.csv").is_file():
         problems.append(Problem(f"{path.name}/cash.csv", None, None, f"{len(cash_rows)} rows", "exactly one row: cash, loan"))
     if problems:
@@ -291,7 +293,15 @@ def write_actuals(tables: dict[str, pd.DataFrame], path: str | Path, force: bool
         for name, df in tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False)
 
-    return write_folder_atomically(path, fill, force=force)
+    return write_folder_atomically(path, fill, force=force, replaceable=is_actuals_folder)
+
+
+def is_actuals_folder(folder: Path) -> bool:
+    """A folder `write_actuals` may replace with force: an actuals folder (stock.csv and
+    cash.csv, no instance.toml) or an empty one — never another folder of the user's."""
+    if not folder.is_dir() or (folder / "instance.toml").exists():
+        return False
+    return all((folder / f"{name}.csv").is_file() for name in REQUIRED_FILES) or not any(folder.iterdir())
 
 
 # ---------------------------------------------------------------- actual spend by line

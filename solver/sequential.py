@@ -413,6 +413,8 @@ def render_comparison(comp: Comparison, console) -> None:
     """The comparison table and the headline on a rich console."""
     from rich.table import Table
 
+    from solver.terminal import styled
+
     table = comp.table()
     short = {"metric": "", "joint plan": "joint", **{s.label: CUTS[s.cut].removeprefix("per-")
              for s in comp.sequential.values()}}
@@ -427,9 +429,10 @@ def render_comparison(comp: Comparison, console) -> None:
                 t.add_section()
         t.add_row(*[_cell(rec[1], v, comp.currency) for v in rec[1:]])
     console.print(t)
-    console.print("[dim]per-period/per-order: plan-then-cut with one cut factor per period / per "
-                  "start and order; before cuts: the operations plan, ignoring budgets and cash[/]", soft_wrap=True)
-    console.print(f"[bold]{comp.headline}[/]", soft_wrap=True)
+    console.print(styled(("per-period/per-order: plan-then-cut with one cut factor per period / per "
+                          "start and order; before cuts: the operations plan, ignoring budgets and cash", "dim")),
+                  soft_wrap=True)
+    console.print(styled((comp.headline, "bold")), soft_wrap=True)
 
 
 def _cell(metric: str, value, currency: str) -> str:

@@ -8,17 +8,19 @@ from rich.console import Console
 from rich.table import Table
 
 from solver.formatting import money
+from solver.terminal import console as make_console
+from solver.terminal import styled
 
 
 def render_summary(result, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     k = result.kpis
     cur = k.get("currency", "CNY")
     t = Table(title=f"prodbudget · {k.get('name', '')} · scenario {k.get('scenario', '')}", show_header=False, box=None)
     t.add_column(style="bold")
     t.add_column()
     colour = {"optimal": "green", "feasible": "yellow"}.get(str(result.status), "red")
-    t.add_row("status", f"[{colour}]{result.status}[/] — {result.message}")
+    t.add_row("status", styled((str(result.status), colour), f" — {result.message}"))
     if result.has_plan:
         gap = k.get("gap", math.nan)
         t.add_row("profit", f"{money(result.objective, cur)}  (bound {money(result.bound, cur)}, gap {gap:.2%})")
@@ -48,7 +50,7 @@ def render_limits(sens, console: Console | None = None, top: int = DEFAULT_LIMIT
 
     Each limit ends with the value of relaxing it by its step: re-solved ("measured" in
     limits.csv) or, where it was not re-solved, the lower bound it is ("at least")."""
-    console = console or Console()
+    console = console or make_console()
     lim = sens.limits
     limits = lim[lim["kind"] == "limit"]
     extra = lim[(lim["kind"] == "opportunity") & (lim["shadow_price"] > 0)]
@@ -58,15 +60,15 @@ def render_limits(sens, console: Console | None = None, top: int = DEFAULT_LIMIT
         measured = int((limits["value_basis"] == "measured").sum())
         how = (f"re-solved for the top {measured} in {seconds:.1f} s" if measured and seconds is not None
                else "no re-solves: lower bounds")
-        console.print(f"[bold]What limits the plan[/] (top {min(top, len(limits))} of {len(limits)} binding limits, "
-                      f"by the value of relaxing them one step; {how}):", soft_wrap=True)
+        console.print(styled(("What limits the plan", "bold"), f" (top {min(top, len(limits))} of {len(limits)} binding "
+                             f"limits, by the value of relaxing them one step; {how}):"), soft_wrap=True)
         for r in limits.head(top).itertuples(index=False):
-            console.print(f"  • {r.text}  [dim]({_step_value(r, currency)})[/]", soft_wrap=True)
+            console.print(styled(f"  • {r.text}  ", (f"({_step_value(r, currency)})", "dim")), soft_wrap=True)
     if not extra.empty:
-        console.print("[bold]Most valuable extra demand[/]:")
+        console.print(styled(("Most valuable extra demand", "bold"), ":"))
         for r in extra.head(3).itertuples(index=False):
             console.print(f"  • {r.text}", soft_wrap=True)
-    console.print(f"[dim]{sens.label}[/]", soft_wrap=True)
+    console.print(styled((str(sens.label), "dim")), soft_wrap=True)
 
 
 def _step_value(r, currency: str) -> str:

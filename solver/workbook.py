@@ -18,11 +18,12 @@ The result workbook is written to a temporary sibling and moved into place with 
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import math
-import os
-import tempfile
+import sys
 import tomllib
+import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -54,11 +55,14 @@ from solver.schema import (
     ColumnSpec,
     TableSpec,
 )
+from solver.writers import write_file_atomically
 
 __all__ = [
     "write_template",
     "folder_to_workbook",
     "workbook_to_folder",
+    "result_workbook_for",
+    "save_workbook",
     "write_result_workbook",
     "write_workbook_atomically",
 ]
@@ -79,22 +83,36 @@ BINDING_FONT = Font(bold=True, color="C00000")
 # --------------------------------------------------------------------------- small helpers
 
 
-def write_workbook_atomically(wb: Workbook, path: str | Path) -> Path:
-    """Save `wb` to a temporary sibling of `path`, then move it into place in one rename."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp.xlsx", dir=out.parent)
-    os.close(fd)
+def save_workbook(wb: Workbook, path: str | Path) -> None:
+    """`wb.save(path)`, failing cleanly on a full disk.
+
+    openpyxl writes each sheet through a temporary file and, when a write fails, leaves the zip
+    file and the sheet writers open; collected later, they fail again and Python prints their
+    tracebacks after our message. So the workbook is built in memory, and on failure the
+    half-done writers are released (and their second failure silenced) before the error goes on.
+    """
+    buffer = io.BytesIO()
     try:
-        wb.save(tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; a workbook is an ordinary file
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+        wb.save(buffer)
+    except OSError as err:
+        error = OSError(err.errno, err.strerror, err.filename)
+        frames = err.__traceback__
+        del err
+        hook, sys.unraisablehook = sys.unraisablehook, lambda _unraisable: None
+        try:
+            traceback.clear_frames(frames)
+            del frames
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        raise error from None
+    Path(path).write_bytes(buffer.getvalue())
+
+
+def write_workbook_atomically(wb: Workbook, path: str | Path, force: bool = True) -> Path:
+    """Save `wb` to a temporary sibling of `path`, then move it into place in one rename
+    (`solver.writers`: umask-honouring permissions, a failed save leaves nothing)."""
+    return write_file_atomically(path, lambda tmp: save_workbook(wb, tmp), force=force)
 
 
 def _write_cell(ws: Worksheet, row: int, column: int, value: object):
@@ -188,7 +206,8 @@ def _table_sheet(wb: Workbook, spec: TableSpec, header: list[str] | None = None,
     """One input sheet: styled header (with the spec as a comment), drop-downs, text format."""
     ws = wb.create_sheet(spec.name)
     header = list(header) if header is not None else list(spec.column_names)
-    ws.append(header)
+    for c, name in enumerate(header, start=1):  # a header like "=HYPERLINK(…)" stays text, never a formula
+        _write_cell(ws, 1, c, name)
     for r, values in enumerate(rows, start=2):
         for c, value in enumerate(values, start=1):
             if value is not None and value != "":
@@ -786,12 +805,17 @@ def _constraint_names(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(name=[name(*v) for v in zip(df["family"], df["entity"], df["period"], strict=True)])
 
 
-def write_result_workbook(result, path: str | Path, extra: Mapping[str, pd.DataFrame] | None = None) -> Path:
-    """`solve --xlsx`: every result table as a formatted sheet, written atomically."""
+def result_workbook_for(result, extra: Mapping[str, pd.DataFrame] | None = None) -> Workbook:
+    """The result workbook of a solve (`result_workbook` with the KPIs, currency and sensitivity)."""
     kpis = dict(result.kpis)
     inst = getattr(result, "instance", None)
     if inst is not None:
         kpis.setdefault("currency", inst.currency)
         kpis.setdefault("name", inst.name)
     sens = result.sensitivity.tables() if result.sensitivity is not None else None
-    return write_workbook_atomically(result_workbook(result.tables, kpis, sens, extra), path)
+    return result_workbook(result.tables, kpis, sens, extra)
+
+
+def write_result_workbook(result, path: str | Path, extra: Mapping[str, pd.DataFrame] | None = None) -> Path:
+    """`solve --xlsx`: every result table as a formatted sheet, written atomically."""
+    return write_workbook_atomically(result_workbook_for(result, extra), path)

@@ -88,6 +88,11 @@ def test_refuses_to_overwrite_without_force(tmp_path):
     assert "--force" in run.stderr
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]  # untouched
 
+    run = prodbudget("solve", TINY / "min_lot", "--out", out, "--force")  # not an earlier output: kept
+    assert run.returncode == 2 and "did not write" in run.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+    (out / "summary.json").write_text("{}", encoding="utf-8")  # an earlier output (with a file of the user's)
     run = prodbudget("solve", TINY / "min_lot", "--out", out, "--force")
     assert run.returncode == 0, run.stderr
     assert not (out / "keep.txt").exists()  # replaced whole

@@ -158,6 +158,9 @@ def test_existing_output_is_refused_before_solving_and_replaced_whole_with_force
     assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
 
     rc, _, stderr = cli(["solve", TINY / "order_cost", "--out", out, "--force"])
+    assert rc == 2 and "did not write" in stderr, "a folder that is not an earlier output is never replaced"
+    (out / "summary.json").write_text("{}", encoding="utf-8")  # now it is one
+    rc, _, stderr = cli(["solve", TINY / "order_cost", "--out", out, "--force"])
     assert rc == 0, stderr
     assert not (out / "keep.txt").exists()  # replaced whole, not merged
     assert (out / "summary.json").is_file() and (out / "production.csv").is_file()

@@ -6,9 +6,10 @@ deviated."""
 from __future__ import annotations
 
 from solver.baseline import load_baseline
-from solver.commands.common import err_console
+from solver.commands.common import err_console, input_location
 from solver.loading import load_instance
-from solver.rolling import period_index, plan_as_actuals, write_actuals
+from solver.rolling import is_actuals_folder, period_index, plan_as_actuals, write_actuals
+from solver.writers import check_output
 
 
 def add_parser(sub) -> None:
@@ -25,11 +26,13 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    check_output(args.out, inputs=[input_location(args.path), args.baseline], force=args.force,
+                 replaceable=is_actuals_folder)
     inst = load_instance(args.path, scenario=args.scenario)
     baseline = load_baseline(args.baseline, inst)
     from_t = period_index(inst, args.from_period)
     tables = plan_as_actuals(inst, baseline, from_t)
     write_actuals(tables, args.out, force=args.force)
     closed = ", ".join(inst.periods[: from_t - 1])
-    err_console.print(f"actuals of {closed} as planned written to {args.out}/", markup=False)
+    err_console.print(f"actuals of {closed} as planned written to {args.out}/")
     return 0

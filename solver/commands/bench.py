@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from solver.commands.common import err_console
+from solver.commands.common import COUNT, SECONDS, err_console
 from solver.options import SolveOptions
+from solver.terminal import console as make_console
+from solver.terminal import styled
+from solver.writers import safe_file_names
 
 
 def add_parser(sub) -> None:
@@ -32,18 +34,18 @@ def add_parser(sub) -> None:
     )
     d = SolveOptions()
     p.add_argument(
-        "--time-limit", type=float, default=60.0, metavar="S", help="seconds per MIP (default 60)"
+        "--time-limit", type=SECONDS, default=60.0, metavar="S", help="seconds per MIP (default 60)"
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=COUNT,
         default=d.threads,
         metavar="N",
         help=f"HiGHS threads per run (default {d.threads})",
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=COUNT,
         default=1,
         metavar="J",
         help="parallel local worker processes (default 1)",
@@ -74,7 +76,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--seeds",
-        type=int,
+        type=COUNT,
         default=1,
         metavar="K",
         help="generated instances per ladder size (seeds 0..K-1; default 1)",
@@ -87,6 +89,13 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _results_name(suites: list[str]) -> str:
+    """The default results folder name: the suites' names joined, as a safe file name (a
+    suite given as `..` or `/` must not turn into a path)."""
+    name = "+".join(Path(s).name or "root" for s in suites)
+    return safe_file_names([name])[name]
+
+
 def _list_configs() -> int:
     from solver.bench import CONFIGS
 
@@ -95,7 +104,7 @@ def _list_configs() -> int:
         t.add_row(
             c.name, "yes" if c.available() else "no", str(dict(c.options) or ""), c.description
         )
-    Console().print(t)
+    make_console().print(t)
     return 0
 
 
@@ -119,15 +128,14 @@ def run(args: argparse.Namespace) -> int:
     out = (
         Path(args.out)
         if args.out
-        else bench.DEFAULT_CACHE_DIR / "results" / "+".join(Path(s).name for s in args.suites)
+        else bench.DEFAULT_CACHE_DIR / "results" / _results_name(args.suites)
     )
     where = (
         f"Dask scheduler {args.scheduler}" if args.scheduler else f"{args.jobs} local process(es)"
     )
     err_console.print(
         f"{len(instances)} instance(s) × {len(configs)} configuration(s) "
-        f"({', '.join(c.name for c in configs)}) on {where}; results in {out}/",
-        markup=False,
+        f"({', '.join(c.name for c in configs)}) on {where}; results in {out}/"
     )
 
     progress = Progress(
@@ -135,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         console=err_console,
         transient=False,
     )
@@ -167,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         )
     for inst, cfg, err in result.failures:
         err_console.print(
-            f"[red]failed[/]: {inst} / {cfg}: {err} (no row written; a re-run retries it)"
+            styled(("failed", "red"), f": {inst} / {cfg}: {err} (no row written; a re-run retries it)")
         )
     table = result.table
     summary = Table(
@@ -188,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
             str(int(st.isin(["optimal", "feasible"]).sum())),
             f"{int(rep[g.index].sum())} of {int(g['best_known'].notna().sum())}",
         )
-    Console().print(summary)
+    make_console().print(summary)
     err_console.print(
         f"ran {result.ran}, skipped {result.skipped}; written: "
         + ", ".join(str(p) for p in result.files.values())

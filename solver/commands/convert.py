@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from solver.commands.common import err_console, print_problems
+from solver.commands.common import err_console, input_location, print_problems
 from solver.problems import InputError
 from solver.workbook import convert
-from solver.writers import OutputExistsError
+from solver.writers import check_output, is_instance_folder
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("convert", help="convert an instance folder to an .xlsx workbook, or back")
     p.add_argument("src", help="instance folder, or .xlsx workbook")
     p.add_argument("dst", help=".xlsx workbook, or instance folder to write")
-    p.add_argument("--force", action="store_true", help="replace DST if it exists")
+    p.add_argument("--force", action="store_true", help="replace DST if it exists (a folder only if it is an instance folder)")
     p.set_defaults(run=run)
 
 
@@ -28,15 +28,16 @@ def run(args) -> int:
     if (src.suffix.lower() in xlsx) == (dst.suffix.lower() in xlsx):
         err_console.print("prodbudget convert: exactly one of SRC and DST must be an .xlsx workbook")
         return 2
-    if dst.exists() and not args.force:
-        raise OutputExistsError(f"{dst} exists; use --force to replace it")
+    to_folder = src.suffix.lower() in xlsx
+    check_output(dst, inputs=[input_location(args.src)], force=args.force, folder=to_folder,
+                 replaceable=is_instance_folder, option="DST")
     try:
-        out = convert(src, dst)
+        convert(src, dst)
     except InputError as err:  # cells that cannot be typed; warnings alone do not stop it
         print_problems(err.problems)
         return 2
     except ValueError as err:
         err_console.print(f"prodbudget convert: {err}")
         return 2
-    err_console.print(f"converted {src} → {out}")
+    err_console.print(f"converted {src} → {dst}")
     return 0

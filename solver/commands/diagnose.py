@@ -11,6 +11,7 @@ from solver.commands.common import add_solve_options, err_console, solve_options
 from solver.commands.progress import progress_reporter
 from solver.diagnosis import DEFAULT_WEIGHTS, Diagnosis, DiagnosisError, diagnose, family_of
 from solver.loading import load_instance
+from solver.terminal import console as make_console
 from solver.writers import to_jsonable
 
 MAIN_KEYS = ("capacity", "overtime", "budget", "budget-horizon", "pool", "emergency-pool", "min-cash",
@@ -55,9 +56,9 @@ def parse_weights(items: list[str]) -> dict[str, float]:
 
 
 def render(diag: Diagnosis, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     for line in diag.lines():
-        console.print(line, soft_wrap=True, markup=False, highlight=False)
+        console.print(line, soft_wrap=True, markup=False, emoji=False, highlight=False)
 
 
 def run(args) -> int:
@@ -68,7 +69,7 @@ def run(args) -> int:
         for k in list(weights) + list(args.never):
             family_of(k)
     except DiagnosisError as err:
-        err_console.print(f"prodbudget diagnose: {err}", markup=False)
+        err_console.print(f"prodbudget diagnose: {err}")
         return 2
     inst = load_instance(args.path, scenario=args.scenario)
     with progress_reporter(enabled=not args.json) as progress:

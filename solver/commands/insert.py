@@ -13,13 +13,21 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from solver.baseline import load_baseline
-from solver.commands.common import add_solve_options, err_console, solve_options
+from solver.commands.common import (
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    add_csv_safe_option,
+    add_solve_options,
+    err_console,
+    input_location,
+    solve_options,
+)
 from solver.formatting import money, quantity
-from solver.loading import load_instance
+from solver.loading import load_instance, read_text_table
 from solver.problems import InputError, Problem
 from solver.rush import (
     DEFAULT_CHANGE_PENALTY,
@@ -30,7 +38,9 @@ from solver.rush import (
     evaluate_order,
     select_orders,
 )
-from solver.writers import to_jsonable, write_folder_atomically
+from solver.terminal import console as make_console
+from solver.terminal import styled
+from solver.writers import check_output, to_jsonable, write_csv, write_folder_atomically, write_json
 
 DEFAULT_TIME_LIMIT = 60.0  # per run; an answer is wanted in minutes, and several runs may be needed
 
@@ -41,9 +51,9 @@ def add_parser(sub) -> None:
     p.add_argument("--baseline", required=True, metavar="DIR", help="output folder of `prodbudget solve --out`")
     o = p.add_argument_group("the order")
     o.add_argument("--product", help="product ordered")
-    o.add_argument("--quantity", type=float, help="units")
+    o.add_argument("--quantity", type=POSITIVE, help="units")
     o.add_argument("--due", help="period by which it must ship (label or 1..n)")
-    o.add_argument("--price", type=float,
+    o.add_argument("--price", type=NON_NEGATIVE,
                    help="unit price (default: the channel's demand price for the product in force at the due period)")
     o.add_argument("--channel", help="channel it is sold through (collection terms, default price, deliveries' channel)")
     o.add_argument("--orders", metavar="CSV", help="candidate orders: columns product, quantity, due, price, channel")
@@ -51,8 +61,8 @@ def add_parser(sub) -> None:
     e = p.add_argument_group("evaluation")
     e.add_argument("--mode", choices=MODES, default="replan",
                    help="replan: re-optimise with the order firm (default); reserve: baseline fixed, order uses reserve and spare")
-    e.add_argument("--freeze", type=int, default=1, metavar="N", help="replan: periods whose production and purchases stay (default 1)")
-    e.add_argument("--change-penalty", type=float, default=DEFAULT_CHANGE_PENALTY, metavar="X",
+    e.add_argument("--freeze", type=NON_NEGATIVE_INT, default=1, metavar="N", help="replan: periods whose production and purchases stay (default 1)")
+    e.add_argument("--change-penalty", type=NON_NEGATIVE, default=DEFAULT_CHANGE_PENALTY, metavar="X",
                    help=f"replan: objective cost per unit changed against the baseline (default {DEFAULT_CHANGE_PENALTY:g})")
     e.add_argument("--protect", action="store_true",
                    help="replan: no existing order is served later or less than in the baseline")
@@ -60,6 +70,7 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.add_argument("--out", metavar="DIR", help="write the plan diff tables and answer.json here")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    add_csv_safe_option(p)
     add_solve_options(p)
     for action in p._actions:  # each run is a re-plan near the baseline: a shorter default limit
         if action.dest == "time_limit":
@@ -83,7 +94,7 @@ def read_orders(path: str | Path) -> list[RushOrder]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df = read_text_table(path, str(path))  # not UTF-8, empty, not CSV: a located InputError
     problems = []
     unknown = set(df.columns) - {"product", "quantity", "due", "price", "channel"}
     for c in sorted(unknown):
@@ -94,7 +105,7 @@ def read_orders(path: str | Path) -> list[RushOrder]:
     if problems:
         raise InputError(problems)
     orders = []
-    for k, row in enumerate(df.to_dict("records"), start=2):
+    for k, row in zip(df.index, df.to_dict("records"), strict=True):
         try:
             qty = float(row["quantity"])
         except ValueError:
@@ -115,6 +126,8 @@ def read_orders(path: str | Path) -> list[RushOrder]:
 
 
 def run(args) -> int:
+    if args.out:
+        check_output(args.out, inputs=[input_location(args.path), args.baseline, args.orders], force=args.force)
     inst = load_instance(args.path, scenario=args.scenario)
     baseline = load_baseline(args.baseline, inst)
     orders = _orders_from_args(args)
@@ -126,23 +139,23 @@ def run(args) -> int:
             raise InputError([Problem("command line", None, None, "--select needs --orders CSV")])
         sel = select_orders(inst, baseline, orders, **kw)
         if args.out and sel.plan is not None:
-            _write(args.out, sel.tables, sel.to_json(), args.force, {"orders": sel.orders})
+            _write(args.out, sel.tables, sel.to_json(), args.force, {"orders": sel.orders}, args.csv_safe)
         if args.json:
             print(json.dumps(to_jsonable(sel.to_json()), ensure_ascii=False, indent=2))
         else:
-            _render_selection(sel, inst.currency, Console())
+            _render_selection(sel, inst.currency, make_console())
         return 0 if sel.plan is not None else 1
     answers = [evaluate_order(inst, baseline, o, verify=args.verify, **kw) for o in orders]
     if args.out:
         if len(answers) == 1:
-            _write(args.out, answers[0].tables, answers[0].to_json(), args.force)
+            _write(args.out, answers[0].tables, answers[0].to_json(), args.force, csv_safe=args.csv_safe)
         else:
-            _write_many(args.out, answers, args.force)
+            _write_many(args.out, answers, args.force, args.csv_safe)
     if args.json:
         payload = answers[0].to_json() if not args.orders else [a.to_json() for a in answers]
         print(json.dumps(to_jsonable(payload), ensure_ascii=False, indent=2))
     else:
-        console = Console()
+        console = make_console()
         for a in answers:
             render_answer(a, console)
     if args.out and not args.json:
@@ -150,61 +163,68 @@ def run(args) -> int:
     return 0 if all(a.feasible for a in answers) or args.orders else 1
 
 
-def _write(out, tables: dict[str, pd.DataFrame], answer: dict, force: bool, extra: dict | None = None) -> None:
+def _write(out, tables: dict[str, pd.DataFrame], answer: dict, force: bool, extra: dict | None = None,
+           csv_safe: bool = False) -> None:
     def fill(tmp: Path) -> None:
         for name, df in {**tables, **(extra or {})}.items():
-            df.to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "answer.json").write_text(json.dumps(to_jsonable(answer), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            write_csv(df, tmp / f"{name}.csv", csv_safe)
+        write_json(answer, tmp / "answer.json")
 
     write_folder_atomically(out, fill, force)
 
 
-def _write_many(out, answers: list[RushAnswer], force: bool) -> None:
+def _write_many(out, answers: list[RushAnswer], force: bool, csv_safe: bool = False) -> None:
+    """orders.csv (one row per order), answer.json (every answer, as `--json` prints them) and
+    order-<k>/ with each order's tables and answer."""
+
     def fill(tmp: Path) -> None:
         summary = pd.DataFrame([{k: v for k, v in a.to_json().items() if not isinstance(v, (dict, list))} for a in answers])
         summary.insert(0, "order", range(1, len(answers) + 1))
-        summary.to_csv(tmp / "orders.csv", index=False)
+        write_csv(summary, tmp / "orders.csv", csv_safe)
+        write_json([a.to_json() for a in answers], tmp / "answer.json")
         for j, a in enumerate(answers, start=1):
             sub = tmp / f"order-{j}"
             sub.mkdir()
             for name, df in a.tables.items():
-                df.to_csv(sub / f"{name}.csv", index=False)
-            (sub / "answer.json").write_text(json.dumps(to_jsonable(a.to_json()), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                write_csv(df, sub / f"{name}.csv", csv_safe)
+            write_json(a.to_json(), sub / "answer.json")
 
     write_folder_atomically(out, fill, force)
 
 
 def render_answer(a: RushAnswer, console: Console) -> None:
-    """The decision first, then the promises, the money, and what the order costs other orders."""
+    """The decision first, then the promises, the money, and what the order costs other orders.
+    Names are printed as given (the console reads no markup; colours through `styled`)."""
     cur = a.currency
-    channel = f" for {escape(a.channel)}" if a.channel else ""
-    t = Table(title=f"rush order · {a.quantity:,.6g} {escape(a.product)}{channel} by {escape(a.due)} "
+    channel = f" for {a.channel}" if a.channel else ""
+    t = Table(title=f"rush order · {a.quantity:,.6g} {a.product}{channel} by {a.due} "
                     f"at {money(a.price, cur)} ({a.rules.mode}{', protected' if a.rules.protect else ''})",
               show_header=False, box=None)
     t.add_column(style="bold")
     t.add_column()
     colour = "green" if a.profitable else ("yellow" if a.feasible else "red")
-    t.add_row("answer", f"[{colour}]{escape(a.decision)}[/]")
-    t.add_row("price", f"{money(a.price, cur)} per unit ({escape(a.price_source)})")
+    t.add_row("answer", styled((str(a.decision), colour)))
+    t.add_row("price", f"{money(a.price, cur)} per unit ({a.price_source})")
     cuts = "" if a.rules.protect or a.rules.mode == "reserve" else ", existing orders may be cut"
-    t.add_row("capable to promise", f"{quantity(a.ctp_quantity)} by {escape(a.due)} (the most that can be delivered "
+    t.add_row("capable to promise", f"{quantity(a.ctp_quantity)} by {a.due} (the most that can be delivered "
               f"by then{cuts})")
-    t.add_row("earliest full delivery", escape(a.earliest_period) if a.earliest_period else "not within the horizon")
-    basis = "" if a.basis == "due period" else f"  [dim](delivery by {escape(a.earliest_period or '')})[/]"
+    t.add_row("earliest full delivery", str(a.earliest_period) if a.earliest_period else "not within the horizon")
+    basis = styled() if a.basis == "due period" else styled("  ", (f"(delivery by {a.earliest_period or ''})", "dim"))
     if math.isfinite(a.profit_delta):
-        t.add_row("profit", f"{money(a.profit_without, cur)} → {money(a.profit_with, cur)}  (Δ {money(a.profit_delta, cur)}){basis}")
+        t.add_row("profit", styled(f"{money(a.profit_without, cur)} → {money(a.profit_with, cur)}  "
+                                   f"(Δ {money(a.profit_delta, cur)})") + basis)
     if a.break_even_price is not None:
-        t.add_row("break-even price", f"{money(a.break_even_price, cur)} per unit{basis}")
+        t.add_row("break-even price", styled(f"{money(a.break_even_price, cur)} per unit") + basis)
     deliveries = a.tables.get("rush_deliveries")
     if deliveries is not None and len(deliveries):
-        t.add_row("deliveries", ", ".join(f"{quantity(r.shipped)} in {escape(str(r.period))}" for r in deliveries.itertuples()))
+        t.add_row("deliveries", ", ".join(f"{quantity(r.shipped)} in {r.period}" for r in deliveries.itertuples()))
     imp = a.impact
     if imp:
         t.add_row("budget", f"{money(imp['budget_spent_delta'], cur)} more committed"
                   + (f"; emergency {money(imp['emergency']['delta'], cur)}" if abs(imp["emergency"]["delta"]) >= 0.5 else ""))
         c = imp["cash"]
         t.add_row("cash", f"lowest headroom {money(c['min_headroom_baseline'], cur)} → {money(c['min_headroom_new'], cur)} "
-                  f"({escape(c['min_headroom_period_new'])})")
+                  f"({c['min_headroom_period_new']})")
         cr = imp["credit"]
         if cr["limit"] > 0 or cr["max_loan_new"] > 0:
             t.add_row("credit", f"peak loan {money(cr['max_loan_baseline'], cur)} → {money(cr['max_loan_new'], cur)} "
@@ -217,19 +237,19 @@ def render_answer(a: RushAnswer, console: Console) -> None:
     t.add_row("time", f"{a.seconds:.1f} s in {len(a.runs)} run(s)")
     console.print(t)
     for w in a.warnings:
-        console.print(f"[yellow]warning[/]: {escape(w)}", soft_wrap=True)
+        console.print(styled(("warning", "yellow"), f": {w}"), soft_wrap=True)
     if len(cut):
-        console.print("[bold]Existing orders cut to make room[/] (shipped in the baseline → with the order):")
+        console.print(styled(("Existing orders cut to make room", "bold"), " (shipped in the baseline → with the order):"))
         for r in cut.itertuples():
             what = f"{quantity(r.lost_delta)} lost" if r.effect == "lost" else f"{quantity(r.backlog_delta)} delayed"
-            console.print(f"  • {escape(str(r.product))} · {escape(str(r.channel))} · {escape(str(r.period))}: "
+            console.print(f"  • {r.product} · {r.channel} · {r.period}: "
                           f"{quantity(r.shipped_baseline)} → {quantity(r.shipped_new)} shipped ({what})", soft_wrap=True)
         if not a.rules.protect and a.rules.mode == "replan":
-            console.print("  [dim]--protect keeps every existing order served at least as in the baseline[/]")
+            console.print(styled("  ", ("--protect keeps every existing order served at least as in the baseline", "dim")))
     if a.reasons:
-        console.print("[bold]Why not[/]:" if not a.feasible else "[bold]Notes[/]:")
+        console.print(styled(("Why not" if not a.feasible else "Notes", "bold"), ":"))
         for r in a.reasons:
-            console.print(f"  • {escape(r)}", soft_wrap=True)
+            console.print(f"  • {r}", soft_wrap=True)
 
 
 def _render_selection(sel: SelectionAnswer, currency: str, console: Console) -> None:
@@ -237,11 +257,11 @@ def _render_selection(sel: SelectionAnswer, currency: str, console: Console) -> 
     for c in ("order", "product", "quantity", "due", "price", "accepted"):
         t.add_column(c)
     for r in sel.orders.itertuples(index=False):
-        t.add_row(str(r.order), escape(str(r.product)), f"{r.quantity:,.6g}", escape(str(r.due)), money(r.price, currency),
-                  "[green]yes[/]" if r.accepted else "[red]no[/]")
+        t.add_row(str(r.order), str(r.product), f"{r.quantity:,.6g}", str(r.due), money(r.price, currency),
+                  styled(("yes", "green") if r.accepted else ("no", "red")))
     console.print(t)
     for w in sel.warnings:
-        console.print(f"[yellow]warning[/]: {escape(w)}", soft_wrap=True)
+        console.print(styled(("warning", "yellow"), f": {w}"), soft_wrap=True)
     if math.isfinite(sel.profit_delta):
         console.print(f"profit {money(sel.profit_without, currency)} → {money(sel.profit_with, currency)} "
                       f"(Δ {money(sel.profit_delta, currency)}); {sel.seconds:.1f} s")

@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from solver.baseline import load_baseline
-from solver.commands.common import add_solve_options, err_console, solve_options
+from solver.commands.common import (
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    add_csv_safe_option,
+    add_solve_options,
+    err_console,
+    input_location,
+    solve_options,
+)
 from solver.commands.diagnose import render as render_diagnosis
 from solver.loading import load_instance
 from solver.rolling import DEFAULT_CHANGE_PENALTY, RollResult, period_index, read_actuals, roll
 from solver.summary import money
-from solver.writers import OutputExistsError, to_jsonable, write_result
+from solver.terminal import console as make_console
+from solver.terminal import styled
+from solver.writers import check_output, to_jsonable, write_result
 
 
 def add_parser(sub) -> None:
@@ -27,22 +36,23 @@ def add_parser(sub) -> None:
                    help="actuals folder: stock.csv, cash.csv [, sales, production, purchases, receivables, payables, spend .csv]")
     p.add_argument("--from", dest="from_period", required=True, metavar="PERIOD",
                    help="first period to re-plan (label or 1..n); the actuals cover the periods before it")
-    p.add_argument("--freeze", type=int, default=1, metavar="N",
+    p.add_argument("--freeze", type=NON_NEGATIVE_INT, default=1, metavar="N",
                    help="re-planned periods whose production and purchases stay at the previous plan's (default 1)")
-    p.add_argument("--change-penalty", type=float, default=DEFAULT_CHANGE_PENALTY, metavar="X",
+    p.add_argument("--change-penalty", type=NON_NEGATIVE, default=DEFAULT_CHANGE_PENALTY, metavar="X",
                    help=f"objective cost per unit changed against the previous plan (default {DEFAULT_CHANGE_PENALTY:g})")
     p.add_argument("--out", metavar="DIR", help="write the re-plan tables, diff_*.csv and variance_*.csv here")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     p.add_argument("--json", action="store_true", help="print the KPIs as JSON")
     p.add_argument("--cold", action="store_true",
                    help="solve the re-plan from scratch (default: start from the previous plan's setups and orders)")
+    add_csv_safe_option(p)
     add_solve_options(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    if args.out and Path(args.out).exists() and not args.force:
-        raise OutputExistsError(f"{args.out} exists; use --force to replace it")
+    if args.out:
+        check_output(args.out, inputs=[input_location(args.path), args.baseline, args.actuals], force=args.force)
     inst = load_instance(args.path, scenario=args.scenario)
     baseline = load_baseline(args.baseline, inst)
     from_t = period_index(inst, args.from_period)
@@ -50,13 +60,13 @@ def run(args) -> int:
     res = roll(inst, baseline, actuals, from_t, freeze=args.freeze, change_penalty=args.change_penalty,
                options=solve_options(args), warm=not args.cold)
     if args.out and res.has_plan:
-        write_result(res.plan, args.out, force=args.force, extra=res.tables)
+        write_result(res.plan, args.out, force=args.force, extra=res.tables, csv_safe=args.csv_safe)
     elif args.out:
         err_console.print("no re-plan: nothing written")
     if args.json:
         print(json.dumps(to_jsonable(res.plan.kpis), ensure_ascii=False, indent=2))
     else:
-        render(res, Console())
+        render(res, make_console())
         if args.out and res.has_plan:
             err_console.print(f"re-plan written to {args.out}/")
     return 0 if res.has_plan else 1
@@ -71,10 +81,10 @@ def render(res: RollResult, console: Console) -> None:
     plan = res.plan
     head = f"re-plan from {res.from_period} · {len(res.instance.periods)} periods · freeze {res.freeze} · change penalty {res.change_penalty:g}"
     if plan.has_plan:
-        console.print(f"[bold]{head}[/]: {plan.status}, profit of the remaining periods {money(plan.objective, cur)} "
-                      f"(previous plan: {money(res.baseline_profit, cur)})")
+        console.print(styled((head, "bold"), f": {plan.status}, profit of the remaining periods "
+                             f"{money(plan.objective, cur)} (previous plan: {money(res.baseline_profit, cur)})"))
     else:
-        console.print(f"[bold]{head}[/]: [red]{plan.status}[/] — {plan.message}")
+        console.print(styled((head, "bold"), ": ", (str(plan.status), "red"), f" — {plan.message}"))
     state = res.tables.get("budget_state")
     if state is not None and len(state):
         t = Table(title=f"budget used before {res.from_period} and carried into the re-plan")

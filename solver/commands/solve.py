@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
-from rich.console import Console
-
-from solver.commands.common import add_solve_options, err_console, solve_options
+from solver.commands.common import (
+    COUNT,
+    NON_NEGATIVE_INT,
+    add_csv_safe_option,
+    add_solve_options,
+    err_console,
+    input_location,
+    print_warning,
+    solve_options,
+)
 from solver.loading import load_instance
 from solver.planning import solve
 from solver.sensitivity import DEFAULT_MEASURED, measure_limits
 from solver.status import Status
 from solver.summary import DEFAULT_LIMITS_SHOWN, render_limits, render_summary
-from solver.writers import OutputExistsError, to_jsonable, write_result
+from solver.terminal import console as make_console
+from solver.writers import (
+    OutputError,
+    check_outputs,
+    commit_all,
+    result_filler,
+    stage_file,
+    stage_folder,
+    to_jsonable,
+)
 
 
 def add_parser(sub) -> None:
@@ -27,23 +42,25 @@ def add_parser(sub) -> None:
     p.add_argument("--sensitivity", action="store_true",
                    help="shadow prices, ranges and the ranked binding limits (fixed-pattern LP); the value of "
                         "relaxing the top limits is measured by re-solving (see --measure)")
-    p.add_argument("--measure", type=int, default=DEFAULT_MEASURED, metavar="N",
+    p.add_argument("--measure", type=NON_NEGATIVE_INT, default=DEFAULT_MEASURED, metavar="N",
                    help="with --sensitivity: re-solve the changed instance for the top N limits to measure what "
                         f"relaxing each by its step is worth, and show them (default {DEFAULT_MEASURED}; 0: no "
                         "re-solves, the values shown are lower bounds: price x the range the price holds for)")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes for the re-solves of --measure (default 2)")
+    p.add_argument("--jobs", type=COUNT, default=2, help="worker processes for the re-solves of --measure (default 2)")
     p.add_argument("--compare-sequential", action="store_true",
                    help="also plan the ERP way (operations first, finance cuts) and compare")
+    add_csv_safe_option(p)
     add_solve_options(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     started = time.perf_counter()  # the diagnosis of an infeasible plan fits in --time-limit too
-    if args.out and Path(args.out).exists() and not args.force:  # refuse before a long solve
-        raise OutputExistsError(f"{args.out} exists; use --force to replace it")
-    if args.xlsx and Path(args.xlsx).exists() and not args.force:
-        raise OutputExistsError(f"{args.xlsx} exists; use --force to replace it")
+    if args.xlsx and not args.xlsx.lower().endswith(".xlsx"):
+        raise OutputError(f"--xlsx {args.xlsx}: the result workbook's name must end in .xlsx")
+    # every output checked before a long solve: none is, holds or lies inside the input
+    check_outputs([(args.out, "--out", True), (args.xlsx, "--xlsx", False)],
+                  inputs=[input_location(args.path)], force=args.force)
     inst = load_instance(args.path, scenario=args.scenario)
     result = solve(inst, solve_options(args, sensitivity=args.sensitivity))
     shown = not args.json or args.out or args.xlsx  # --json alone prints the KPIs, not the limits
@@ -62,14 +79,8 @@ def run(args) -> int:
 
         comparison = compare_sequential(inst, result, solve_options(args))
         result.kpis["joint_vs_sequential"] = comparison.headline
-    if args.out and result.has_plan:
-        extra = {"comparison": comparison.table()} if comparison is not None else None
-        write_result(result, args.out, force=args.force, extra=extra)
-    if args.xlsx and result.has_plan:
-        from solver.workbook import write_result_workbook
-
-        extra = {"comparison": comparison.table()} if comparison is not None else None
-        write_result_workbook(result, args.xlsx, extra=extra)
+    if result.has_plan and (args.out or args.xlsx):
+        _write(result, args, {"comparison": comparison.table()} if comparison is not None else None)
     diagnosis = None
     if result.status == Status.INFEASIBLE:  # say what to relax, not just "infeasible"
         from solver.commands.progress import progress_reporter
@@ -80,12 +91,11 @@ def run(args) -> int:
                                  deadline=started + args.time_limit)
         result.kpis["diagnosis"] = diagnosis.to_dict()
     if result.status == Status.FEASIBLE:
-        err_console.print(f"[yellow]warning[/]: {result.message}; the plan is not proven optimal "
-                          f"(gap {result.gap:.2%})", soft_wrap=True)
+        print_warning(f"{result.message}; the plan is not proven optimal (gap {result.gap:.2%})")
     if args.json:
         print(json.dumps(to_jsonable(result.kpis), ensure_ascii=False, indent=2))
     else:
-        console = Console()
+        console = make_console()
         render_summary(result, console)
         if result.sensitivity is not None:
             render_limits(result.sensitivity, console, top=max(args.measure, DEFAULT_LIMITS_SHOWN),
@@ -101,3 +111,21 @@ def run(args) -> int:
         if args.xlsx and result.has_plan:
             err_console.print(f"result workbook written to {args.xlsx}")
     return 0 if result.has_plan else 1
+
+
+def _write(result, args, extra) -> None:
+    """The plan folder and the workbook, both staged before either is moved into place."""
+    staged = []
+    try:
+        if args.out:
+            staged.append(stage_folder(args.out, result_filler(result, extra, args.csv_safe), force=args.force))
+        if args.xlsx:
+            from solver.workbook import result_workbook_for, save_workbook
+
+            workbook = result_workbook_for(result, extra)
+            staged.append(stage_file(args.xlsx, lambda tmp: save_workbook(workbook, tmp), force=args.force))
+    except BaseException:
+        for s in staged:
+            s.discard()
+        raise
+    commit_all(staged)

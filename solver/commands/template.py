@@ -7,7 +7,7 @@ from pathlib import Path
 
 from solver.commands.common import err_console
 from solver.workbook import write_template
-from solver.writers import OutputExistsError
+from solver.writers import check_output
 
 
 def add_parser(sub) -> None:
@@ -22,8 +22,7 @@ def run(args) -> int:
     if out.suffix.lower() != ".xlsx":
         err_console.print(f"prodbudget template: {out} must end in .xlsx")
         return 2
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out} exists; use --force to replace it")
+    check_output(out, force=args.force, folder=False)
     write_template(out)
     err_console.print(f"template written to {out} (fill it, then: prodbudget solve {out})")
     return 0
