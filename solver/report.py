@@ -111,8 +111,8 @@ def read_output(folder: str | Path) -> Output:
 
 
 def _read_table(file: Path) -> pd.DataFrame:
-    """One table of an output folder: identifiers as text, every other column numeric (the
-    charts and the highlighting compute with them)."""
+    """One table of an output folder: identifiers as text; in the plan tables every other column
+    numeric (the charts and the highlighting compute with them)."""
     try:
         df = pd.read_csv(io.StringIO(file.read_bytes().decode("utf-8-sig")), dtype={c: str for c in ID_COLUMNS},
                          keep_default_na=False, na_values=[""])
@@ -123,7 +123,7 @@ def _read_table(file: Path) -> pd.DataFrame:
         raise ReportError(f"{file} is empty (no header row)") from None
     except pd.errors.ParserError as exc:
         raise ReportError(f"{file} cannot be read as CSV: {str(exc).strip()}") from None
-    if file.stem not in PLAN_TABLES + ("limits",):
+    if file.stem not in PLAN_TABLES:  # the other tables are shown as they are
         return df
     for col in df.columns:
         if col in ID_COLUMNS or pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):

@@ -93,9 +93,10 @@ def _within(inner: Path, outer: Path) -> bool:
 
 def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (), force: bool = False,
                  folder: bool = True, replaceable: Callable[[Path], bool] = is_earlier_output,
-                 option: str = "--out") -> Path:
+                 recognised_by: str = " / ".join(OUTPUT_MARKERS), option: str = "--out") -> Path:
     """Refuse an output that would destroy or mix with something (see the module docstring);
-    return the real path that will be written. Call it before any long work."""
+    return the real path that will be written. Call it before any long work. `replaceable`
+    says which existing folder --force may replace, `recognised_by` names it in the refusal."""
     given = Path(path)
     if given.is_symlink() and not given.exists():
         raise OutputError(f"{option} {given} is a symbolic link to nothing ({os.readlink(given)})")
@@ -114,7 +115,6 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (), 
     if _within(cwd, real):
         raise OutputError(f"{option} {given} is the current folder or holds it: name a folder of its own")
     if real.exists() or real.is_symlink():
-        kind = "folder" if folder else "file"
         if folder and not real.is_dir():
             raise OutputError(f"{option} {given} exists and is not a folder")
         if not folder and not real.is_file():
@@ -122,9 +122,8 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (), 
         if not force:
             raise OutputExistsError(f"{given} exists; use --force to replace it")
         if folder and not replaceable(real):
-            raise OutputError(f"{option} {given} is a {kind} that prodbudget did not write (no "
-                              f"{' / '.join(OUTPUT_MARKERS)}): not replaced, even with --force; name another "
-                              "folder or remove it yourself")
+            raise OutputError(f"{option} {given} is a folder prodbudget did not write (no {recognised_by}): "
+                              "not replaced, even with --force; name another folder or remove it yourself")
     parent = real.parent
     while not parent.exists():
         parent = parent.parent

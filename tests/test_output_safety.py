@@ -223,6 +223,30 @@ def test_force_replaces_an_earlier_output_whole_and_through_a_symlink(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_actuals_and_convert_replace_only_their_own_kind_of_folder(tmp_path):
+    """`actuals --force` replaces an actuals folder (stock.csv, cash.csv), `convert --force`
+    an instance folder; neither replaces a folder of the user's."""
+    base = tmp_path / "base"
+    assert cli(["solve", TINY / "rolling_basic", "--out", base])[0] == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    args = ["actuals", TINY / "rolling_basic", "--baseline", base, "--from", "2027-02", "--force", "--out"]
+    rc, _, err = cli([*args, mine])
+    assert rc == 2 and "stock.csv and cash.csv" in err
+    assert cli([*args, tmp_path / "act"])[0] == 0
+    (tmp_path / "act" / "stock.csv").write_text("item,quantity\nP,1\n", encoding="utf-8")
+    assert cli([*args, tmp_path / "act"])[0] == 0  # an actuals folder: replaced
+    assert "P,1" not in (tmp_path / "act" / "stock.csv").read_text(encoding="utf-8")
+    xlsx = tmp_path / "inst.xlsx"
+    assert cli(["convert", TINY / "moq", xlsx])[0] == 0
+    rc, _, err = cli(["convert", xlsx, mine, "--force"])
+    assert rc == 2 and "instance.toml" in err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    assert cli(["convert", xlsx, tmp_path / "inst"])[0] == 0
+    assert cli(["convert", xlsx, tmp_path / "inst", "--force"])[0] == 0
+
+
 def test_all_outputs_are_checked_before_any_is_written(tmp_path, never_solved):
     """`--out A --xlsx B` with B impossible to write once wrote A and then exited 2."""
     (tmp_path / "file").write_text("a file, not a folder", encoding="utf-8")

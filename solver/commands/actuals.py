@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     check_output(args.out, inputs=[input_location(args.path), args.baseline], force=args.force,
-                 replaceable=is_actuals_folder)
+                 replaceable=is_actuals_folder, recognised_by="stock.csv and cash.csv")
     inst = load_instance(args.path, scenario=args.scenario)
     baseline = load_baseline(args.baseline, inst)
     from_t = period_index(inst, args.from_period)

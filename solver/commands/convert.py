@@ -30,7 +30,7 @@ def run(args) -> int:
         return 2
     to_folder = src.suffix.lower() in xlsx
     check_output(dst, inputs=[input_location(args.src)], force=args.force, folder=to_folder,
-                 replaceable=is_instance_folder, option="DST")
+                 replaceable=is_instance_folder, recognised_by="instance.toml", option="DST")
     try:
         convert(src, dst)
     except InputError as err:  # cells that cannot be typed; warnings alone do not stop it
