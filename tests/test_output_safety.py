@@ -599,6 +599,12 @@ def test_numbers_on_the_command_line_are_checked(tmp_path, monkeypatch, capsys, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("weight", ["capacity=nan", "capacity=-1", "capacity=inf"])
+def test_diagnosis_weights_are_checked(weight):
+    rc, _, err = cli(["diagnose", TINY / "infeasible_must", "--weight", weight])
+    assert rc == 2 and "expected a finite weight >= 0" in err
+
+
 # ----------------------------------------------------------------------------- 10. nothing a spreadsheet would run
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 from rich.console import Console
@@ -52,6 +53,8 @@ def parse_weights(items: list[str]) -> dict[str, float]:
             out[key] = float(value)
         except ValueError:
             raise DiagnosisError(f"--weight {item!r}: {value!r} is not a number") from None
+        if not math.isfinite(out[key]) or out[key] < 0:
+            raise DiagnosisError(f"--weight {item!r}: expected a finite weight >= 0")
     return out
 
 
