@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from formulations.bigm import UnboundedOrderError
 from formulations.budget import add_budget
 from formulations.capacity import add_capacity
 from formulations.cash import add_cash
@@ -50,6 +51,8 @@ def build_model(inst: Instance, extensions: Sequence[Extension] = (), materializ
     compiles the rows straight to arrays, several times faster on large plans.
     """
     data = prepare(inst)
+    if data.unbounded:  # a link without a finite big-M: refuse before building anything
+        raise UnboundedOrderError(data.unbounded, inst.policy.terminal_value, inst.periods)
     model = pyo.ConcreteModel(name=inst.name)
     ctx = Context(inst=inst, data=data, model=model)
     add_sales(ctx)

@@ -12,9 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import networkx as nx
-import numpy as np
 import pandas as pd
+
+from formulations.bigm import UnboundedOrder, big_m
 
 if TYPE_CHECKING:  # formulations depend on the instance only for types (no import cycle)
     from solver.instance import Instance
@@ -55,11 +55,11 @@ class PlanData:
     routing_line: dict[tuple[str, str], str]
     x_index: list[tuple[str, str, int]]
     y_index: list[tuple[str, str, int]]
-    x_bound: dict[tuple[str, str, int], float]  # valid upper bound of a lot (big-M), may be inf
+    x_bound: dict[tuple[str, str, int], float]  # big-M of each setup link (formulations/bigm.py), may be inf
     # procurement
     q_index: list[tuple[str, int]]
     z_index: list[tuple[str, int]]
-    q_bound: dict[tuple[str, int], float]
+    q_bound: dict[tuple[str, int], float]  # big-M of each order link, may be inf
     # BOM: child -> [(parent, qty)]
     parents_of: dict[str, list[tuple[str, float]]]
     # resources
@@ -93,6 +93,7 @@ class PlanData:
     carryover: dict[str, bool]
     period_ceiling: dict[tuple[str, int], float]
     extras: dict = field(default_factory=dict)
+    unbounded: list[UnboundedOrder] = field(default_factory=list)  # order links without a finite big-M
 
     @property
     def T(self) -> range:
@@ -104,6 +105,7 @@ def _per_period(df: pd.DataFrame, key: str, value: str) -> dict:
 
 
 def prepare(inst: Instance) -> PlanData:
+    """The index sets and parameters of `inst`, with the big-M values (formulations/bigm.py)."""
     n = inst.n
     T = range(1, n + 1)
     items = inst.tables["items"]
@@ -210,21 +212,7 @@ def prepare(inst: Instance) -> PlanData:
     q_index = [(m, t) for m in materials for t in range(1, n - lead[m] + 1)]
     z_index = [k for k in q_index if moq[k[0]] > 0 or order_cost[k[0]] > 0]
 
-    use_from = _usage_bounds(inst, kind, parents_of, target_min, min_lot, lead, service, x_index, n)
-    tv_ok = inst.policy.terminal_value <= 1.0
-    x_bound = {}
-    for i, rho, t in y_index:
-        cap_bound = INF
-        for s in steps[(i, rho)]:
-            c = capacity[(s.resource, t)]
-            if s.hours_per_unit > 0 and math.isfinite(c):
-                avail = (1 - reserve[s.resource]) * c + overtime_max[s.resource] - s.setup_hours
-                cap_bound = min(cap_bound, max(avail, 0.0) / s.hours_per_unit)
-        need_bound = max(min_lot[i], use_from[i][min(t + lead[i], n + 1)]) if tv_ok else INF
-        x_bound[(i, rho, t)] = min(cap_bound, need_bound)
-    q_bound = {(m, t): (max(moq[m], use_from[m][min(t + lead[m], n + 1)]) if tv_ok else INF) for m, t in z_index}
-
-    return PlanData(
+    d = PlanData(
         n=n, periods=inst.periods, kind=kind, made=made, materials=materials, lead=lead,
         unit_cost=unit_cost, holding_cost={i: float(v) for i, v in col("holding_cost").items()},
         initial_stock={i: float(v) for i, v in col("initial_stock").items()},
@@ -232,8 +220,8 @@ def prepare(inst: Instance) -> PlanData:
         pay_terms={m: col("terms")[m] for m in materials},
         material_line={m: col("budget_line")[m] for m in materials},
         routings=routings, steps=dict(steps), routing_line=routing_line,
-        x_index=x_index, y_index=y_index, x_bound=x_bound,
-        q_index=q_index, z_index=z_index, q_bound=q_bound, parents_of=dict(parents_of),
+        x_index=x_index, y_index=y_index, x_bound={},
+        q_index=q_index, z_index=z_index, q_bound={}, parents_of=dict(parents_of),
         resources=list(res["resource"]), capacity=capacity, reserve=reserve,
         overtime_max=overtime_max,
         overtime_cost=dict(zip(res["resource"], res["overtime_cost"].astype(float), strict=True)),
@@ -247,53 +235,6 @@ def prepare(inst: Instance) -> PlanData:
         terms=dict(terms), cash_min=cash_min, overhead=overhead, lines=lines,
         line_ceiling=line_ceiling, carryover=carryover, period_ceiling=period_ceiling,
     )
-
-
-def _usage_bounds(inst, kind, parents_of, target_min, min_lot, lead, service, x_index, n) -> dict[str, np.ndarray]:
-    """need[i][τ]: an upper bound on how much of item i an optimal plan can still use from
-    period τ on (index 1..n+1), plus the highest stock target from τ on.
-
-    A lot started in t serves only what is used from t + lead_time on, so a lot (or order)
-    larger than max(min_lot, need[i][t + lead_time]) can be cut back without losing
-    feasibility or profit when terminal_value ≤ 1 (a unit is worth less in stock than it
-    cost): these are valid big-M values, and tighter the later the period.
-
-        use[i][τ]  = external demand of i from τ on (backlogged demand counts whole: it can be
-                     served late) + Σ_parents qty · prod[p][τ]
-        prod[i][τ] = use[i][τ + LT_i] + max target from τ + LT_i on + (starts from τ on) · min_lot_i
-    """
-    dem = inst.tables["demand"]
-    late = dem["channel"].map(service).eq("backlog").to_numpy()
-    ext = {i: np.zeros(n + 2) for i in kind}
-    late_total = dict.fromkeys(kind, 0.0)  # backlogged demand can be served by a lot in any period
-    for p, t, q, is_late in zip(dem["product"], dem["t"], dem["quantity"], late, strict=True):
-        if is_late:
-            late_total[p] += q
-        else:
-            ext[p][int(t)] += q
-    suffix = lambda a: np.cumsum(a[::-1])[::-1]  # noqa: E731
-    targets = {i: np.zeros(n + 2) for i in kind}
-    for (i, t), v in target_min.items():
-        targets[i][t] = v
-    starts = {i: np.zeros(n + 2) for i in kind}
-    for i, _rho, t in x_index:
-        starts[i][t] += 1
-    g = nx.DiGraph()
-    g.add_nodes_from(kind)
-    for child, ps in parents_of.items():
-        for parent, _q in ps:
-            g.add_edge(parent, child)
-    use: dict[str, np.ndarray] = {}
-    prod: dict[str, np.ndarray] = {}
-    tau = np.arange(n + 2)
-    for i in nx.lexicographical_topological_sort(g):  # parents before children
-        u = np.zeros(n + 2)
-        u[1 : n + 1] = suffix(ext[i][1 : n + 1]) + late_total[i]
-        for parent, qty in parents_of.get(i, []):
-            u += qty * prod[parent]
-        shifted = np.minimum(tau + lead[i], n + 1)
-        max_target = np.maximum.accumulate(targets[i][::-1])[::-1]
-        base = u[shifted] + max_target[shifted]
-        prod[i] = base + suffix(starts[i]) * min_lot[i]
-        use[i] = u + max_target
-    return use
+    bounds = big_m(d, inst.policy.terminal_value, inst.cash, inst.budget, inst.opening)
+    d.x_bound, d.q_bound, d.unbounded = bounds.x_bound, bounds.q_bound, bounds.unbounded
+    return d

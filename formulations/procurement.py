@@ -1,6 +1,6 @@
 """Procurement: material orders, order costs and minimum order quantities (MODEL.md §4.2, §4.6).
 
-    q[m,t] <= M[m,t] · z[m,t]     (M = max(moq, horizon need): a larger order can be cut back)
+    q[m,t] <= M[m,t] · z[m,t]     (M from formulations/bigm.py: a larger order can be cut back)
     q[m,t] >= moq_m · z[m,t]
 
 An order placed in t arrives in t + lead_time; it is committed against the material's budget

@@ -1,6 +1,6 @@
 """Production: starts by routing, setups and minimum lots (MODEL.md §4.1, §4.5).
 
-    x[i,ρ,t] - M[i,ρ,t] · y[i,ρ,t] <= 0     (setup link; M from capacity and the usage ahead)
+    x[i,ρ,t] - M[i,ρ,t] · y[i,ρ,t] <= 0     (setup link; M from formulations/bigm.py)
     x[i,ρ,t] - min_lot_i · y[i,ρ,t] >= 0
 
 A start in t adds to the item's stock in t + lead_time, consumes BOM children in t, uses
@@ -11,16 +11,11 @@ its resource's line), paid and committed in t.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 import pyomo.environ as pyo
 
 from formulations.context import Context
-
-
-class UnboundedLotError(ValueError):
-    """A setup needs a finite big-M and the data give none."""
 
 
 def add_production(ctx: Context) -> pyo.Block:
@@ -30,12 +25,6 @@ def add_production(ctx: Context) -> pyo.Block:
     b.x = pyo.Var(d.x_index, within=pyo.NonNegativeReals)
     b.y = pyo.Var(d.y_index, within=pyo.Binary)
 
-    for key in d.y_index:
-        if not math.isfinite(d.x_bound[key]):
-            raise UnboundedLotError(
-                f"item {key[0]!r}: terminal_value > 1 with unconstrained capacity makes "
-                "over-production profitable without limit; give a finite capacity"
-            )
     for key in d.y_index:
         ctx.rows.add("production.setup_link", key, [1.0, -d.x_bound[key]], [b.x[key], b.y[key]], upper=0.0)
     for key in d.y_index:

@@ -28,6 +28,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from formulations.bigm import explain
+from formulations.data import prepare
 from solver.instance import (
     BudgetSettings,
     CashSettings,
@@ -90,14 +92,22 @@ def load_instance(path: str | Path, scenario: str = "base") -> Instance:
     ctx = _validate(Path(path), scenario)
     if any(p.is_error for p in ctx.rep.problems):
         raise InputError(ctx.rep.problems)
+    inst = _complete(ctx, str(path))
+    unbounded = _check_lot_bounds(ctx, inst)
+    if unbounded:
+        raise InputError(unbounded + ctx.rep.problems)
     for p in ctx.rep.problems:
         log.warning("%s", p)
-    return _complete(ctx, str(path))
+    return inst
 
 
 def validate(path: str | Path, scenario: str = "base") -> list[Problem]:
     """Every error and warning of an instance (never raises for bad data)."""
-    return list(_validate(Path(path), scenario).rep.problems)
+    ctx = _validate(Path(path), scenario)
+    problems = list(ctx.rep.problems)
+    if not any(p.is_error for p in problems):
+        problems = _check_lot_bounds(ctx, _complete(ctx, str(path))) + problems
+    return problems
 
 
 def scenario_weights(path: str | Path, scenarios: Iterable[str]) -> dict[str, float]:
@@ -1208,6 +1218,23 @@ _CHECKS: tuple[Callable[[_Context], None], ...] = (
     _check_scenario_weights,
     _check_warnings,
 )
+
+
+def _check_lot_bounds(ctx: _Context, inst: Instance) -> list[Problem]:
+    """With terminal_value > 1 a unit in closing stock can be worth more than it costs: an
+    order link then needs a bound from the data (max_stock, budget, cash: formulations/bigm.py),
+    and where there is none the plan is unbounded. One error per such material, before any
+    solve."""
+    if inst.policy.terminal_value <= 1:
+        return []
+    d = prepare(inst)
+    items = ctx.df("items")
+    row = {item: int(r) for r, item in items["item"].items()}
+    out = []
+    for item, what, expected in explain(d.unbounded, inst.policy.terminal_value, inst.periods):
+        column = "moq" if d.moq[item] > 0 else "order_cost"  # what makes the order a binary with a big-M
+        out.append(Problem(ctx.label("items"), row.get(item), column, what, expected))
+    return out
 
 
 # --------------------------------------------------------------------------- completion

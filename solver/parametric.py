@@ -314,14 +314,14 @@ def warm_start(inst: Instance, options: SolveOptions, plan: PlanValues | None, e
     if not plan or options.strategy == "relax-and-fix":
         return None, 0
     from formulations.assembly import build_model
-    from formulations.production import UnboundedLotError
+    from formulations.bigm import UnboundedOrderError
     from formulations.tight import formulation_extensions
     from solver.highs import compile_model
 
     try:
         built = build_model(inst, [*extensions, *formulation_extensions(options.formulation)],
                             materialize=options.handoff == "pyomo")
-    except UnboundedLotError:  # solve() reports it
+    except UnboundedOrderError:  # solve() reports it
         return None, 0
     vec, n = start_vector(compile_model(built.model), plan, missing)
     return (vec, n) if n else (None, 0)

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from formulations.assembly import Extension, build_model
-from formulations.production import UnboundedLotError
+from formulations.bigm import UnboundedOrderError
 from formulations.tight import formulation_extensions
 from solver.highs import (
     LARGE_ROWS,
@@ -55,7 +55,7 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
     else:
         try:
             built = build_model(inst, extensions, materialize=options.handoff == "pyomo")
-        except UnboundedLotError as err:
+        except UnboundedOrderError as err:
             return _no_plan(inst, Status.UNBOUNDED, str(err), options, time.perf_counter() - t0)
         t_blocks = time.perf_counter()
         sf = compile_model(built.model)
