@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from solver.formatting import drawn_as_plain_text
 from solver.options import SolveOptions
 
 # --- where things live -----------------------------------------------------------------
@@ -1021,6 +1022,7 @@ def _new_figure(w: float, h: float):
     return Figure(figsize=(w, h), layout="constrained")
 
 
+@drawn_as_plain_text  # configuration and suite names are data, not TeX
 def plot_performance_profile(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
@@ -1049,6 +1051,7 @@ def plot_performance_profile(table: pd.DataFrame, path: str | os.PathLike[str]) 
     return p
 
 
+@drawn_as_plain_text
 def plot_times_vs_size(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     fig = _new_figure(10, 4.2)
     axes = fig.subplots(1, 2)

@@ -63,3 +63,15 @@ def plain_text_charts():
     import matplotlib
 
     return matplotlib.rc_context(PLAIN_TEXT_RC)
+
+
+def drawn_as_plain_text(make_and_save):
+    """Decorator for a function that makes *and* saves a chart: run it in `plain_text_charts()`."""
+    import functools
+
+    @functools.wraps(make_and_save)
+    def wrapper(*args, **kwargs):
+        with plain_text_charts():
+            return make_and_save(*args, **kwargs)
+
+    return wrapper

@@ -434,6 +434,16 @@ def test_compare_and_sweep_charts_draw_tex_like_names(tmp_path):
     assert (tmp_path / "sweep" / "sweep.png").stat().st_size > 0
 
 
+def test_bench_plots_draw_tex_like_configuration_names(tmp_path):
+    from solver.bench import plot_performance_profile, plot_times_vs_size
+
+    table = pd.DataFrame({"instance": ["a", "a", "b", "b"], "configuration": [TEX, "x", TEX, "x"],
+                          "suite": ["$s$"] * 4, "status": ["optimal"] * 4, "solve_s": [1.0, 2.0, 1.5, 1.0],
+                          "build_s": [0.1] * 4, "nonzeros": [10, 10, 20, 20]})
+    assert plot_performance_profile(table, tmp_path / "p.png").stat().st_size > 0
+    assert plot_times_vs_size(table, tmp_path / "t.png").stat().st_size > 0
+
+
 # ----------------------------------------------------------------------------- 8. a message, not a traceback
 
 
