@@ -4,10 +4,10 @@
     .venv/bin/python benchmarks/formulations.py --time-limit 60 --threads 2 --only G62
     .venv/bin/python benchmarks/formulations.py --only G62 --formulations fl --merge   # re-run one cell
 
-For every instance and formulation (formulations/tight.py) it measures
+For every instance and formulation (formulations/setup/ls_inequalities.py) it measures
 - `lp_bound`: the LP relaxation of the model as built (no HiGHS cuts),
 - `root_bound`: HiGHS's dual bound after the root node (presolve, cuts; `mip_max_nodes` = 1),
-- the full solve through `solver.planning.solve` (status, plan, bound, seconds to optimum).
+- the full solve through `solver.engine.pipeline.solve` (status, plan, bound, seconds to optimum).
 Gaps are relative to the reference value: the published optimum for the TTM instances
 (cost = −profit), else the best plan any run proved optimal. Results go to
 benchmarks/results/formulations.{csv,md} with the machine and its load (other benchmarks may
@@ -36,16 +36,16 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 sys.path.insert(0, str(ROOT))
 
 import solver  # noqa: E402, F401  (first: solver and formulations import each other)
-import solver.highs  # noqa: E402
+import solver.engine.highs  # noqa: E402
 from formulations.assembly import build_model  # noqa: E402
-from formulations.tight import FORMULATIONS, formulation_extensions  # noqa: E402
-from solver.generator import generate, ladder  # noqa: E402
-from solver.highs import compile_model, set_scaling  # noqa: E402
-from solver.instance_writer import write_instance_folder  # noqa: E402
-from solver.literature import DEFAULT_LITERATURE_DIR, known_values, ttm_instance  # noqa: E402
-from solver.loading import load_instance  # noqa: E402
-from solver.options import SolveOptions  # noqa: E402
-from solver.planning import solve  # noqa: E402
+from formulations.setup.ls_inequalities import FORMULATIONS, formulation_extensions  # noqa: E402
+from solver.devtools.generator import generate, ladder  # noqa: E402
+from solver.devtools.literature import DEFAULT_LITERATURE_DIR, known_values, ttm_instance  # noqa: E402
+from solver.engine.highs import compile_model, set_scaling  # noqa: E402
+from solver.engine.options import SolveOptions  # noqa: E402
+from solver.engine.pipeline import solve  # noqa: E402
+from solver.io.instance_writer import write_instance_folder  # noqa: E402
+from solver.io.loading import load_instance  # noqa: E402
 
 TR = {"G30b": "G30", "G53": "G53", "G57": "G57", "G62": "G62", "G69": "G69", "G72": "G72"}
 GENERATED = {
@@ -74,12 +74,12 @@ def instances(work: Path, only: set[str] | None):
         yield name, load_instance(write_instance_folder(work / name, toml, tables)), math.nan
 
 
-_new_highs = solver.highs.new_highs
+_new_highs = solver.engine.highs.new_highs
 HIGHS_EXTRA: dict[str, object] = {}  # --highs KEY=VALUE: benchmark-only HiGHS options on top of SolveOptions
 
 
 def new_highs(options: SolveOptions):
-    """solver.highs.new_highs plus the --highs options (the solver's defaults stay untouched)."""
+    """solver.engine.highs.new_highs plus the --highs options (the solver's defaults stay untouched)."""
     h = _new_highs(options)
     for k, v in HIGHS_EXTRA.items():
         h.setOptionValue(k, v)
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
                     help="extra HiGHS options for every run (benchmark only; rows are labelled formulation+highs)")
     args = ap.parse_args(argv)
     HIGHS_EXTRA.update(parse_highs(args.highs))
-    solver.highs.new_highs = new_highs  # solve_standard_form looks it up in its module
+    solver.engine.highs.new_highs = new_highs  # solve_standard_form looks it up in its module
     label = "+" + ",".join(args.highs) if args.highs else ""
     options = SolveOptions(time_limit=args.time_limit, threads=args.threads)
     rows = []

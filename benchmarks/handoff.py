@@ -6,8 +6,8 @@ Configurations, each measured in a fresh subprocess (its own peak RSS, nothing s
                      prepared data, one Highs.passModel, solution back as one DataFrame per
                      variable family (the "direct highspy from numpy arrays" yardstick)
   direct             ours, what `prodbudget solve` does: rows declared in the registry
-                     (formulations/rows.py) compiled straight to CSC (solver/highs.py
-                     compile_model), one passModel, `solver.results.extract_tables`
+                     (formulations/rows.py) compiled straight to CSC (solver/engine/highs.py
+                     compile_model), one passModel, `solver.engine.results.extract_tables`
   pyoptinterface     the reference's arrays handed over through pyoptinterface's HiGHS model
                      (add_variable per column, add_m_linear_constraints per row block): a lower
                      bound of a pyoptinterface build (only if pyoptinterface + highsbox import)
@@ -74,7 +74,7 @@ def _fingerprint(A, cost) -> str:
 
 
 def _highs(options: dict):
-    from solver.bound_worker import quiet_highs
+    from solver.engine.bound_worker import quiet_highs
 
     h = quiet_highs()
     for key, value in options.items():
@@ -85,7 +85,7 @@ def _highs(options: dict):
 def measure(config: str, path: str) -> dict:
     import numpy as np
 
-    from solver.loading import load_instance
+    from solver.io.loading import load_instance
 
     rec: dict = {"config": config}
     t0 = time.perf_counter()
@@ -159,8 +159,8 @@ def measure(config: str, path: str) -> dict:
         rec["tables"] = len(frames)
     else:
         from formulations.assembly import build_model
-        from solver.highs import compile_model
-        from solver.results import extract_tables
+        from solver.engine.highs import compile_model
+        from solver.engine.results import extract_tables
 
         t0 = stage()
         built = build_model(inst, materialize=config != "direct")
@@ -277,7 +277,7 @@ def main() -> int:
     if args.one:
         print(json.dumps(measure(*args.one)))
         return 0
-    from solver.generator import GeneratorParams, generate_to, ladder
+    from solver.devtools.generator import GeneratorParams, generate_to, ladder
 
     records = []
     for size in args.sizes:

@@ -7,7 +7,7 @@ Targets (issue 8): ≤ 2 % gap within 120 s on a 500-product × 12-month generat
 (ladder "large" with periods=12), ≤ 5 % on 1,000 × 24 (ladder "large", products=1000), and
 instances/appliance to 1 % within 60 s. Each is run with strategy = relax-and-fix (the
 time limit is the budget of the whole call, build included) and, for comparison, with the
-plain MIP. The returned plans are checked with solver.checker. Results are appended to
+plain MIP. The returned plans are checked with solver.analysis.checker. Results are appended to
 benchmarks/results/heuristics.csv; the step log of each heuristic run is printed.
 """
 
@@ -27,13 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import solver  # noqa: E402, F401
-from solver.checker import check_plan  # noqa: E402
-from solver.generator import generate, ladder  # noqa: E402
-from solver.heuristics import solve_with_heuristic  # noqa: E402
-from solver.instance_writer import write_instance_folder  # noqa: E402
-from solver.loading import load_instance  # noqa: E402
-from solver.options import SolveOptions  # noqa: E402
-from solver.planning import solve  # noqa: E402
+from solver.analysis.checker import check_plan  # noqa: E402
+from solver.devtools.generator import generate, ladder  # noqa: E402
+from solver.engine.heuristics import solve_with_heuristic  # noqa: E402
+from solver.engine.options import SolveOptions  # noqa: E402
+from solver.engine.pipeline import solve  # noqa: E402
+from solver.io.instance_writer import write_instance_folder  # noqa: E402
+from solver.io.loading import load_instance  # noqa: E402
 
 TARGETS = {  # name: (instance source, seconds, target gap)
     "appliance": ("instances/appliance", 60.0, 0.01),

@@ -15,7 +15,7 @@ again at every benchmark size). Solution read-back is one tidy DataFrame per var
 produces the full MODEL.md §6 report tables, which is more work.
 
     from benchmarks.reference_builder import build_reference   # (or load the file by path)
-    ref = build_reference(inst)          # inst: solver.instance.Instance
+    ref = build_reference(inst)          # inst: solver.io.instance.Instance
     h = highspy.Highs(); h.passModel(ref.to_lp(integer=False)); h.run()
     frames = ref.frames(np.array(h.getSolution().col_value))
 """

@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from formulations.bigm import UnboundedOrderError
-from formulations.budget import add_budget
-from formulations.capacity import add_capacity
-from formulations.cash import add_cash
+from formulations.areas.budget import add_budget
+from formulations.areas.capacity import add_capacity
+from formulations.areas.cash import add_cash
+from formulations.areas.inventory import add_inventory
+from formulations.areas.procurement import add_procurement
+from formulations.areas.production import add_production
+from formulations.areas.sales import add_sales
 from formulations.context import PNL_SIGN, Context
 from formulations.data import PlanData, prepare
-from formulations.inventory import add_inventory
-from formulations.procurement import add_procurement
-from formulations.production import add_production
-from formulations.sales import add_sales
+from formulations.setup.bigm import UnboundedOrderError
 
 if TYPE_CHECKING:  # formulations depend on the instance only for types (no import cycle)
-    from solver.instance import Instance
+    from solver.io.instance import Instance
 
 
 @dataclass
@@ -47,7 +47,7 @@ def build_model(inst: Instance, extensions: Sequence[Extension] = (), materializ
 
     The blocks declare their rows in `ctx.rows`; with `materialize` (the default, for any
     Pyomo-driven use of the model) they also become `pyo.Constraint` components and the profit
-    a `pyo.Objective`. `solver.planning.solve` skips that: `solver.highs.compile_model`
+    a `pyo.Objective`. `solver.engine.pipeline.solve` skips that: `solver.engine.highs.compile_model`
     compiles the rows straight to arrays, several times faster on large plans.
     """
     data = prepare(inst)

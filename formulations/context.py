@@ -12,7 +12,7 @@ from formulations.rows import Rows
 from formulations.terms import Terms
 
 if TYPE_CHECKING:  # formulations depend on the instance only for types (no import cycle)
-    from solver.instance import Instance
+    from solver.io.instance import Instance
 
 # P&L components (MODEL.md §5): +1 adds to profit, -1 is a cost.
 PNL_SIGN: dict[str, int] = {

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from formulations.bigm import UnboundedOrder, big_m
+from formulations.setup.bigm import UnboundedOrder, big_m
 
 if TYPE_CHECKING:  # formulations depend on the instance only for types (no import cycle)
-    from solver.instance import Instance
+    from solver.io.instance import Instance
 
 
 INF = math.inf
@@ -55,7 +55,7 @@ class PlanData:
     routing_line: dict[tuple[str, str], str]
     x_index: list[tuple[str, str, int]]
     y_index: list[tuple[str, str, int]]
-    x_bound: dict[tuple[str, str, int], float]  # big-M of each setup link (formulations/bigm.py), may be inf
+    x_bound: dict[tuple[str, str, int], float]  # big-M of each setup link (formulations/setup/bigm.py), may be inf
     # procurement
     q_index: list[tuple[str, int]]
     z_index: list[tuple[str, int]]
@@ -105,7 +105,7 @@ def _per_period(df: pd.DataFrame, key: str, value: str) -> dict:
 
 
 def prepare(inst: Instance) -> PlanData:
-    """The index sets and parameters of `inst`, with the big-M values (formulations/bigm.py)."""
+    """The index sets and parameters of `inst`, with the big-M values (formulations/setup/bigm.py)."""
     n = inst.n
     T = range(1, n + 1)
     items = inst.tables["items"]

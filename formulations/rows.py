@@ -2,7 +2,7 @@
 
 Blocks declare their rows here (`lower <= Σ coef·var <= upper`, under a stable component name
 such as "capacity.hours" and an index such as (resource, t)) instead of building one Pyomo
-expression per row. `solver.highs.compile_model` turns the registry into the CSC matrix
+expression per row. `solver.engine.highs.compile_model` turns the registry into the CSC matrix
 HiGHS takes without walking expression trees (the slow part of Pyomo on large plans), and
 `materialize` creates the equivalent `pyo.Constraint` components when a Pyomo-driven solver or
 the Pyomo comparison route needs them. Names are API either way.

@@ -5,22 +5,22 @@
     plan.objective, plan.tables["production"], plan.kpis
 
 The names below are imported when first used, not with the package: the child processes that
-run HiGHS beside a solve (solver/bound_worker.py) import this package too, and should start in
+run HiGHS beside a solve (solver/engine/bound_worker.py) import this package too, and should start in
 a fraction of a second rather than load Pyomo and pandas first.
 """
 
 from importlib import import_module
 
 _EXPORTS = {
-    "Instance": "solver.instance",
-    "InputError": "solver.problems",
-    "Problem": "solver.problems",
-    "Result": "solver.results",
-    "SolveOptions": "solver.options",
-    "Status": "solver.status",
-    "load_instance": "solver.loading",
-    "solve": "solver.planning",
-    "validate": "solver.loading",
+    "Instance": "solver.io.instance",
+    "InputError": "solver.io.problems",
+    "Problem": "solver.io.problems",
+    "Result": "solver.engine.results",
+    "SolveOptions": "solver.engine.options",
+    "Status": "solver.engine.status",
+    "load_instance": "solver.io.loading",
+    "solve": "solver.engine.pipeline",
+    "validate": "solver.io.loading",
 }
 
 __all__ = sorted(_EXPORTS)

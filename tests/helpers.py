@@ -7,7 +7,7 @@ from textwrap import dedent
 
 import pandas as pd
 
-from solver.schema import TABLES
+from solver.io.schema import TABLES
 
 MINI_TOML = """\
 name = "mini"

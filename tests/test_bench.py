@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver.bench import (
+from solver.devtools.bench import (
     PROFILE_PNG,
     RESULTS_CSV,
     RESULTS_MD,
@@ -27,8 +27,8 @@ from solver.bench import (
     resolve_suite,
     run_bench,
 )
-from solver.literature import DEFAULT_LITERATURE_DIR
-from solver.options import SolveOptions
+from solver.devtools.literature import DEFAULT_LITERATURE_DIR
+from solver.engine.options import SolveOptions
 
 TIME_LIMIT = 30.0
 CONFIGS = ("default", "seed-1")
@@ -125,7 +125,7 @@ def test_dask_local_cluster(tiny_suite, tmp_path: Path) -> None:
 @pytest.mark.solver
 def test_cli_bench_and_pyomo_route(tiny_suite, tmp_path: Path) -> None:
     """The command runs a suite end to end; HiGHS through Pyomo agrees with the own route."""
-    from solver.cli import main
+    from solver.cli.main import main
 
     if not pyomo_solver_available("highs"):
         pytest.skip("Pyomo's HiGHS interface is not available")
@@ -297,11 +297,11 @@ def test_formulation_configs_apply_the_extensions_once() -> None:
     gets the default formulation back, so the extensions cannot be added twice."""
     from dataclasses import fields
 
-    from solver.bench import _formulation_extensions
+    from solver.devtools.bench import _formulation_extensions
 
     if "formulation" not in {f.name for f in fields(SolveOptions)}:
         pytest.skip("SolveOptions has no formulation field")
-    from formulations.tight import formulation_extensions
+    from formulations.setup.ls_inequalities import formulation_extensions
 
     opts = parse_config("ls").solve_options(SolveOptions())
     rest, ext = _formulation_extensions(opts)
@@ -315,7 +315,7 @@ def test_plan_then_cut_configuration_reports_the_joint_gain(tiny_suite, tmp_path
     """The ERP way as a configuration: every instance gets a plan-then-cut row, the joint plan
     never earns less (plan-then-cut is one of the joint model's feasible plans, up to the MIP
     gap), and the Markdown has the joint-gain section."""
-    from solver.bench import joint_gain
+    from solver.devtools.bench import joint_gain
 
     configs = resolve_configs(["default", "plan-then-cut"])
     run = run_bench(tiny_suite, configs, SolveOptions(time_limit=TIME_LIMIT, gap=1e-6), tmp_path, jobs=1)

@@ -1,4 +1,4 @@
-"""Big-M values (formulations/bigm.py, docs/model.md §4.5): they never cut off every optimal plan.
+"""Big-M values (formulations/setup/bigm.py, docs/model.md §4.5): they never cut off every optimal plan.
 
 Each mechanism test is a tiny instance where the need alone (demand, targets) is smaller than
 what every optimal plan makes, with the optimum derived by hand; the property tests compare
@@ -16,18 +16,18 @@ import pytest
 from helpers import MINI_TOML, plan_value, write_instance, write_mini
 
 from formulations.assembly import build_model
-from formulations.bigm import UnboundedOrderError
 from formulations.data import prepare
+from formulations.setup.bigm import UnboundedOrderError
 from solver import load_instance, solve
-from solver.checker import assert_plan_ok
-from solver.cli import main
-from solver.generator import generate, ladder
-from solver.highs import compile_model
-from solver.instance import PolicySettings
-from solver.instance_writer import write_instance_folder
-from solver.loading import validate
-from solver.problems import InputError
-from solver.status import Status
+from solver.analysis.checker import assert_plan_ok
+from solver.cli.main import main
+from solver.devtools.generator import generate, ladder
+from solver.engine.highs import compile_model
+from solver.engine.status import Status
+from solver.io.instance import PolicySettings
+from solver.io.instance_writer import write_instance_folder
+from solver.io.loading import validate
+from solver.io.problems import InputError
 
 pytestmark = pytest.mark.solver
 

@@ -1,4 +1,4 @@
-"""The independent checker (solver/checker.py): solved plans pass it, corrupted plans do not.
+"""The independent checker (solver/analysis/checker.py): solved plans pass it, corrupted plans do not.
 
 The FULL instance exercises every mechanism of MODEL.md at once: a two-level BOM with lead
 times, alternative routings (the alternative's first step on another budget line), setups and
@@ -22,7 +22,7 @@ import pytest
 from helpers import write_instance
 
 from solver import load_instance, solve
-from solver.checker import Violation, assert_plan_ok, check_plan
+from solver.analysis.checker import Violation, assert_plan_ok, check_plan
 
 pytestmark = pytest.mark.solver
 
@@ -258,7 +258,7 @@ def test_lot_sizing_plan_passes_and_cost_is_minus_profit(lotsize):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_generated_tiny_plans_pass(tmp_path, seed):
-    from solver.generator import generate_to, ladder
+    from solver.devtools.generator import generate_to, ladder
 
     path = generate_to(ladder("tiny", seed=seed), tmp_path / f"tiny{seed}")
     result = solve(load_instance(path), time_limit=20)

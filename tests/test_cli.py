@@ -1,6 +1,6 @@
 """`prodbudget solve` end to end, run as a subprocess: files written, exit codes, determinism.
 
-Exit codes (solver/cli.py): 0 a plan, 1 no plan (e.g. infeasible), 2 bad input.
+Exit codes (solver/cli/main.py): 0 a plan, 1 no plan (e.g. infeasible), 2 bad input.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Infeasibility diagnosis (solver/diagnosis.py): each contradictory tiny instance gets the right
+"""Infeasibility diagnosis (solver/analysis/diagnosis.py): each contradictory tiny instance gets the right
 limit and amount, and *applying* the suggestion to the data makes it feasible (while a little
 less is not enough, so the amount is the cheapest). Instances: instances/tiny/infeasible_*/,
 each explained in its instance.toml.
@@ -14,12 +14,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from solver.cli import main
-from solver.diagnosis import DiagnosisError, diagnose, family_of, round_up
-from solver.formatting import money
-from solver.loading import load_instance
-from solver.planning import solve
-from solver.sensitivity import LIMIT_FAMILIES
+from solver.analysis.diagnosis import DiagnosisError, diagnose, family_of, round_up
+from solver.analysis.sensitivity import LIMIT_FAMILIES
+from solver.cli.main import main
+from solver.engine.pipeline import solve
+from solver.io.loading import load_instance
+from solver.present.formatting import money
 
 pytestmark = pytest.mark.solver
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from solver.docs import END, START, format_markdown, render_readme
-from solver.schema import TABLES
+from solver.devtools.docs import END, START, format_markdown, render_readme
+from solver.io.schema import TABLES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def test_readme_format_section_matches_the_schema():
     text = README.read_text(encoding="utf-8")
     assert START in text and END in text
-    assert render_readme(text) == text, "README format section is stale: run `python -m solver.docs`"
+    assert render_readme(text) == text, "README format section is stale: run `python -m solver.devtools.docs`"
 
 
 def test_every_table_and_column_is_documented():

@@ -1,4 +1,4 @@
-"""The facility-location formulation (formulations/facility_location.py, `--formulation fl`).
+"""The facility-location formulation (formulations/setup/facility_location.py, `--formulation fl`).
 
 Valid rows never cut off an optimum: on tiny shipped, generated, mixed and TTM-format instances
 fl reaches big-M's optimal profit, its plan passes the independent checker, and its LP bound is
@@ -14,14 +14,14 @@ import pandas as pd
 import pytest
 
 from formulations.assembly import build_model
-from formulations.tight import FORMULATIONS, formulation_extensions
+from formulations.setup.ls_inequalities import FORMULATIONS, formulation_extensions
 from solver import load_instance, solve
-from solver.checker import check_plan
-from solver.generator import generate, ladder
-from solver.highs import compile_model, new_highs, set_scaling
-from solver.instance_writer import write_instance_folder
-from solver.literature import ttm_instance
-from solver.options import SolveOptions
+from solver.analysis.checker import check_plan
+from solver.devtools.generator import generate, ladder
+from solver.devtools.literature import ttm_instance
+from solver.engine.highs import compile_model, new_highs, set_scaling
+from solver.engine.options import SolveOptions
+from solver.io.instance_writer import write_instance_folder
 
 pytestmark = pytest.mark.solver
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from solver.loading import FAMILY_CONVERSION, load_instance, validate
-from solver.problems import InputError
+from solver.io.loading import FAMILY_CONVERSION, load_instance, validate
+from solver.io.problems import InputError
 from tests.helpers import write_mini
 
 ITEMS = """\

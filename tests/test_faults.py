@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from helpers import write_instance
 
-from solver.checker import assert_plan_ok
-from solver.cli import main
-from solver.generator import generate_to, ladder
-from solver.loading import load_instance
-from solver.planning import solve
+from solver.analysis.checker import assert_plan_ok
+from solver.cli.main import main
+from solver.devtools.generator import generate_to, ladder
+from solver.engine.pipeline import solve
+from solver.io.loading import load_instance
 
 pytestmark = pytest.mark.solver
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver.generator import (
+from solver.devtools.generator import (
     LADDER,
     GeneratorParams,
     generate,
@@ -27,9 +27,9 @@ from solver.generator import (
     ladder,
     ladder_toml,
 )
-from solver.instance_writer import toml_dumps, write_instance_folder
-from solver.loading import validate
-from solver.schema import TABLE_SPECS
+from solver.io.instance_writer import toml_dumps, write_instance_folder
+from solver.io.loading import validate
+from solver.io.schema import TABLE_SPECS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -78,7 +78,7 @@ def test_writer_rejects_unknown_tables_and_columns(tmp_path: Path) -> None:
 
 def test_ladder_file_is_generated_from_module() -> None:
     text = (REPO / "benchmarks" / "ladder.toml").read_text(encoding="utf-8")
-    assert text == ladder_toml(), "run solver.generator.write_ladder_toml('benchmarks/ladder.toml')"
+    assert text == ladder_toml(), "run solver.devtools.generator.write_ladder_toml('benchmarks/ladder.toml')"
     assert tomllib.loads(text) == LADDER
 
 

@@ -1,16 +1,16 @@
-"""Relax-and-fix heuristic (solver/heuristics.py): a checker-valid plan with a proven bound."""
+"""Relax-and-fix heuristic (solver/engine/heuristics.py): a checker-valid plan with a proven bound."""
 
 from __future__ import annotations
 
 import pytest
 
-import solver.heuristics as heuristics
+import solver.engine.heuristics as heuristics
 from solver import load_instance
-from solver.checker import assert_plan_ok
-from solver.generator import generate, ladder
-from solver.heuristics import solve_with_heuristic
-from solver.instance_writer import write_instance_folder
-from solver.options import SolveOptions
+from solver.analysis.checker import assert_plan_ok
+from solver.devtools.generator import generate, ladder
+from solver.engine.heuristics import solve_with_heuristic
+from solver.engine.options import SolveOptions
+from solver.io.instance_writer import write_instance_folder
 
 pytestmark = pytest.mark.solver
 

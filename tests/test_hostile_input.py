@@ -7,7 +7,7 @@ exit code 2, every message naming the file, the row and the column, no traceback
 in (or beside) the output folder. Mutations a planner makes innocently — a UTF-8 BOM (Excel's
 "CSV UTF-8"), stray blank rows, Chinese names — must load and plan as before.
 
-Most examples call `solver.cli.main` in-process (fast); a few run the real CLI as a subprocess.
+Most examples call `solver.cli.main.main` in-process (fast); a few run the real CLI as a subprocess.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from solver.cli import main
-from solver.schema import TABLES
+from solver.cli.main import main
+from solver.io.schema import TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = {t.name: t for t in TABLES}

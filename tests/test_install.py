@@ -51,7 +51,7 @@ def _build_wheel(tmp: Path) -> Path:
 
 
 def _source_packages() -> set[str]:
-    """Every package of the source tree, as dotted names (solver, solver.commands, ...)."""
+    """Every package of the source tree, as dotted names (solver, solver.cli, ...)."""
     return {".".join(init.parent.relative_to(ROOT).parts)
             for top in PACKAGES for init in (ROOT / top).rglob("__init__.py")}
 
@@ -82,7 +82,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     env_dir, env = _fresh_env(tmp_path, wheel)
     work = tmp_path / "elsewhere"
     work.mkdir()
-    where = _run([str(env_dir / "bin" / "python"), "-c", "import solver.commands, solver; print(solver.__file__)"],
+    where = _run([str(env_dir / "bin" / "python"), "-c", "import solver.cli, solver; print(solver.__file__)"],
                  cwd=work, env=env).stdout.strip()
     assert Path(where).is_relative_to(env_dir), f"solver imported from {where}, not from the fresh install"
 

@@ -19,15 +19,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from solver.generator import GeneratorParams, generate_to, ladder
+from solver.devtools.generator import GeneratorParams, generate_to, ladder
 
 pytestmark = pytest.mark.solver
 
 REPO = Path(__file__).resolve().parents[1]
 # the large-plan route (LP dive + the whole MIP in a background process) on a small instance:
 # the size threshold lowered in the child interpreter, as tests/test_lp_guided.py does in-process
-LARGE_ROUTE = ("import sys, solver.heuristics as h, solver.planning as p; h.LARGE_ROWS = p.LARGE_ROWS = 0; "
-               "from solver.cli import main; sys.exit(main(sys.argv[1:]))")
+LARGE_ROUTE = ("import sys, solver.engine.heuristics as h, solver.engine.pipeline as p; h.LARGE_ROWS = p.LARGE_ROWS = 0; "
+               "from solver.cli.main import main; sys.exit(main(sys.argv[1:]))")
 
 
 @pytest.fixture(scope="module")

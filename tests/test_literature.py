@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver.instance_writer import write_instance_folder
-from solver.literature import (
+from solver.devtools.literature import (
     DEFAULT_LITERATURE_DIR,
     dj_instances,
     import_literature,
@@ -23,7 +22,8 @@ from solver.literature import (
     ttm_files,
     ttm_instance,
 )
-from solver.loading import load_instance, validate
+from solver.io.instance_writer import write_instance_folder
+from solver.io.loading import load_instance, validate
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 
 from solver import load_instance, solve
-from solver.instance_writer import write_instance_folder
-from solver.literature import DEFAULT_LITERATURE_DIR, dj_instances, known_values, ttm_instance
+from solver.devtools.literature import (
+    DEFAULT_LITERATURE_DIR,
+    dj_instances,
+    known_values,
+    ttm_instance,
+)
+from solver.io.instance_writer import write_instance_folder
 
 pytestmark = pytest.mark.solver
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from helpers import MINI_TABLES, folder_to_workbook, write_instance, write_mini
 
-from solver.instance import Instance
-from solver.loading import load_instance, validate
-from solver.problems import InputError, Problem
-from solver.schema import TABLES
+from solver.io.instance import Instance
+from solver.io.loading import load_instance, validate
+from solver.io.problems import InputError, Problem
+from solver.io.schema import TABLES
 
 MINI_SETTINGS = [
     ("name", "mini"),

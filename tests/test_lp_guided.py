@@ -1,4 +1,4 @@
-"""The large-plan path of the heuristic (solver/heuristics.py `_lp_guided`: an LP dive for the
+"""The large-plan path of the heuristic (solver/engine/heuristics.py `_lp_guided`: an LP dive for the
 plan, the whole MIP in a background process for the bound), forced on small plans."""
 
 import math
@@ -6,16 +6,16 @@ import time
 
 import pytest
 
-import solver.heuristics as heuristics
+import solver.engine.heuristics as heuristics
 from formulations.assembly import build_model
-from solver.bound_worker import BackgroundBound, BoundJob
-from solver.checker import check_plan
-from solver.generator import generate, ladder
-from solver.highs import compile_model, scaling_options
-from solver.instance_writer import write_instance_folder
-from solver.loading import load_instance
-from solver.options import SolveOptions
-from solver.planning import solve
+from solver.analysis.checker import check_plan
+from solver.devtools.generator import generate, ladder
+from solver.engine.bound_worker import BackgroundBound, BoundJob
+from solver.engine.highs import compile_model, scaling_options
+from solver.engine.options import SolveOptions
+from solver.engine.pipeline import solve
+from solver.io.instance_writer import write_instance_folder
+from solver.io.loading import load_instance
 
 APPLIANCE = "instances/appliance"
 
@@ -97,7 +97,7 @@ def test_auto_strategy_routes_by_size(monkeypatch, appliance_optimum):
     """The default strategy, auto: the appliance (1,335 rows) is solved by branch-and-bound;
     with the threshold below its size the same call goes to the heuristic, which works on the
     model solve() already built and still returns a checker-clean plan within its bound."""
-    import solver.planning as planning
+    import solver.engine.pipeline as planning
 
     inst, exact = appliance_optimum
     assert SolveOptions().strategy == "auto" and exact.kpis["strategy"] == "mip"

@@ -16,8 +16,8 @@ import pytest
 from helpers import plan_value
 
 from solver import load_instance, solve
-from solver.checker import assert_plan_ok
-from solver.status import Status
+from solver.analysis.checker import assert_plan_ok
+from solver.engine.status import Status
 
 pytestmark = pytest.mark.solver
 

@@ -22,7 +22,7 @@ import pyomo.environ as pyo
 import pytest
 
 from formulations.assembly import BuiltModel, build_model
-from formulations.replan import (
+from formulations.extensions.replan import (
     OrderHours,
     change_penalty,
     choose_orders,
@@ -31,12 +31,12 @@ from formulations.replan import (
     protect_orders,
     release_reserve,
 )
-from formulations.tight import FORMULATIONS, formulation_extensions
+from formulations.setup.ls_inequalities import FORMULATIONS, formulation_extensions
 from solver import load_instance
-from solver.results import Result
-from solver.schema import INSTANCE_KEYS, TABLES
-from solver.sequential import _elastic, finance_cut
-from solver.status import Status
+from solver.analysis.sequential import _elastic, finance_cut
+from solver.engine.results import Result
+from solver.engine.status import Status
+from solver.io.schema import INSTANCE_KEYS, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "model.md"

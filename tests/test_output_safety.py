@@ -5,7 +5,7 @@ replaced, every data string reaches the terminal and the charts verbatim, every 
 with a message and the documented exit code (2 bad input or usage, 1 a plan not delivered:
 none exists or writing it failed), and nothing partial is left.
 
-Most cases call `solver.cli.main` in-process (an exception there is the traceback a user would
+Most cases call `solver.cli.main.main` in-process (an exception there is the traceback a user would
 see); faults that need a real process (a file-size limit standing for a full disk, the
 terminal, racing writers) run the CLI as a subprocess.
 """
@@ -29,7 +29,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from solver.cli import main
+from solver.cli.main import main
 
 pytestmark = pytest.mark.solver
 
@@ -143,7 +143,7 @@ def test_compare_scenario_names_never_form_paths(tmp_path):
 
 
 def test_safe_file_names_are_unique_also_without_case():
-    from solver.writers import safe_file_names
+    from solver.io.writers import safe_file_names
 
     names = ["base", "Base", "BASE", "a/b", "a_b", "..", "", "计划 A", "x" * 200]
     files = safe_file_names(names)
@@ -163,7 +163,7 @@ def never_solved(monkeypatch):
     def refuse(*_a, **_k):
         raise AssertionError("the command solved before refusing its output")
 
-    monkeypatch.setattr("solver.commands.solve.solve", refuse)
+    monkeypatch.setattr("solver.cli.solve.solve", refuse)
 
 
 @pytest.mark.parametrize("case", ["parent of the instance", "the instance", "inside the instance",
@@ -307,9 +307,9 @@ def test_a_writer_that_lost_a_race_gets_a_message_not_enotempty(tmp_path):
     """Two runs staging the same --out: the one committing second once failed with
     ENOTEMPTY / FileNotFoundError tracebacks. Without --force it is told the folder was written
     meanwhile; with --force it replaces the other's output whole; no temporary is left."""
-    from solver.loading import load_instance
-    from solver.planning import solve
-    from solver.writers import OutputExistsError, result_filler, stage_folder
+    from solver.engine.pipeline import solve
+    from solver.io.loading import load_instance
+    from solver.io.writers import OutputExistsError, result_filler, stage_folder
 
     result = solve(load_instance(TINY / "moq"))
     out = tmp_path / "plan"
@@ -435,7 +435,7 @@ def test_compare_and_sweep_charts_draw_tex_like_names(tmp_path):
 
 
 def test_bench_plots_draw_tex_like_configuration_names(tmp_path):
-    from solver.bench import plot_performance_profile, plot_times_vs_size
+    from solver.devtools.bench import plot_performance_profile, plot_times_vs_size
 
     table = pd.DataFrame({"instance": ["a", "a", "b", "b"], "configuration": [TEX, "x", TEX, "x"],
                           "suite": ["$s$"] * 4, "status": ["optimal"] * 4, "solve_s": [1.0, 2.0, 1.5, 1.0],
@@ -661,7 +661,7 @@ def test_convert_writes_formula_like_headers_and_cells_as_text(tmp_path):
 def test_a_failed_fill_leaves_nothing_and_says_so(tmp_path):
     """An OSError while writing (ENOSPC here) is a WriteError naming the output; the
     temporary sibling is gone and an earlier output stays."""
-    from solver.writers import WriteError, write_folder_atomically
+    from solver.io.writers import WriteError, write_folder_atomically
 
     out = tmp_path / "plan"
     write_folder_atomically(out, lambda tmp: (tmp / "summary.json").write_text("{}", encoding="utf-8"))

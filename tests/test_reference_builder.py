@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from formulations.assembly import build_model
-from solver.generator import generate_to, ladder
-from solver.highs import compile_model
-from solver.loading import load_instance
+from solver.devtools.generator import generate_to, ladder
+from solver.engine.highs import compile_model
+from solver.io.loading import load_instance
 
 pytestmark = pytest.mark.solver
 

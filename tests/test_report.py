@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from solver.report import (
+from solver.present.report import (
     ReportError,
     _label_maker,
     build_report,
@@ -137,7 +137,7 @@ def test_chart_labels_fall_back_to_the_latin_part_without_a_cjk_font():
 
 
 def test_report_renders_without_a_cjk_font(tmp_path, monkeypatch):
-    import solver.report as report
+    import solver.present.report as report
 
     monkeypatch.setattr(report, "cjk_font", lambda: None)
     page = build_report(write_output(tmp_path / "out"))

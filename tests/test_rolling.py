@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from solver.baseline import load_baseline
-from solver.cli import main
-from solver.loading import load_instance
-from solver.planning import solve
-from solver.problems import InputError
-from solver.rolling import read_actuals, replan_instance, roll
-from solver.writers import write_result
+from solver.analysis.rolling import read_actuals, replan_instance, roll
+from solver.cli.main import main
+from solver.engine.pipeline import solve
+from solver.io.baseline import load_baseline
+from solver.io.loading import load_instance
+from solver.io.problems import InputError
+from solver.io.writers import write_result
 
 INSTANCE = Path(__file__).resolve().parents[1] / "instances" / "tiny" / "rolling_basic"
 ACTUALS = INSTANCE / "actuals"

@@ -1,4 +1,4 @@
-"""The state a rolling re-plan inherits (solver/rolling.py): with actuals equal to the plan the
+"""The state a rolling re-plan inherits (solver/analysis/rolling.py): with actuals equal to the plan the
 re-plan keeps the plan, and every budget balance the closed periods leave carries over.
 
 Two kinds of checks:
@@ -28,14 +28,8 @@ import pytest
 from helpers import write_instance
 
 from formulations.assembly import build_model
-from solver.baseline import load_baseline
-from solver.checker import check_plan
-from solver.cli import main
-from solver.highs import compile_model
-from solver.instance import OpeningBalances, freeze_tables
-from solver.loading import load_instance
-from solver.planning import solve
-from solver.rolling import (
+from solver.analysis.checker import check_plan
+from solver.analysis.rolling import (
     actual_spend,
     plan_as_actuals,
     read_actuals,
@@ -43,8 +37,14 @@ from solver.rolling import (
     variance_tables,
     write_actuals,
 )
-from solver.status import Status
-from solver.writers import write_result
+from solver.cli.main import main
+from solver.engine.highs import compile_model
+from solver.engine.pipeline import solve
+from solver.engine.status import Status
+from solver.io.baseline import load_baseline
+from solver.io.instance import OpeningBalances, freeze_tables
+from solver.io.loading import load_instance
+from solver.io.writers import write_result
 
 APPLIANCE = Path(__file__).resolve().parents[1] / "instances" / "appliance"
 DIFFS = ("diff_production", "diff_purchases", "diff_sales", "diff_budget")

@@ -24,13 +24,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from solver.baseline import load_baseline
-from solver.cli import main
-from solver.loading import load_instance
-from solver.planning import solve
-from solver.problems import InputError
-from solver.rush import RushOrder, deliverable, evaluate_order, first_feasible, select_orders
-from solver.writers import write_result
+from solver.analysis.rush import (
+    RushOrder,
+    deliverable,
+    evaluate_order,
+    first_feasible,
+    select_orders,
+)
+from solver.cli.main import main
+from solver.engine.pipeline import solve
+from solver.io.baseline import load_baseline
+from solver.io.loading import load_instance
+from solver.io.problems import InputError
+from solver.io.writers import write_result
 from tests.helpers import write_instance
 
 pytestmark = pytest.mark.solver

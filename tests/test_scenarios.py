@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from solver.cli import main
-from solver.loading import load_instance, scenario_weights, validate
-from solver.problems import InputError
-from solver.scenarios import compare_scenarios, robust_plan
+from solver.analysis.scenarios import compare_scenarios, robust_plan
+from solver.cli.main import main
+from solver.io.loading import load_instance, scenario_weights, validate
+from solver.io.problems import InputError
 from tests.helpers import write_mini
 
 INSTANCE = Path(__file__).resolve().parents[1] / "instances" / "tiny" / "scenarios_demand"

@@ -20,13 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver.cli import main as cli_main
-from solver.generator import GeneratorParams, generate
-from solver.highs import scaling_options
-from solver.instance_writer import write_instance_folder
-from solver.loading import load_instance
-from solver.options import SolveOptions
-from solver.parametric import (
+from solver.analysis.parametric import (
     Parameter,
     ParameterError,
     apply_parameter,
@@ -34,8 +28,14 @@ from solver.parametric import (
     mark_breakpoints,
     sweep,
 )
-from solver.planning import solve
-from solver.sensitivity import FIXED_PATTERN_LABEL, measure_limits
+from solver.analysis.sensitivity import FIXED_PATTERN_LABEL, measure_limits
+from solver.cli.main import main as cli_main
+from solver.devtools.generator import GeneratorParams, generate
+from solver.engine.highs import scaling_options
+from solver.engine.options import SolveOptions
+from solver.engine.pipeline import solve
+from solver.io.instance_writer import write_instance_folder
+from solver.io.loading import load_instance
 
 pytestmark = pytest.mark.solver
 

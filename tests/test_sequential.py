@@ -1,15 +1,15 @@
-"""Plan-then-cut (the ERP way) beside the joint plan: solver/sequential.py."""
+"""Plan-then-cut (the ERP way) beside the joint plan: solver/analysis/sequential.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from solver.checker import assert_plan_ok
-from solver.generator import GeneratorParams, generate_to
-from solver.loading import load_instance
-from solver.options import SolveOptions
-from solver.planning import solve
-from solver.sequential import CUTS, compare_sequential, on_time_service, plan_then_cut
+from solver.analysis.checker import assert_plan_ok
+from solver.analysis.sequential import CUTS, compare_sequential, on_time_service, plan_then_cut
+from solver.devtools.generator import GeneratorParams, generate_to
+from solver.engine.options import SolveOptions
+from solver.engine.pipeline import solve
+from solver.io.loading import load_instance
 from tests.helpers import write_instance
 
 pytestmark = pytest.mark.solver
@@ -143,7 +143,7 @@ def test_on_time_service_counts_backlog_shipments_as_late():
 def test_cli_prints_the_headline_and_writes_comparison_csv(tmp_path, capsys):
     import pandas as pd
 
-    from solver.cli import main
+    from solver.cli.main import main
 
     path = write_instance(tmp_path / "inst", TOML, budgets=TIGHT_BUDGET, **TABLES)
     assert main(["solve", str(path), "--compare-sequential", "--out", str(tmp_path / "out")]) == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from solver import Status, load_instance, solve
-from solver.checker import assert_plan_ok
+from solver.analysis.checker import assert_plan_ok
 
 pytestmark = pytest.mark.solver
 

@@ -1,13 +1,13 @@
-"""Long rows handed to the MIP as partial sums (solver/highs.py `split_dense_rows`) keep the model."""
+"""Long rows handed to the MIP as partial sums (solver/engine/highs.py `split_dense_rows`) keep the model."""
 
 import numpy as np
 
-import solver.highs as highs
+import solver.engine.highs as highs
 from formulations.assembly import build_model
-from solver.checker import check_plan
-from solver.highs import compile_model, split_dense_rows
-from solver.loading import load_instance
-from solver.planning import solve
+from solver.analysis.checker import check_plan
+from solver.engine.highs import compile_model, split_dense_rows
+from solver.engine.pipeline import solve
+from solver.io.loading import load_instance
 
 APPLIANCE = "instances/appliance"
 

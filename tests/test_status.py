@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from solver import Status, load_instance, solve
-from solver.highs import MIP_ABS_GAP, within_gap
+from solver.engine.highs import MIP_ABS_GAP, within_gap
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 

@@ -1,4 +1,4 @@
-"""The (l,S) formulation (formulations/tight.py) against big-M.
+"""The (l,S) formulation (formulations/setup/ls_inequalities.py) against big-M.
 
 Valid inequalities must never cut off an optimum: on tiny lot-sizing instances both
 formulations reach the same optimal profit, and the (l,S) LP relaxation bound is at least as
@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from formulations.assembly import build_model
-from formulations.tight import formulation_extensions, tight_extensions
+from formulations.setup.ls_inequalities import formulation_extensions, tight_extensions
 from solver import load_instance, solve
-from solver.generator import generate, ladder
-from solver.highs import compile_model, new_highs, set_scaling
-from solver.instance_writer import write_instance_folder
-from solver.options import SolveOptions
+from solver.devtools.generator import generate, ladder
+from solver.engine.highs import compile_model, new_highs, set_scaling
+from solver.engine.options import SolveOptions
+from solver.io.instance_writer import write_instance_folder
 
 pytestmark = pytest.mark.solver
 

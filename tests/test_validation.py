@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from helpers import MINI_TABLES, MINI_TOML, folder_to_workbook, write_mini
 
-from solver.loading import load_instance, validate
-from solver.problems import InputError, Problem
+from solver.io.loading import load_instance, validate
+from solver.io.problems import InputError, Problem
 
 
 def errors(folder: Path, scenario: str = "base") -> list[Problem]:
@@ -489,7 +489,7 @@ def test_input_over_the_size_limit_is_refused_before_reading(tmp_path: Path, mon
     """A limit of 0.002 MB (2,000 bytes, set by the environment variable) against a demand.csv
     of ~3 kB: refused, naming the file, its size and how to raise the limit; the other
     files are still checked. Raised, it loads, and a file above LARGE_INPUT_MB is announced."""
-    import solver.loading as loading
+    import solver.io.loading as loading
 
     demand = MINI_TABLES["demand"] + "".join(f"        bike,retail,2027-01,1,50,s{k}\n" for k in range(100))
     demand = demand.replace("quantity,price", "quantity,price,scenario")
@@ -503,7 +503,7 @@ def test_input_over_the_size_limit_is_refused_before_reading(tmp_path: Path, mon
     find(problems, "routings.csv", 2, "resource", "unknown resource 'nowhere'")
     monkeypatch.setenv(loading.MAX_INPUT_ENV, "1")
     monkeypatch.setattr(loading, "LARGE_INPUT_MB", 0.001)
-    with caplog.at_level("WARNING", logger="solver.loading"):
+    with caplog.at_level("WARNING", logger="solver.io.loading"):
         assert not [p for p in errors(folder) if p.file == "demand.csv"]
     assert any(r.getMessage().startswith("reading demand.csv: ") for r in caplog.records)
     monkeypatch.setenv(loading.MAX_INPUT_ENV, "lots")
@@ -513,7 +513,7 @@ def test_input_over_the_size_limit_is_refused_before_reading(tmp_path: Path, mon
 def test_workbook_over_the_size_limit_is_refused_by_its_unpacked_size(tmp_path: Path, monkeypatch) -> None:
     import zipfile
 
-    import solver.loading as loading
+    import solver.io.loading as loading
 
     book = folder_to_workbook(write_mini(tmp_path / "f"), tmp_path / "plan.xlsx", [("periods", "2027-01,2027-02,2027-03")])
     packed = book.stat().st_size

@@ -18,11 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import solver.highs as highs_mod
-from solver.baseline import load_baseline
-from solver.loading import load_instance
-from solver.options import SolveOptions
-from solver.parametric import (
+import solver.engine.highs as highs_mod
+from solver.analysis.parametric import (
     Parameter,
     apply_parameter,
     base_value,
@@ -32,11 +29,14 @@ from solver.parametric import (
     warm_order,
     warm_start,
 )
-from solver.planning import solve
-from solver.rolling import read_actuals, roll
-from solver.scenarios import compare_scenarios
-from solver.status import Status
-from solver.writers import write_result
+from solver.analysis.rolling import read_actuals, roll
+from solver.analysis.scenarios import compare_scenarios
+from solver.engine.options import SolveOptions
+from solver.engine.pipeline import solve
+from solver.engine.status import Status
+from solver.io.baseline import load_baseline
+from solver.io.loading import load_instance
+from solver.io.writers import write_result
 from tests.helpers import write_instance
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 
-from solver.generator import GeneratorParams, generate_to
-from solver.loading import load_instance, scenario_weights, validate
-from solver.planning import solve
-from solver.problems import InputError
-from solver.schema import INSTANCE_KEYS, INSTANCE_MAPS, TABLES
-from solver.workbook import (
+from solver.devtools.generator import GeneratorParams, generate_to
+from solver.engine.pipeline import solve
+from solver.io.loading import load_instance, scenario_weights, validate
+from solver.io.problems import InputError
+from solver.io.schema import INSTANCE_KEYS, INSTANCE_MAPS, TABLES
+from solver.io.workbook import (
     folder_to_workbook,
     workbook_to_folder,
     write_result_workbook,

@@ -12,12 +12,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from solver.loading import load_instance, validate
-from solver.planning import solve
-from solver.problems import InputError
-from solver.sheets import _Unsupported, evaluate
-from solver.status import Status
-from solver.workbook import folder_to_workbook, workbook_to_folder
+from solver.engine.pipeline import solve
+from solver.engine.status import Status
+from solver.io.loading import load_instance, validate
+from solver.io.problems import InputError
+from solver.io.sheets import _Unsupported, evaluate
+from solver.io.workbook import folder_to_workbook, workbook_to_folder
 
 RUSH = Path(__file__).resolve().parents[1] / "instances" / "tiny" / "rush_basic"
 

@@ -1,0 +1,80 @@
+"""Cash: balance, minimum closing cash and the revolving credit line (MODEL.md §4.8).
+
+    c[t] - c[t-1] - receipts[t] + payments[t] + rate·λ[t-1] - (λ[t] - λ[t-1]) = 0
+    (an initial loan without a credit line must be repaid in period 1: λ[t] <= credit_limit = 0)
+    c[t] >= min_balance[t]        λ[t] <= credit_limit
+
+with c[0] = cash.initial and λ[0] = initial_loan. Interest is cash and cost, not budget;
+overhead is cash and cost, not budget. An instance's opening balances (a rolling re-plan's,
+`solver.io.instance.OpeningBalances`) add constants: receipts[t] += receivable[t] and
+payments[materials, t] += payable[t] — cash only, never profit or budget (their revenue and
+cost belong to the periods already closed).
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from formulations.context import CASH_OUT_KINDS, Context
+
+
+def add_cash(ctx: Context) -> pyo.Block:
+    d = ctx.data
+    cash = ctx.inst.cash
+    b = pyo.Block()
+    ctx.model.cash = b
+    b.cash = pyo.Var(d.T, within=pyo.Reals)
+    has_loan = cash.credit_limit > 0 or cash.initial_loan > 0
+    b.loan = pyo.Var(d.T if has_loan else [], within=pyo.NonNegativeReals)
+
+    opening = ctx.inst.opening
+    for t, amount in opening.receivables.items():
+        if amount:
+            ctx.receipts.add_constant(int(t), float(amount))
+    for t, amount in opening.payables.items():
+        if amount:
+            ctx.payments.add_constant(("materials", int(t)), float(amount))
+    for t in d.T:
+        if cash.overhead or d.overhead[t]:
+            ctx.payments.add_constant(("overhead", t), d.overhead[t])
+            ctx.pnl.add_constant(("overhead", t), d.overhead[t])
+
+    rate = cash.interest_rate
+    for t in d.T:
+        # c[t] - c[t-1] - receipts + payments + (1 + rate)·λ[t-1] - λ[t] = 0, constants moved right
+        r_const, r_coefs, r_vars = ctx.receipts.raw(t)
+        coefs, vars_ = [1.0], [b.cash[t]]
+        rhs = r_const
+        if t > 1:
+            coefs.append(-1.0)
+            vars_.append(b.cash[t - 1])
+        else:
+            rhs += cash.initial
+        coefs += [-c for c in r_coefs]
+        vars_ += r_vars
+        for kind in CASH_OUT_KINDS:
+            p_const, p_coefs, p_vars = ctx.payments.raw((kind, t))
+            rhs -= p_const
+            coefs += p_coefs
+            vars_ += p_vars
+        if has_loan:
+            coefs.append(-1.0)
+            vars_.append(b.loan[t])
+            if t > 1:
+                coefs.append(1.0 + rate)
+                vars_.append(b.loan[t - 1])
+            else:
+                rhs -= (1.0 + rate) * cash.initial_loan
+        ctx.rows.add("cash.balance", t, coefs, vars_, rhs, rhs)
+    for t in d.T:
+        ctx.rows.add("cash.min_cash", t, [1.0], [b.cash[t]], lower=d.cash_min[t])
+    if has_loan:
+        for t in d.T:
+            ctx.rows.add("cash.credit_limit", t, [1.0], [b.loan[t]], upper=cash.credit_limit)
+    if has_loan and cash.interest_rate:
+        for t in d.T:
+            if t == 1:
+                ctx.pnl.add_constant(("interest", 1), cash.interest_rate * cash.initial_loan)
+            else:
+                ctx.pnl.add(("interest", t), cash.interest_rate, b.loan[t - 1])
+    return b

@@ -1,0 +1,1 @@
+"""Model extensions for re-plans: fixing the past, actuals, change penalties, rush orders."""

@@ -1,0 +1,384 @@
+"""What limits the plan, and what relaxing it is worth (fixed-pattern LP sensitivity).
+
+HiGHS gives no duals for a MIP, so the integer decisions (setups, orders) are fixed at the
+best plan and the LP is re-solved (the "polish" of solver/engine/highs.py); its duals, reduced costs
+and `getRanging()` are reported in business terms. **Sign convention**: a positive shadow
+price is profit gained per unit of *extra right-hand side* (per hour, per unit, per currency
+unit); HiGHS's row duals are already ∂objective/∂rhs for either sense, and the objective is
+profit. The prices are local: they hold for the plan's fixed setup and order pattern and
+within the reported range; the exact value of a larger change is measured by re-solving
+(`prodbudget sweep`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from solver.engine.highs import in_user_units
+from solver.present.summary import money
+
+FIXED_PATTERN_LABEL = (
+    "Shadow prices and ranges hold for the plan's fixed setup and order pattern "
+    "(integer decisions fixed at the best plan, LP re-solved); larger changes: prodbudget sweep."
+)
+LP_LABEL = "Shadow prices and ranges of the LP (no integer decisions): exact within the ranges."
+UNRANGED_LABEL = ("Ranges are not given: the LP without HiGHS's money scaling did not end optimal from the plan's "
+                  "basis, so no ranging in your units could be read.")
+
+# constraint component -> (family, index names, unit of the right-hand side)
+ROW_FAMILIES: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "capacity.hours": ("capacity", ("resource", "t"), "hour"),
+    "capacity.overtime_limit": ("overtime limit", ("resource", "t"), "hour"),
+    "budget.commit": ("budget commitment", ("line", "t"), "money"),
+    "budget.period_ceiling": ("budget per period", ("line", "t"), "money"),
+    "budget.line_ceiling": ("budget horizon ceiling", ("line",), "money"),
+    "budget.pool": ("budget pool", (), "money"),
+    "budget.emergency_pool": ("emergency pool", (), "money"),
+    "cash.balance": ("cash balance", ("t",), "money"),
+    "cash.min_cash": ("minimum cash", ("t",), "money"),
+    "cash.credit_limit": ("credit limit", ("t",), "money"),
+    "inventory.balance": ("stock balance", ("item", "t"), "unit"),
+    "inventory.target_min": ("stock target min", ("item", "t"), "unit"),
+    "inventory.target_max": ("stock target max", ("item", "t"), "unit"),
+    "sales.demand": ("demand", ("product", "channel", "t"), "unit"),
+    "sales.backlog_end": ("end backlog", ("product", "channel", "t"), "unit"),
+    "production.setup_link": ("setup link", ("item", "routing", "t"), "unit"),
+    "production.min_lot": ("minimum lot", ("item", "routing", "t"), "unit"),
+    "procurement.order_link": ("order link", ("item", "t"), "unit"),
+    "procurement.moq": ("minimum order quantity", ("item", "t"), "unit"),
+}
+# families a planner can relax, with the step their value is quoted for
+LIMIT_FAMILIES = {
+    "capacity": ("one day of capacity (1/30 of the period's hours)", lambda rhs: abs(rhs) / 30 if rhs else 8.0),
+    "overtime limit": ("one day of overtime (1/30 of the limit)", lambda rhs: abs(rhs) / 30 if rhs else 1.0),
+    "budget per period": ("10 % of the ceiling", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
+    "budget horizon ceiling": ("10 % of the ceiling", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
+    "budget pool": ("10 % of the pool", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
+    "emergency pool": ("10 % of the pool", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
+    "minimum cash": ("10 % of the minimum", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
+    "credit limit": ("10 % of the credit line", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
+    "stock target min": ("10 % of the target", lambda rhs: 0.1 * abs(rhs) if rhs else 1.0),
+    "stock target max": ("10 % of the limit", lambda rhs: 0.1 * abs(rhs) if rhs else 1.0),
+    "demand": ("10 % of the demand", lambda rhs: 0.1 * abs(rhs) if rhs else 1.0),
+}
+VAR_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "production.x": ("production", ("item", "routing", "t")),
+    "production.y": ("setup", ("item", "routing", "t")),
+    "procurement.q": ("purchase", ("item", "t")),
+    "procurement.z": ("order placed", ("item", "t")),
+    "inventory.stock": ("stock", ("item", "t")),
+    "inventory.shortfall": ("safety shortfall", ("item", "t")),
+    "sales.ship": ("shipment", ("product", "channel", "t")),
+    "sales.backlog": ("backlog", ("product", "channel", "t")),
+    "sales.lost": ("lost sales", ("product", "channel", "t")),
+    "capacity.overtime": ("overtime", ("resource", "t")),
+    "budget.alloc": ("budget allocation", ("line", "t")),
+    "budget.emergency": ("emergency budget", ("line", "t")),
+    "cash.cash": ("closing cash", ("t",)),
+    "cash.loan": ("loan", ("t",)),
+}
+# extra demand is an opportunity, not a limit to relax: ranked after the limits
+OPPORTUNITY_FAMILIES = {"demand"}
+TOL = 1e-7
+
+
+@dataclass
+class Sensitivity:
+    constraints: pd.DataFrame
+    variables: pd.DataFrame
+    limits: pd.DataFrame
+    label: str
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "sensitivity_constraints": self.constraints,
+            "sensitivity_variables": self.variables,
+            "limits": self.limits,
+        }
+
+
+def _split_index(index, names: tuple[str, ...], periods: tuple[str, ...]) -> tuple[str, str]:
+    """(entity, period label) from a component index."""
+    if index is None:
+        return "", ""
+    idx = index if isinstance(index, tuple) else (index,)
+    entity = [str(v) for v, n in zip(idx, names, strict=False) if n != "t"]
+    period = ""
+    if "t" in names:
+        t = idx[names.index("t")]
+        period = periods[int(t) - 1]
+    return " / ".join(entity), period
+
+
+def compute_sensitivity(result, options=None) -> Sensitivity | None:
+    """Constraints and variables tables plus the ranked limits; None without a plan.
+
+    Prices and ranges are in the user's units even when HiGHS ran with user scaling
+    (`solver.engine.highs.in_user_units`); soft stock targets are priced and ranged as a planner moves
+    them, the shortfall's cap with the target (`_soft_target_moves`)."""
+    out, sf = result.outcome, result.standard_form
+    if out is None or out.highs is None:
+        return None
+    inst = result.instance
+    periods = inst.periods
+    h = in_user_units(out.highs)
+    ranged = h is not None
+    h = h if ranged else out.highs
+    sol = h.getSolution()
+    row_value = np.array(sol.row_value, dtype=float)
+    row_dual = np.array(sol.row_dual, dtype=float)
+    col_value = np.array(sol.col_value, dtype=float)
+    col_dual = np.array(sol.col_dual, dtype=float)
+    label = FIXED_PATTERN_LABEL if sf.num_integers else LP_LABEL
+    if ranged:
+        _status, rg = h.getRanging()
+        up_val = np.array(rg.row_bound_up.value_, dtype=float)
+        dn_val = np.array(rg.row_bound_dn.value_, dtype=float)
+        cost_up = np.array(rg.col_cost_up.value_, dtype=float)[: sf.num_cols]
+        cost_dn = np.array(rg.col_cost_dn.value_, dtype=float)[: sf.num_cols]
+    else:
+        up_val = dn_val = np.full(sf.num_rows, math.nan)
+        cost_up = cost_dn = np.full(sf.num_cols, math.nan)
+        label += " " + UNRANGED_LABEL
+    soft = _soft_target_moves(sf, h, col_value, col_dual)
+
+    # ---- constraints
+    recs = []
+    for j, (con, kind) in enumerate(sf.rows):
+        comp = con.parent_component().name
+        family, names, unit = ROW_FAMILIES.get(comp, (comp, (), ""))
+        entity, period = _split_index(con.index(), names, periods)
+        rhs = sf.row_upper[j] if kind == 1 else sf.row_lower[j]
+        act = row_value[j]
+        slack = rhs - act if kind == 1 else (act - rhs if kind == -1 else 0.0)
+        price = row_dual[j]
+        if abs(price) > TOL or kind == 0:
+            inc, dec = up_val[j] - rhs, rhs - dn_val[j]
+        elif kind == 1:  # non-binding <=: rhs can grow freely, fall by the slack
+            inc, dec = math.inf, slack
+        else:
+            inc, dec = slack, math.inf
+        if j in soft:
+            price, inc, dec = soft[j](price, inc, dec, rhs)
+        binding = abs(slack) <= TOL * max(1.0, abs(rhs)) and (kind == 0 or abs(price) > TOL)
+        recs.append((family, entity, period, comp, act, "<=" if kind == 1 else (">=" if kind == -1 else "="),
+                     rhs, slack, binding, price, _nonnegative(inc), _nonnegative(dec), unit,
+                     _parameter(comp, con.index(), periods)))
+    cons = pd.DataFrame(recs, columns=[
+        "family", "entity", "period", "constraint", "final_value", "sense", "rhs", "slack",
+        "binding", "shadow_price", "allowable_increase", "allowable_decrease", "rhs_unit", "parameter",
+    ])
+    cons["rhs_unit"] = cons["rhs_unit"].replace("money", inst.currency)
+
+    # ---- variables
+    vrecs = []
+    for j, var in enumerate(sf.columns):
+        comp = var.parent_component().name
+        family, names = VAR_FAMILIES.get(comp, (comp, ()))
+        entity, period = _split_index(var.index(), names, periods)
+        c = sf.cost[j]
+        vrecs.append((family, entity, period, var.name, col_value[j], col_dual[j], c,
+                      _nonnegative(cost_up[j] - c), _nonnegative(c - cost_dn[j]), bool(sf.is_integer[j])))
+    variables = pd.DataFrame(vrecs, columns=[
+        "family", "entity", "period", "variable", "final_value", "reduced_cost",
+        "objective_coefficient", "allowable_increase", "allowable_decrease", "fixed_integer",
+    ])
+    return Sensitivity(constraints=cons, variables=variables, limits=rank_limits(cons, inst.currency), label=label)
+
+
+def _nonnegative(x: float) -> float:
+    """Ranging rounds to tiny negatives at degenerate vertices; NaN (not ranged) stays NaN."""
+    return x if math.isnan(x) else max(x, 0.0) + 0.0
+
+
+def _soft_target_moves(sf, h, col_value: np.ndarray, col_dual: np.ndarray) -> dict:
+    """Row -> how its price and range change when the target also moves the shortfall's cap.
+
+    A soft minimum stock target is two entries of one number T (MODEL.md §4.7, §7):
+    s + u ≥ T and the shortfall's bound u ≤ T. HiGHS prices and ranges the row with the bound
+    held, but a planner who moves the target moves both. The shortfall column is e_r (it
+    enters only its target row; its penalty only the objective), so moving both by Δ:
+    - u at its cap (nonbasic at upper, u = T): the basic solution is unchanged and u = T + Δ,
+      so profit moves by (row dual + u's reduced cost)·Δ = −penalty·Δ, for every Δ ≥ −T;
+    - u basic: B⁻¹e_r moves u alone, u + Δ ≤ T + Δ holds, so the row's price holds for every
+      Δ ≥ −u;
+    - u at 0: the cap never binds while T + Δ ≥ 0; the row's ranging holds, down to −T at most.
+    Rows whose shortfall enters other rows are left as HiGHS ranges them."""
+    cols = [j for j, v in enumerate(sf.columns) if v.parent_component().name == "inventory.shortfall"]
+    if not cols:
+        return {}
+    A = sf.A.tocsc()
+    status = h.getBasis().col_status
+    moves = {}
+    for j in cols:
+        rows = A.indices[A.indptr[j]:A.indptr[j + 1]]
+        coef = A.data[A.indptr[j]:A.indptr[j + 1]]
+        if len(rows) != 1 or coef[0] != 1.0 or sf.rows[rows[0]][0].parent_component().name != "inventory.target_min":
+            continue
+        u, st = col_value[j], status[j]
+        if st == highspy.HighsBasisStatus.kUpper:
+            moves[int(rows[0])] = lambda price, inc, dec, rhs, d=col_dual[j]: (price + d, math.inf, rhs)
+        elif st == highspy.HighsBasisStatus.kBasic:
+            moves[int(rows[0])] = lambda price, inc, dec, rhs, u=u: (price, math.inf, u)
+        else:
+            moves[int(rows[0])] = lambda price, inc, dec, rhs: (price, inc, min(dec, rhs))
+    return moves
+
+
+# what value_of_step is (limits.csv's value_basis)
+MEASURED = "measured"  # profit of the re-solved changed instance minus the plan's profit
+LOWER_BOUND = "lower_bound"  # price × the part of the step the price holds for; not re-solved
+WITHIN_RANGE = "within_range"  # extra demand: price × the part of the step the price holds for
+DEFAULT_MEASURED = 8  # limits `solve --sensitivity` re-solves (the number the terminal shows)
+
+# row component -> the instance number (solver.analysis.parametric) a planner moves to move that row
+# alone, and how many units of the row's rhs one unit of it is. The credit line and the overtime
+# allowance are one number for every period: no single period's row can be moved alone.
+_PARAMETER_OF = {
+    "capacity.hours": lambda idx, at: f"capacity:{idx[0]}@{at(idx[1])}",
+    "budget.period_ceiling": lambda idx, at: f"budget:{idx[0]}@{at(idx[1])}",
+    "budget.line_ceiling": lambda idx, at: f"line_ceiling:{idx[0]}",
+    "budget.pool": lambda idx, at: "budget_pool",
+    "budget.emergency_pool": lambda idx, at: "emergency_pool",
+    "cash.min_cash": lambda idx, at: f"min_cash@{at(idx[0])}",
+    "inventory.target_min": lambda idx, at: f"target_min:{idx[0]}@{at(idx[1])}",
+    "inventory.target_max": lambda idx, at: f"target_max:{idx[0]}@{at(idx[1])}",
+}
+
+
+def _parameter(comp: str, index, periods: tuple[str, ...]) -> str:
+    """The `prodbudget sweep --param` name of the number behind this row, or ""."""
+    make = _PARAMETER_OF.get(comp)
+    if make is None:
+        return ""
+    idx = index if isinstance(index, tuple) else (index,)
+    return make(idx, lambda t: periods[int(t) - 1])
+
+
+def rank_limits(cons: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Binding limits ranked by the profit of relaxing them by a sensible step.
+
+    Before any re-solve (`measure_limits`) the value of a step is price × the part of the step
+    the price holds for: a lower bound (relaxing a limit never loses profit, and the plan's
+    profit moves at the price over the whole range), not the value of the step, which can be
+    many times more."""
+    rows = []
+    for r in cons.itertuples(index=False):
+        if r.family not in LIMIT_FAMILIES or abs(r.shadow_price) <= TOL:
+            continue
+        step_name, step_of = LIMIT_FAMILIES[r.family]
+        step = step_of(r.rhs)
+        up = r.shadow_price > 0  # which way of moving the rhs gains profit
+        valid = r.allowable_increase if up else r.allowable_decrease
+        worth = abs(r.shadow_price) * min(step, valid)
+        unit = currency if r.rhs_unit == currency else r.rhs_unit
+        one = f"{'+' if up else '−'}{_one(unit, currency)}"
+        where = ", ".join(x for x in (r.entity, r.period) if x)
+        text = (f"{r.family}{' ' + where if where else ''}: {one} of {_what(r.family)} is worth "
+                f"{_per_unit_money(abs(r.shadow_price), currency)} profit, valid "
+                f"{'up to +' if up else 'down to −'}{_amount(valid, unit, currency)}")
+        kind = "opportunity" if r.family in OPPORTUNITY_FAMILIES else "limit"
+        basis = WITHIN_RANGE if kind == "opportunity" else LOWER_BOUND
+        rows.append((kind, r.family, r.entity, r.period, r.rhs, r.shadow_price, step_name, step, worth, basis,
+                     math.nan, valid, r.parameter, text))
+    lim = pd.DataFrame(rows, columns=["kind", "family", "entity", "period", "rhs", "shadow_price", "step", "step_size",
+                                      "value_of_step", "value_basis", "resolved_profit", "valid_range", "parameter",
+                                      "text"])
+    return _sorted(lim)
+
+
+def _sorted(lim: pd.DataFrame) -> pd.DataFrame:
+    # limits a planner can relax (capacity, budgets, cash, credit, targets) first, then the
+    # value of extra demand; each group by the value of its step
+    return lim.sort_values(["kind", "value_of_step", "family", "entity", "period"],
+                           ascending=[True, False, True, True, True], ignore_index=True)
+
+
+def measure_limits(result, options, top: int = DEFAULT_MEASURED, jobs: int = 2, progress=None) -> float:
+    """Measure the value of the step of the top `top` limits by re-solving the changed instance.
+
+    Each limit's number (its `parameter`) is moved by the step in the direction that earns
+    profit and the whole instance is re-solved as `solve` does (setups and orders re-decided),
+    from scratch, in `jobs` worker processes. (Started from the plan's setups and orders, which
+    stay feasible, the appliance's re-solves took 3-4 times longer: HiGHS's time goes into the
+    bound.) value_of_step becomes the re-solved profit minus the plan's (value_basis
+    "measured"; both are within the MIP gap of their optimum). Which limits: first the `top`
+    with the largest price × step (the value if the price held for the whole step); then,
+    while a limit not yet measured ranks in the top `top` by its lower bound, that one too, so
+    the limits shown are ranked by measured values. Limits without a number of their own (the
+    credit line and the overtime allowance of one period) keep their lower bound. Updates
+    `result.sensitivity.limits` in place; returns the seconds spent.
+    """
+    from solver.analysis.parametric import Parameter, base_value, solve_points
+
+    sens = result.sensitivity
+    if sens is None or top <= 0 or not result.has_plan:
+        return 0.0
+    t0 = time.perf_counter()
+    inst = result.instance
+    lim = sens.limits
+    opts = replace(options, sensitivity=False)
+    measurable = (lim["kind"] == "limit") & (lim["parameter"] != "")
+    optimistic = (lim["shadow_price"].abs() * lim["step_size"]).where(measurable, -math.inf)
+    wanted = list(optimistic[measurable].sort_values(ascending=False, kind="stable").index[:top])
+    done: set[int] = set()
+    while wanted:
+        points = []
+        for i in wanted:
+            r = lim.loc[i]
+            p = Parameter.parse(r["parameter"])
+            sign = 1.0 if r["shadow_price"] > 0 else -1.0
+            points.append((r["parameter"], base_value(inst, p) + sign * r["step_size"] / _rhs_per_unit(inst, p)))
+        for i, row in zip(wanted, solve_points(inst, points, opts, jobs=jobs, progress=progress),
+                          strict=True):
+            done.add(i)
+            if row["status"] in ("optimal", "feasible"):
+                lim.loc[i, ["value_of_step", "resolved_profit"]] = [row["profit"] - result.objective, row["profit"]]
+                lim.loc[i, "value_basis"] = MEASURED
+        limits = lim[lim["kind"] == "limit"].sort_values("value_of_step", ascending=False, kind="stable")
+        wanted = [i for i in limits.index[:top] if measurable[i] and i not in done]
+    sens.limits = _sorted(lim)
+    return time.perf_counter() - t0
+
+
+def _rhs_per_unit(inst, p) -> float:
+    """Units of the row's right-hand side per unit of the parameter: capacity rows hold
+    (1 − reserve) of the period's hours; every other limit row holds its number itself."""
+    if p.kind == "capacity":
+        res = inst.tables["resources"].set_index("resource")
+        return 1.0 - float(res.at[p.target, "reserve"])
+    return 1.0
+
+
+def _one(unit: str, currency: str) -> str:
+    if unit == currency:
+        return money(1, currency)
+    return f"1 {unit}"
+
+
+def _what(family: str) -> str:
+    return {
+        "capacity": "capacity", "overtime limit": "overtime allowance", "budget per period": "ceiling",
+        "budget horizon ceiling": "ceiling", "budget pool": "pool", "emergency pool": "emergency pool",
+        "minimum cash": "minimum cash", "credit limit": "credit line", "stock target min": "target",
+        "stock target max": "limit", "demand": "demand",
+    }.get(family, "right-hand side")
+
+
+def _per_unit_money(value: float, currency: str) -> str:
+    sym = money(0, currency).replace("0", "")
+    return f"{sym}{value:,.4g}" if value < 100 else money(value, currency)
+
+
+def _amount(value: float, unit: str, currency: str) -> str:
+    if not math.isfinite(value):
+        return "any amount"
+    if unit == currency:
+        return money(value, currency)
+    return f"{value:,.1f} {unit}s" if unit else f"{value:,.1f}"

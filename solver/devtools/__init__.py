@@ -1,0 +1,1 @@
+"""Developer and researcher tools: benchmark runner, instance generator, literature importers, README generation. Paths are parameters."""

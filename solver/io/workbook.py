@@ -1,0 +1,821 @@
+"""Excel workbooks in and out (issue 7): the input template, CSV ⇄ xlsx conversion, and the
+formatted result workbook.
+
+Everything about the input format comes from `solver.io.schema` (`TABLES`, `INSTANCE_KEYS`): the
+template's sheets, columns, README and drop-downs are generated from the specs, never listed
+by hand. An input workbook holds one sheet per table (same name, same columns), a key/value
+sheet `instance`, and a `README` sheet that the loader ignores.
+
+Conversion is faithful: CSV → xlsx copies every cell (numbers as numbers, identifiers and
+blanks as they are, invalid text as text so that `validate` still names it), and xlsx → CSV
+writes the folder with `solver.io.instance_writer.write_instance_folder`. Loading the CSV folder,
+its workbook, and the folder converted back gives identical tables and settings.
+
+The result workbook is written to a temporary sibling and moved into place with one
+`os.replace`, so an interrupted run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import math
+import sys
+import tomllib
+import traceback
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from solver.io.instance_writer import write_instance_folder
+from solver.io.loading import (
+    CONFIG_FILE,
+    CONFIG_SHEET,
+    README_SHEET,
+    _cell_text,
+    input_file_bytes,
+    workbook_sheets,
+)
+from solver.io.problems import InputError, Problem
+from solver.io.schema import (
+    INSTANCE_KEYS,
+    INSTANCE_MAPS,
+    INSTANCE_SECTIONS,
+    TABLE_SPECS,
+    TABLES,
+    ColumnSpec,
+    TableSpec,
+)
+from solver.io.writers import write_file_atomically
+
+__all__ = [
+    "write_template",
+    "folder_to_workbook",
+    "workbook_to_folder",
+    "result_workbook_for",
+    "save_workbook",
+    "write_result_workbook",
+    "write_workbook_atomically",
+]
+
+KEY_SPECS = {k.path: k for k in INSTANCE_KEYS}
+VALIDATED_ROWS = 5000  # rows of a table sheet that carry the drop-downs and the text format
+TEXT_FORMAT = "@"
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="305496")
+REQUIRED_FILL = PatternFill("solid", fgColor="1F3864")
+TITLE_FONT = Font(bold=True, size=14)
+SECTION_FONT = Font(bold=True, size=12, color="305496")
+BINDING_FILL = PatternFill("solid", fgColor="FCE4D6")  # light orange: a limit the plan hits
+BINDING_FONT = Font(bold=True, color="C00000")
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def save_workbook(wb: Workbook, path: str | Path) -> None:
+    """`wb.save(path)`, failing cleanly on a full disk.
+
+    openpyxl writes each sheet through a temporary file and, when a write fails, leaves the zip
+    file and the sheet writers open; collected later, they fail again and Python prints their
+    tracebacks after our message. So the workbook is built in memory, and on failure the
+    half-done writers are released (and their second failure silenced) before the error goes on.
+    """
+    buffer = io.BytesIO()
+    try:
+        wb.save(buffer)
+    except OSError as err:
+        error = OSError(err.errno, err.strerror, err.filename)
+        frames = err.__traceback__
+        del err
+        hook, sys.unraisablehook = sys.unraisablehook, lambda _unraisable: None
+        try:
+            traceback.clear_frames(frames)
+            del frames
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        raise error from None
+    Path(path).write_bytes(buffer.getvalue())
+
+
+def write_workbook_atomically(wb: Workbook, path: str | Path, force: bool = True) -> Path:
+    """Save `wb` to a temporary sibling of `path`, then move it into place in one rename
+    (`solver.io.writers`: umask-honouring permissions, a failed save leaves nothing)."""
+    return write_file_atomically(path, lambda tmp: save_workbook(wb, tmp), force=force)
+
+
+def _write_cell(ws: Worksheet, row: int, column: int, value: object):
+    """Text as text (never re-interpreted by Excel), anything else as the value."""
+    cell = ws.cell(row=row, column=column)
+    if isinstance(value, str):
+        _set_text(cell, value)
+    else:
+        cell.value = value
+    return cell
+
+
+def _set_text(cell: Cell, value: str) -> None:
+    """A string cell, never a formula (an identifier may start with '=')."""
+    cell.value = value
+    cell.data_type = "s"
+
+
+def _display_width(value: object) -> int:
+    """Characters a cell needs; CJK characters are about two Latin ones wide."""
+    text = value if isinstance(value, str) else ("" if value is None else f"{value:,.2f}" if isinstance(value, float) else str(value))
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _fit_columns(ws: Worksheet, header_row: int = 1, sample: int = 300, lo: int = 6, hi: int = 60) -> None:
+    widths: dict[int, int] = {}
+    for row in ws.iter_rows(min_row=header_row, max_row=header_row + sample):
+        for cell in row:
+            if cell.value is not None:
+                widths[cell.column] = max(widths.get(cell.column, 0), _display_width(cell.value))
+    for col, w in widths.items():
+        ws.column_dimensions[get_column_letter(col)].width = max(lo, min(hi, w + 2))
+
+
+def _style_header(ws: Worksheet, row: int = 1, required: Iterable[str] = ()) -> None:
+    required = set(required)
+    for cell in ws[row]:
+        if cell.value is None:
+            continue
+        cell.font = HEADER_FONT
+        cell.fill = REQUIRED_FILL if cell.value in required else HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _default_text(col: ColumnSpec) -> str:
+    if col.required:
+        return "(required)"
+    if col.default is None:
+        return f"blank = {col.blank_means}" if col.blank_means else "blank"
+    if isinstance(col.default, bool):
+        return "true" if col.default else "false"
+    if isinstance(col.default, float):
+        return "inf" if math.isinf(col.default) else f"{col.default:g}"
+    return str(col.default)
+
+
+def _allowed_text(col: ColumnSpec) -> str:
+    if col.choices:
+        return " | ".join(col.choices)
+    if col.dtype == "bool":
+        return "true | false"
+    parts = []
+    if col.dtype == "int":
+        parts.append("integer")
+    elif col.dtype == "float":
+        parts.append("number")
+    if col.min is not None:
+        parts.append(f">= {col.min:g}")
+    if col.max is not None:
+        parts.append(f"<= {col.max:g}")
+    if col.allow_inf:
+        parts.append("or inf")
+    if col.ref:
+        parts.append(f"names a value of {col.ref}")
+    return " ".join(parts)
+
+
+def _key_default_text(default: object) -> str:
+    if default is None:
+        return "(required)"
+    if isinstance(default, float):
+        return "inf" if math.isinf(default) else f"{default:g}"
+    return str(default)
+
+
+# --------------------------------------------------------------------------- input sheets
+
+
+def _table_sheet(wb: Workbook, spec: TableSpec, header: list[str] | None = None,
+                 rows: Iterable[list[object]] = ()) -> Worksheet:
+    """One input sheet: styled header (with the spec as a comment), drop-downs, text format."""
+    ws = wb.create_sheet(spec.name)
+    header = list(header) if header is not None else list(spec.column_names)
+    for c, name in enumerate(header, start=1):  # a header like "=HYPERLINK(…)" stays text, never a formula
+        _write_cell(ws, 1, c, name)
+    for r, values in enumerate(rows, start=2):
+        for c, value in enumerate(values, start=1):
+            if value is not None and value != "":
+                _write_cell(ws, r, c, value)
+    required = [c.name for c in spec.columns if c.required]
+    _style_header(ws, 1, required)
+    ws.freeze_panes = "A2"
+    last = max(ws.max_row, VALIDATED_ROWS)
+    for pos, name in enumerate(header, start=1):
+        if name not in spec.column_names:
+            continue
+        col = spec.column(name)
+        letter = get_column_letter(pos)
+        note = f"{col.description}"
+        if col.unit:
+            note += f"\nunit: {col.unit}"
+        note += f"\ndefault: {_default_text(col)}"
+        ws.cell(row=1, column=pos).comment = Comment(note, "prodbudget", width=300, height=110)
+        if col.dtype == "str":  # keep '2027-01' a label, not a date Excel invents
+            ws.column_dimensions[letter].number_format = TEXT_FORMAT
+            for (cell,) in ws.iter_rows(min_row=2, max_row=ws.max_row, min_col=pos, max_col=pos):
+                cell.number_format = TEXT_FORMAT
+        choices = col.choices or (("true", "false") if col.dtype == "bool" else ())
+        if choices:
+            dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
+                                showErrorMessage=True, errorTitle=f"{spec.name}.{name}",
+                                error=f"{name}: one of {', '.join(choices)}",
+                                promptTitle=name, prompt=col.description[:250], showInputMessage=True)
+            dv.add(f"{letter}2:{letter}{last}")
+            ws.add_data_validation(dv)
+    _fit_columns(ws)
+    for pos in range(1, len(header) + 1):  # room for typing even in an empty template
+        dim = ws.column_dimensions[get_column_letter(pos)]
+        dim.width = max(dim.width or 0, 12)
+    return ws
+
+
+def _instance_sheet(wb: Workbook, values: Mapping[str, object], extra: Mapping[str, object] | None = None) -> Worksheet:
+    """The key/value sheet: key, value, default, unit, description (the loader reads A and B)."""
+    ws = wb.create_sheet(CONFIG_SHEET)
+    ws.append(["key", "value", "default", "unit", "description"])
+    for spec in INSTANCE_KEYS:
+        value = values.get(spec.path)
+        r = ws.max_row + 1
+        _set_text(ws.cell(row=r, column=1), spec.path)
+        _put_setting(ws.cell(row=r, column=2), value)
+        _set_text(ws.cell(row=r, column=3), _key_default_text(spec.default))
+        ws.cell(row=r, column=4, value=spec.unit or None)
+        desc = spec.description + (" (comma-separated labels, e.g. 2027-01,2027-02)" if spec.dtype == "periods" else "")
+        ws.cell(row=r, column=5, value=desc)
+    for path, value in (extra or {}).items():  # keys the format does not know: kept so validation names them
+        r = ws.max_row + 1
+        _set_text(ws.cell(row=r, column=1), path)
+        _put_setting(ws.cell(row=r, column=2), value)
+    _style_header(ws, 1, ["key", "value"])
+    ws.freeze_panes = "A2"
+    ws.column_dimensions["B"].number_format = TEXT_FORMAT
+    _fit_columns(ws)
+    ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 24)
+    ws.column_dimensions["E"].width = 70
+    return ws
+
+
+def _put_setting(cell: Cell, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool):
+        _set_text(cell, "true" if value else "false")
+    elif isinstance(value, list | tuple):
+        labels = [str(v) for v in value]
+        if any("," in v for v in labels):
+            raise ValueError(f"a period label holds a comma, which a workbook cannot list: {labels}")
+        _set_text(cell, ",".join(labels))
+    elif isinstance(value, float) and not math.isfinite(value):
+        _set_text(cell, "inf" if value > 0 else ("-inf" if value < 0 else "nan"))
+    elif isinstance(value, int | float):
+        cell.value = value
+    else:
+        _set_text(cell, str(value))
+
+
+def _readme_sheet(wb: Workbook) -> Worksheet:
+    ws = wb.create_sheet(README_SHEET, 0)
+    ws["A1"] = "prodbudget planning workbook"
+    ws["A1"].font = TITLE_FONT
+    notes = [
+        "Fill one sheet per table (same names and columns as the CSV format of MODEL.md §2); "
+        "keep the header row. A blank cell means the column's default.",
+        f"The '{CONFIG_SHEET}' sheet holds the settings as key/value rows (column A key, column B value; "
+        "the other columns are for reading). Blank value = the default shown.",
+        "Required sheets: " + ", ".join(t.name for t in TABLES if t.required) + "; the others are optional "
+        "(delete an unused optional sheet or leave it with its header only).",
+        "Dark header cells are required columns. Drop-down lists offer the allowed values. Identifier "
+        "columns are formatted as text so that labels like 2027-01 stay labels.",
+        "This README sheet is ignored when the workbook is read. Solve with: prodbudget solve plan.xlsx",
+    ]
+    for k, text in enumerate(notes, start=2):
+        ws.cell(row=k, column=1, value=text)
+    head = ["sheet", "column", "required", "type", "unit", "default", "allowed values", "description"]
+    start = len(notes) + 3
+    for c, name in enumerate(head, start=1):
+        ws.cell(row=start, column=c, value=name)
+    _style_header(ws, start)
+    r = start + 1
+    for spec in TABLES:
+        ws.cell(row=r, column=1, value=spec.name).font = SECTION_FONT
+        ws.cell(row=r, column=2, value=("required sheet" if spec.required else "optional sheet"))
+        ws.cell(row=r, column=8, value=spec.description).font = Font(italic=True)
+        r += 1
+        for col in spec.columns:
+            values = [spec.name, col.name, "yes" if col.required else "", col.dtype, col.unit,
+                      _default_text(col), _allowed_text(col), col.description]
+            for c, v in enumerate(values, start=1):
+                if v != "":
+                    _set_text(ws.cell(row=r, column=c), str(v))
+            r += 1
+    ws.cell(row=r, column=1, value=CONFIG_SHEET).font = SECTION_FONT
+    ws.cell(row=r, column=2, value="required sheet")
+    ws.cell(row=r, column=8, value="settings: key/value rows").font = Font(italic=True)
+    r += 1
+    for spec in INSTANCE_KEYS:
+        dtype = "labels" if spec.dtype == "periods" else spec.dtype
+        allowed = ("number" + (f" >= {spec.min:g}" if spec.min is not None else "") + (" or inf" if spec.allow_inf else "")) if spec.dtype in ("float", "int") else ""
+        values = [CONFIG_SHEET, spec.path, "yes" if spec.required else "", dtype, spec.unit,
+                  _key_default_text(spec.default), allowed, spec.description]
+        for c, v in enumerate(values, start=1):
+            if v != "":
+                _set_text(ws.cell(row=r, column=c), str(v))
+        r += 1
+    for m in INSTANCE_MAPS:  # sections whose key names are data, e.g. scenarios.low = 0.25
+        values = [CONFIG_SHEET, f"{m.section}.<name>", "", "float", "", "(none)",
+                  f"number >= {m.min:g}; <name> = {m.names}", m.description]
+        for c, v in enumerate(values, start=1):
+            if v != "":
+                _set_text(ws.cell(row=r, column=c), str(v))
+        r += 1
+    ws.freeze_panes = ws.cell(row=start + 1, column=1)
+    for letter, width in zip("ABCDEFGH", (16, 16, 9, 8, 20, 30, 30, 90), strict=True):
+        ws.column_dimensions[letter].width = width
+    return ws
+
+
+def template_workbook() -> Workbook:
+    """The empty input workbook: README, instance (defaults filled), one sheet per table."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    _readme_sheet(wb)
+    defaults = {k.path: k.default for k in INSTANCE_KEYS if k.default is not None}
+    _instance_sheet(wb, defaults)
+    for spec in TABLES:
+        _table_sheet(wb, spec)
+    wb.active = 0
+    return wb
+
+
+def write_template(path: str | Path) -> Path:
+    """Write the empty planning workbook (`prodbudget template`)."""
+    return write_workbook_atomically(template_workbook(), path)
+
+
+# --------------------------------------------------------------------------- CSV folder -> workbook
+
+
+def _read_csv_text(file: Path) -> list[list[str]] | None:
+    data = input_file_bytes(file)  # a directory in its place, a file over the size limit: refused
+    if data is None:
+        return None
+    text = data.decode("utf-8-sig")
+    return [r for r in csv.reader(io.StringIO(text, newline=""))]
+
+
+def _typed_cell(col: ColumnSpec | None, text: str) -> object:
+    """A CSV cell as the workbook value that reads back the same: finite numbers as numbers in
+    number columns, everything else (identifiers, inf, invalid text) as text."""
+    if text.strip() == "":
+        return None
+    if col is not None and col.dtype in ("float", "int"):
+        try:
+            x = float(text)
+        except ValueError:
+            return text
+        if not math.isfinite(x):
+            return text.strip()
+        if col.dtype == "int" and x.is_integer():
+            return int(x)
+        return int(x) if x.is_integer() and abs(x) < 1e15 and "." not in text and "e" not in text.lower() else x
+    return text
+
+
+def _flatten_toml(doc: Mapping[str, object]) -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in doc.items():
+        if isinstance(value, Mapping):
+            for sub, v in value.items():
+                flat[f"{key}.{sub}"] = v
+        else:
+            flat[key] = value
+    return flat
+
+
+def folder_to_workbook(folder: str | Path, path: str | Path) -> Path:
+    """Copy an instance folder (instance.toml + CSV tables) into one workbook, cell for cell."""
+    folder = Path(folder)
+    if folder.name == CONFIG_FILE and folder.is_file():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not an instance folder")
+    toml_path = folder / CONFIG_FILE
+    toml_bytes = input_file_bytes(toml_path)
+    if toml_bytes is None:
+        raise FileNotFoundError(f"{toml_path} does not exist")
+    try:
+        flat = _flatten_toml(tomllib.loads(toml_bytes.decode("utf-8-sig")))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem(CONFIG_FILE, None, None, f"not valid TOML: {exc}", "TOML syntax")]) from None
+    wb = Workbook()
+    wb.remove(wb.active)
+    _readme_sheet(wb)
+    known = {k: v for k, v in flat.items() if k in KEY_SPECS}
+    _instance_sheet(wb, known, {k: v for k, v in flat.items() if k not in KEY_SPECS})
+    for spec in TABLES:
+        records = _read_csv_text(folder / spec.file)
+        if not records:
+            continue
+        header = [h.strip() for h in records[0]]
+        cols = [spec.column(h) if h in spec.column_names else None for h in header]
+        rows = ([_typed_cell(c, t) for c, t in zip(cols, rec, strict=False)]
+                for rec in records[1:] if any(t.strip() for t in rec))
+        _table_sheet(wb, spec, header, rows)
+    wb.active = 0
+    return write_workbook_atomically(wb, path)
+
+
+# --------------------------------------------------------------------------- workbook -> CSV folder
+
+
+def _to_float(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        return float(value)
+    return float(str(value).strip())
+
+
+def _column_values(col: ColumnSpec, cells: list[object], label: str, problems: list[Problem],
+                   rows: list[int]) -> list[object]:
+    out: list[object] = []
+    for row, value in zip(rows, cells, strict=True):
+        text = _cell_text(value).strip()
+        if text == "":
+            out.append(None)
+            continue
+        if col.dtype == "str":
+            out.append(text)
+        elif col.dtype == "bool":
+            word = text.lower()
+            if word in ("true", "yes", "1"):
+                out.append(True)
+            elif word in ("false", "no", "0"):
+                out.append(False)
+            else:
+                problems.append(Problem(label, row, col.name, f"'{text}' is not true or false", "true or false"))
+                out.append(None)
+        else:
+            try:
+                x = _to_float(value)
+                if math.isnan(x):
+                    raise ValueError
+                if col.dtype == "int" and not (math.isfinite(x) and x.is_integer()):
+                    raise ValueError
+                out.append(x)
+            except ValueError:
+                problems.append(Problem(label, row, col.name, f"'{text}' is not {'an integer' if col.dtype == 'int' else 'a number'}",
+                                        "an integer" if col.dtype == "int" else "a number"))
+                out.append(None)
+    return out
+
+
+def _setting_value(path: str, value: object, label: str, row: int, problems: list[Problem]) -> object:
+    spec = KEY_SPECS.get(path)
+    text = _cell_text(value).strip()
+    if spec is None:  # unknown key: kept as text so that validate names it
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else text
+    if spec.dtype == "str":
+        return text
+    if spec.dtype == "periods":
+        if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
+            return int(value)
+        if text.isdigit():
+            return int(text)
+        return [p.strip() for p in text.split(",")]
+    try:
+        x = _to_float(value)
+    except ValueError:
+        problems.append(Problem(label, row, path, f"'{text}' is not a number", "a number"))
+        return text
+    return int(x) if x.is_integer() and abs(x) < 1e15 else x
+
+
+def workbook_to_folder(path: str | Path, folder: str | Path) -> Path:
+    """Write a workbook's settings and tables as an instance folder (instance.toml + CSV).
+
+    Cells are typed by the schema (numbers, integers, true/false); a cell that cannot be typed,
+    an unknown sheet column or a missing `instance` sheet is an error naming sheet, row and
+    column (raised as `InputError`, nothing written).
+    """
+    path = Path(path)
+    sheets, problems = workbook_sheets(path)  # formulas resolved, every row read, size limit
+    flat: dict[str, object] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    name = path.name
+    if CONFIG_SHEET not in sheets:
+        problems.append(Problem(f"{name}[{CONFIG_SHEET}]", None, None, "required sheet is missing",
+                                f"a sheet '{CONFIG_SHEET}' of key/value rows"))
+    for title, records in sheets.items():
+        label = f"{name}[{title}]"
+        if title == CONFIG_SHEET:
+            for row, rec in enumerate(records, start=1):
+                key = _cell_text(rec[0]).strip() if rec else ""
+                value = rec[1] if len(rec) > 1 else None
+                if key == "" or (row == 1 and key.lower() == "key") or _cell_text(value).strip() == "":
+                    continue
+                flat[key] = _setting_value(key, value, label, row, problems)
+        elif title in TABLE_SPECS:
+            tables[title] = _sheet_table(TABLE_SPECS[title], records, label, problems)
+        elif title != README_SHEET:
+            problems.append(Problem(label, None, None, "unknown sheet, not converted", "a table of MODEL.md §2", "warning"))
+    if any(p.is_error for p in problems):
+        raise InputError(problems)
+    toml: dict[str, object] = {}
+    for key, value in flat.items():
+        section, _, sub = key.partition(".")
+        if sub and section in INSTANCE_SECTIONS:
+            toml.setdefault(section, {})[sub] = value  # type: ignore[union-attr]
+        else:
+            toml[key] = value
+    return write_instance_folder(folder, toml, tables)
+
+
+def _sheet_table(spec: TableSpec, records: list[list[object]], label: str, problems: list[Problem]) -> pd.DataFrame:
+    if not records:
+        return pd.DataFrame(columns=list(spec.column_names))
+    header = [_cell_text(h).strip() for h in records[0]]
+    while header and header[-1] == "":
+        header.pop()
+    body = [(r, rec) for r, rec in enumerate(records[1:], start=2)
+            if any(_cell_text(v).strip() for v in rec)]
+    data: dict[str, list[object]] = {}
+    for pos, col_name in enumerate(header):
+        if col_name == "":
+            if any(pos < len(rec) and _cell_text(rec[pos]).strip() for _, rec in body):
+                problems.append(Problem(label, 1, None, f"column {pos + 1} has no header but holds data", "a header naming every column"))
+            continue
+        if col_name not in spec.column_names:
+            problems.append(Problem(label, 1, col_name, f"unknown column '{col_name}'", f"one of: {', '.join(spec.column_names)}"))
+            continue
+        cells = [rec[pos] if pos < len(rec) else None for _, rec in body]
+        data[col_name] = _column_values(spec.column(col_name), cells, label, problems, [r for r, _ in body])
+    df = pd.DataFrame(data, columns=list(data))
+    for col_name in df.columns:
+        dtype = spec.column(col_name).dtype
+        if dtype == "int":
+            df[col_name] = pd.to_numeric(df[col_name], errors="coerce").astype("float64")
+        elif dtype == "float":  # whole numbers written without '.0', as a planner typed them
+            df[col_name] = pd.Series([_plain_number(x) for x in df[col_name]], index=df.index, dtype=object)
+    return df
+
+
+def _plain_number(x: object) -> object:
+    if isinstance(x, float) and math.isfinite(x) and x.is_integer() and abs(x) < 1e15:
+        return int(x)
+    return x
+
+
+def convert(src: str | Path, dst: str | Path) -> Path:
+    """CSV folder → workbook when `dst` ends in .xlsx, workbook → CSV folder otherwise."""
+    src, dst = Path(src), Path(dst)
+    if dst.suffix.lower() in (".xlsx", ".xlsm"):
+        return folder_to_workbook(src, dst)
+    if src.suffix.lower() in (".xlsx", ".xlsm"):
+        if not src.is_file():
+            raise FileNotFoundError(f"{src} does not exist")
+        return workbook_to_folder(src, dst)
+    raise ValueError("one side must be an .xlsx workbook and the other an instance folder")
+
+
+# --------------------------------------------------------------------------- result workbook
+
+CURRENCY_SYMBOLS = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+QTY_FORMAT = "#,##0.0"
+INT_FORMAT = "0"
+PCT_FORMAT = "0.0%"
+NUM_FORMAT = "#,##0.00"
+MONEY_TABLES = ("budget", "cash", "pnl", "balances")
+MONEY_COLUMNS = {"variable_cost", "setup_cost", "cost", "order_cost", "unit_cost", "value", "price",
+                 "revenue", "shadow_price", "reduced_cost", "objective_coefficient", "value_of_step",
+                 "resolved_profit", "profit", "profit_joint", "profit_sequential"}
+PCT_COLUMNS = {"utilisation", "service_level", "gap"}
+INT_COLUMNS = {"t", "setup", "order_placed", "available_t", "arrival_t", "lag"}
+# plan sheets in the order a planner reads them
+RESULT_ORDER = ("pnl", "cash", "budget", "capacity", "production", "purchases", "inventory", "sales", "balances")
+KPI_LABELS = {
+    "objective": "profit", "bound": "best bound", "gap": "MIP gap", "revenue": "revenue",
+    "service_level": "service level", "units_demanded": "units demanded", "units_lost": "units lost",
+    "min_cash_headroom": "lowest cash headroom", "min_cash_period": "… in period",
+    "max_loan": "peak loan", "peak_utilisation": "peak utilisation", "peak_resource": "… on resource",
+    "peak_period": "… in period", "emergency_drawn": "emergency budget drawn",
+    "budget_at_period_ceiling": "budget at period ceiling", "budget_at_line_ceiling": "budget at line ceiling",
+}
+KPI_MONEY = {"objective", "bound", "revenue", "min_cash_headroom", "max_loan", "emergency_drawn"}
+KPI_PCT = {"gap", "service_level", "peak_utilisation"}
+# Excel Solver's Sensitivity Report headings for our columns
+SOLVER_VARIABLES = (("variable", "Name"), ("final_value", "Final Value"), ("reduced_cost", "Reduced Cost"),
+                    ("objective_coefficient", "Objective Coefficient"), ("allowable_increase", "Allowable Increase"),
+                    ("allowable_decrease", "Allowable Decrease"))
+SOLVER_CONSTRAINTS = (("name", "Name"), ("final_value", "Final Value"), ("shadow_price", "Shadow Price"),
+                      ("rhs", "Constraint R.H. Side"), ("allowable_increase", "Allowable Increase"),
+                      ("allowable_decrease", "Allowable Decrease"))
+
+
+def money_format(currency: str) -> str:
+    sym = CURRENCY_SYMBOLS.get(currency.upper())
+    if sym:
+        return f'"{sym}"#,##0.00;-"{sym}"#,##0.00'
+    return f'#,##0.00 "{currency}";-#,##0.00 "{currency}"'
+
+
+def _excel_value(value: object) -> object:
+    """A value Excel can store: NaN blank, ±inf as text, numpy scalars as Python ones."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return value
+
+
+def _column_format(table: str, column: str, series: pd.Series, money: str) -> str | None:
+    if column in PCT_COLUMNS:
+        return PCT_FORMAT
+    if column in INT_COLUMNS or pd.api.types.is_integer_dtype(series):
+        return INT_FORMAT
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return None
+    if column in MONEY_COLUMNS or (table in MONEY_TABLES and column not in ("t",)):
+        return money
+    if table.startswith("sensitivity") or table in ("limits", "comparison"):
+        return NUM_FORMAT
+    return QTY_FORMAT
+
+
+def binding_rows(table: str, df: pd.DataFrame) -> pd.Series:
+    """Rows that sit at a limit: capacity ≥ 99.9 % used, budget at a ceiling, cash at its minimum."""
+    none = pd.Series(False, index=df.index)
+    if df.empty:
+        return none
+    if table == "capacity" and "utilisation" in df:
+        return df["utilisation"].fillna(0) >= 0.999
+    if table == "budget" and {"allocated", "ceiling"} <= set(df.columns):
+        alloc = df["allocated"].astype(float)
+        ceiling = df["ceiling"].astype(float)
+        tol = 1e-6 * ceiling.abs().clip(lower=1.0)
+        at = ceiling.notna() & ceiling.lt(math.inf) & (alloc >= ceiling - tol)
+        if {"line", "line_ceiling"} <= set(df.columns):
+            total = alloc.groupby(df["line"]).transform("sum")
+            line_ceiling = df["line_ceiling"].astype(float)
+            at |= line_ceiling.lt(math.inf) & (total >= line_ceiling - 1e-6 * line_ceiling.abs().clip(lower=1.0))
+        return at
+    if table == "cash" and {"closing", "minimum"} <= set(df.columns):
+        minimum = df["minimum"].astype(float)
+        return df["closing"].astype(float) <= minimum + 1e-6 * minimum.abs().clip(lower=1000.0)
+    if table == "sensitivity_constraints" and "binding" in df:
+        return df["binding"].astype(bool)
+    return none
+
+
+def _frame_sheet(wb: Workbook, title: str, table: str, df: pd.DataFrame, money: str,
+                 columns: Iterable[tuple[str, str]] | None = None, preamble: Iterable[str] = ()) -> Worksheet:
+    """One formatted table: optional preamble lines, styled and frozen header, formats, highlights."""
+    ws = wb.create_sheet(title[:31])
+    pre = list(preamble)
+    for k, line in enumerate(pre, start=1):
+        ws.cell(row=k, column=1, value=line).font = TITLE_FONT if k == 1 else Font(italic=True)
+    header_row = len(pre) + (2 if pre else 1)
+    if columns is None:
+        columns = [(c, c) for c in df.columns]
+    columns = [(c, h) for c, h in columns if c in df.columns]
+    for c, (_, head) in enumerate(columns, start=1):
+        ws.cell(row=header_row, column=c, value=head)
+    formats = [_column_format(table, c, df[c], money) for c, _ in columns]
+    binding = binding_rows(table, df).to_numpy()
+    arrays = [df[c].to_numpy(dtype=object) for c, _ in columns]
+    for k in range(len(df)):
+        r = header_row + 1 + k
+        for c, (arr, fmt) in enumerate(zip(arrays, formats, strict=True), start=1):
+            value = _excel_value(arr[k])
+            if value is None:
+                continue
+            cell = _write_cell(ws, r, c, value)
+            if fmt and not isinstance(value, (str, bool)):
+                cell.number_format = fmt
+            if binding[k]:
+                cell.fill = BINDING_FILL
+    _style_header(ws, header_row)
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    if len(df):
+        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{header_row + len(df)}"
+    _fit_columns(ws, header_row)
+    return ws
+
+
+def _kpi_sheet(wb: Workbook, kpis: Mapping[str, object], money: str) -> Worksheet:
+    ws = wb.create_sheet("summary", 0)
+    ws["A1"] = f"prodbudget plan · {kpis.get('name', '')} · scenario {kpis.get('scenario', '')}"
+    ws["A1"].font = TITLE_FONT
+    ws.append([])
+    ws.append(["KPI", "value", "key"])
+    _style_header(ws, 3)
+    order = [k for k in KPI_LABELS if k in kpis] + [k for k in kpis if k not in KPI_LABELS]
+    for key in ["status", "message"] + [k for k in order if k not in ("status", "message")]:
+        if key not in kpis:
+            continue
+        value = _excel_value(kpis[key])
+        r = ws.max_row + 1
+        _set_text(ws.cell(row=r, column=1), KPI_LABELS.get(key, key.replace("_", " ")))
+        cell = ws.cell(row=r, column=2)
+        if isinstance(value, str):
+            _set_text(cell, value)
+        else:
+            cell.value = value
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                cell.number_format = money if key in KPI_MONEY else PCT_FORMAT if key in KPI_PCT else (
+                    "#,##0.00" if isinstance(value, float) else "#,##0")
+        if key in ("objective", "status"):
+            cell.font = Font(bold=True)
+        _set_text(ws.cell(row=r, column=3), key)
+        ws.cell(row=r, column=3).font = Font(color="808080")
+    ws.freeze_panes = "A4"
+    _fit_columns(ws, 3)
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 22)
+    return ws
+
+
+def result_workbook(tables: Mapping[str, pd.DataFrame], kpis: Mapping[str, object],
+                    sensitivity: Mapping[str, pd.DataFrame] | None = None,
+                    extra: Mapping[str, pd.DataFrame] | None = None) -> Workbook:
+    """The formatted result workbook: KPI summary first, plan sheets, then sensitivity."""
+    currency = str(kpis.get("currency", "CNY"))
+    money = money_format(currency)
+    wb = Workbook()
+    wb.remove(wb.active)
+    _kpi_sheet(wb, kpis, money)
+    names = [n for n in RESULT_ORDER if n in tables] + [n for n in tables if n not in RESULT_ORDER]
+    for name in names:
+        _frame_sheet(wb, name, name, tables[name], money)
+    for name, df in (extra or {}).items():
+        _frame_sheet(wb, name, name, df, money)
+    if sensitivity:
+        note = ("Shadow price = profit gained per unit of extra right-hand side; ranges hold for the plan's "
+                "fixed setup and order pattern.")
+        if "limits" in sensitivity:
+            _frame_sheet(wb, "limits", "limits", sensitivity["limits"], money,
+                         preamble=["What limits the plan, ranked by the value of relaxing it by its step "
+                                   "(value_basis: measured = re-solved; lower_bound = price × the range it holds for)",
+                                   note])
+        if "sensitivity_variables" in sensitivity:
+            df = sensitivity["sensitivity_variables"]
+            cols = list(SOLVER_VARIABLES) + [(c, c) for c in df.columns if c not in dict(SOLVER_VARIABLES)]
+            _frame_sheet(wb, "sensitivity_variables", "sensitivity_variables", df, money, cols,
+                         preamble=["Sensitivity Report: Variable Cells", note])
+        if "sensitivity_constraints" in sensitivity:
+            df = _constraint_names(sensitivity["sensitivity_constraints"])
+            cols = list(SOLVER_CONSTRAINTS) + [(c, c) for c in df.columns if c not in dict(SOLVER_CONSTRAINTS)]
+            _frame_sheet(wb, "sensitivity_constraints", "sensitivity_constraints", df, money, cols,
+                         preamble=["Sensitivity Report: Constraints", note])
+    wb.active = 0
+    return wb
+
+
+def _constraint_names(df: pd.DataFrame) -> pd.DataFrame:
+    """A readable Name per row, as Solver shows one: "capacity: line A2, 2027-03"."""
+    if df.empty or "name" in df or not {"family", "entity", "period"} <= set(df.columns):
+        return df
+    def name(family: object, entity: object, period: object) -> str:
+        where = ", ".join(str(v) for v in (entity, period) if isinstance(v, str) and v)
+        return f"{family}: {where}" if where else str(family)
+
+    return df.assign(name=[name(*v) for v in zip(df["family"], df["entity"], df["period"], strict=True)])
+
+
+def result_workbook_for(result, extra: Mapping[str, pd.DataFrame] | None = None) -> Workbook:
+    """The result workbook of a solve (`result_workbook` with the KPIs, currency and sensitivity)."""
+    kpis = dict(result.kpis)
+    inst = getattr(result, "instance", None)
+    if inst is not None:
+        kpis.setdefault("currency", inst.currency)
+        kpis.setdefault("name", inst.name)
+    sens = result.sensitivity.tables() if result.sensitivity is not None else None
+    return result_workbook(result.tables, kpis, sens, extra)
+
+
+def write_result_workbook(result, path: str | Path, extra: Mapping[str, pd.DataFrame] | None = None) -> Path:
+    """`solve --xlsx`: every result table as a formatted sheet, written atomically."""
+    return write_workbook_atomically(result_workbook_for(result, extra), path)

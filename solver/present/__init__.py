@@ -1,0 +1,1 @@
+"""Presentation: number formatting, terminal summaries, the HTML report and its charts. Never solves."""

@@ -1,0 +1,658 @@
+"""The plan report: one self-contained HTML page from a solve output folder (issue 7).
+
+Reads what `prodbudget solve --out DIR` writes (the plan CSVs and summary.json; limits.csv and
+comparison.csv when present) and renders KPIs, matplotlib charts embedded as base64 PNG
+(capacity utilisation heatmap, stock against its targets, cash against its minimum with the
+loan, budget allocated / spent / ceiling, monthly P&L), the top binding limits and the plan
+tables, with inline CSS and no external reference, so the page can be mailed or archived.
+
+Item names are often Chinese: the charts use a CJK-capable font when one is installed
+(Noto Sans CJK, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang…). Without one
+the charts still render and label items by the Latin part of their names (a note says so).
+Pyplot is not used (no global state): each chart is a `matplotlib.figure.Figure`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+import math
+import re
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from solver.present.formatting import PLAIN_TEXT_RC, money, money_axis, short_money
+
+PLAN_TABLES = ("production", "purchases", "sales", "inventory", "capacity", "budget", "cash", "pnl", "balances")
+ID_COLUMNS = ("item", "routing", "period", "product", "channel", "resource", "plant", "line", "terms",
+              "budget_line", "family", "entity", "arrival", "available", "service", "kind", "constraint",
+              "variable", "step", "text", "min_cash_period")
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+             "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC",
+             "Hiragino Sans GB", "Droid Sans Fallback", "AR PL UMing CN", "Arial Unicode MS")
+_CJK_FILE_HINTS = ("notosanscjk", "notoserifcjk", "sourcehansans", "wqy", "msyh", "simhei", "simsun",
+                   "pingfang", "droidsansfallback", "uming", "ukai", "arialuni", "notosanssc")
+MAX_SMALL_MULTIPLES = 6
+COLORS = {"alloc": "#4472C4", "spent": "#ED7D31", "ceiling": "#C00000", "cash": "#2F5597",
+          "min": "#C00000", "loan": "#F4B183", "profit": "#000000", "revenue": "#70AD47"}
+PNL_COSTS = (  # (label, columns summed), drawn as negative stacked bars
+    ("purchases", ("purchases",)),
+    ("production", ("production", "setup", "overtime")),
+    ("fixed", ("fixed",)),
+    ("ordering", ("ordering",)),
+    ("holding", ("holding",)),
+    ("service", ("backlog", "lost", "safety")),
+    ("finance", ("interest", "emergency")),
+    ("overhead", ("overhead",)),
+)
+PNL_COST_COLORS = ("#5B9BD5", "#A5A5A5", "#7F6000", "#FFC000", "#9E480E", "#C00000", "#7030A0", "#264478")
+
+
+class ReportError(Exception):
+    """The folder is not a solve output (missing summary.json or plan tables)."""
+
+
+@dataclass
+class Output:
+    """A solve output folder read back: KPIs, periods, and every table found."""
+
+    folder: Path
+    kpis: dict
+    periods: list[str]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def currency(self) -> str:
+        return str(self.kpis.get("currency") or "CNY")
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables.get(name, pd.DataFrame())
+
+
+def read_output(folder: str | Path) -> Output:
+    """The tables and summary.json that `prodbudget solve --out` wrote. A folder edited since
+    (a table missing, emptied, not UTF-8, not CSV, text where numbers belong; summary.json
+    not a JSON object) is a `ReportError` naming the file, never a traceback."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReportError(f"{folder} is not a folder (expected the --out folder of prodbudget solve)")
+    summary = folder / "summary.json"
+    if not summary.is_file():
+        raise ReportError(f"{summary} is missing (expected the --out folder of prodbudget solve)")
+    try:
+        kpis = json.loads(summary.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{summary} is not readable JSON ({exc})") from None
+    if not isinstance(kpis, dict):
+        raise ReportError(f"{summary} holds no JSON object of key figures")
+    tables: dict[str, pd.DataFrame] = {}
+    for file in sorted(folder.glob("*.csv")):
+        tables[file.stem] = _read_table(file)
+    if not any(name in tables for name in PLAN_TABLES):
+        raise ReportError(f"{folder} holds no plan table ({', '.join(t + '.csv' for t in PLAN_TABLES)})")
+    raw_periods = kpis.get("periods")
+    periods = [str(p) for p in raw_periods] if isinstance(raw_periods, list) else []
+    if not periods:
+        for name in ("cash", "pnl", "capacity"):
+            if name in tables and "period" in tables[name]:
+                periods = list(dict.fromkeys(tables[name]["period"].astype(str)))
+                break
+    return Output(folder, kpis, periods, tables)
+
+
+def _read_table(file: Path) -> pd.DataFrame:
+    """One table of an output folder: identifiers as text; in the plan tables every other column
+    numeric (the charts and the highlighting compute with them)."""
+    try:
+        df = pd.read_csv(io.StringIO(file.read_bytes().decode("utf-8-sig")), dtype={c: str for c in ID_COLUMNS},
+                         keep_default_na=False, na_values=[""])
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{file} is not UTF-8 text (byte offset {exc.start}); was it edited and saved "
+                          "in another encoding?") from None
+    except pd.errors.EmptyDataError:
+        raise ReportError(f"{file} is empty (no header row)") from None
+    except pd.errors.ParserError as exc:
+        raise ReportError(f"{file} cannot be read as CSV: {str(exc).strip()}") from None
+    if file.stem not in PLAN_TABLES:  # the other tables are shown as they are
+        return df
+    for col in df.columns:
+        if col in ID_COLUMNS or pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            continue
+        numbers = pd.to_numeric(df[col], errors="coerce")
+        bad = df[col].notna() & numbers.isna() & ~df[col].astype(str).str.lower().isin(["true", "false"])
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise ReportError(f"{file}, row {row + 2}, column '{col}': {df[col].iloc[row]!r} is not a number "
+                              "(expected the table as prodbudget solve wrote it)")
+        if not df[col].astype(str).str.lower().isin(["true", "false"]).any():
+            df[col] = numbers
+    return df
+
+
+# --------------------------------------------------------------------------- fonts and formats
+
+
+@cache
+def cjk_font() -> str | None:
+    """The name of an installed CJK-capable font matplotlib can use, or None."""
+    from matplotlib import font_manager as fm
+
+    def known() -> set[str]:
+        return {f.name for f in fm.fontManager.ttflist}
+
+    names = known()
+    for name in CJK_FONTS:
+        if name in names:
+            return name
+    def key(path: str) -> str:
+        return Path(path).name.lower().replace("-", "").replace("_", "")
+
+    try:  # matplotlib's font cache predates fonts installed later: look at the system fonts
+        found = [p for p in fm.findSystemFonts() if any(h in key(p) for h in _CJK_FILE_HINTS)]
+        for path in found[:12]:  # every weight, so that bold text finds its face
+            try:
+                fm.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    except Exception:  # font discovery is best effort; the report works without it
+        return None
+    names = known()
+    return next((n for n in CJK_FONTS if n in names), None) or next(
+        (n for n in sorted(names) if "CJK" in n or "Han Sans" in n), None)
+
+
+def _label_maker(has_cjk: bool) -> Callable[[str], str]:
+    """Names as chart labels: unchanged with a CJK font; else their Latin part (if any)."""
+    if has_cjk:
+        return str
+
+    def latin(name: str) -> str:
+        name = str(name)
+        if name.isascii():
+            return name
+        parts = [p for p in re.split(r"\s+", name) if p and p.isascii()]
+        return " ".join(parts) if parts else name
+
+    return latin
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _period_ticks(ax, periods: list[str]) -> None:
+    ax.set_xticks(range(len(periods)))
+    ax.set_xticklabels(periods, rotation=45 if len(periods) > 6 else 0, ha="right" if len(periods) > 6 else "center",
+                       fontsize=8)
+
+
+def _ordered(df: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
+    pos = {p: k for k, p in enumerate(periods)}
+    return df.assign(_x=df["period"].astype(str).map(pos)).dropna(subset=["_x"]).sort_values("_x")
+
+
+def chart_capacity(out: Output, label: Callable[[str], str]):
+    cap = out.table("capacity")
+    if cap.empty or "utilisation" not in cap:
+        return None
+    resources = list(dict.fromkeys(cap["resource"]))
+    grid = cap.pivot_table(index="resource", columns="period", values="utilisation", aggfunc="first")
+    grid = grid.reindex(index=resources, columns=[p for p in out.periods if p in grid.columns])
+    values = grid.to_numpy(dtype=float)
+    values = np.where(np.isfinite(values), values, np.nan)
+    top = max(1.0, float(np.nanmax(values)) if np.isfinite(values).any() else 1.0)
+    fig = _figure(12, 1.2 + 0.42 * len(resources))
+    ax = fig.add_subplot()
+    im = ax.imshow(values, aspect="auto", cmap="RdYlGn_r", vmin=0.0, vmax=top)
+    for (r, c), v in np.ndenumerate(values):
+        if np.isnan(v):
+            continue
+        color = "white" if v > 0.85 * top or v < 0.12 * top else "black"
+        ax.text(c, r, f"{v:.0%}", ha="center", va="center", fontsize=7.5, color=color,
+                fontweight="bold" if v >= 0.999 else "normal")
+        if v >= 0.999:
+            ax.add_patch(_rect(c, r))
+    ax.set_yticks(range(len(resources)))
+    ax.set_yticklabels([label(r) for r in resources], fontsize=8.5)
+    _period_ticks(ax, list(grid.columns))
+    ax.set_title("Capacity utilisation: used ÷ available regular hours (framed: ≥ 99.9 %, a binding limit; > 100 % = overtime)",
+                 fontsize=10, loc="left")
+    cb = fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01)
+    cb.ax.yaxis.set_major_formatter(_pct_formatter())
+    cb.ax.tick_params(labelsize=8)
+    return fig
+
+
+def _rect(c: int, r: int):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.4)
+
+
+def _pct_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _pos: f"{v:.0%}")
+
+
+def main_products(out: Output, limit: int = MAX_SMALL_MULTIPLES) -> list[str]:
+    """Products by revenue (else by demand, else by stock), largest first."""
+    sales, inv = out.table("sales"), out.table("inventory")
+    products = list(dict.fromkeys(inv.loc[inv["kind"].eq("product"), "item"])) if not inv.empty and "kind" in inv else []
+    if not products:
+        return []
+    if not sales.empty:
+        col = "revenue" if "revenue" in sales and sales["revenue"].abs().sum() > 0 else "demand"
+        if col in sales:
+            weight = sales.groupby("product")[col].sum()
+            products.sort(key=lambda p: -float(weight.get(p, 0.0)))
+    return products[:limit]
+
+
+def chart_stock(out: Output, label: Callable[[str], str]):
+    inv = out.table("inventory")
+    products = main_products(out)
+    if inv.empty or not products:
+        return None
+    cols = 3 if len(products) > 4 else 2 if len(products) > 1 else 1
+    rows = math.ceil(len(products) / cols)
+    fig = _figure(12, 2.7 * rows + 0.4)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    x_all = list(range(len(out.periods)))
+    for k, product in enumerate(products):
+        ax = axes[k // cols][k % cols]
+        df = _ordered(inv[inv["item"].eq(product)], out.periods)
+        x = df["_x"].to_numpy()
+        ax.bar(x, df["closing"], color="#9DC3E6", label="closing stock", width=0.7)
+        if "target_min" in df and df["target_min"].fillna(0).gt(0).any():
+            ax.step(x, df["target_min"], where="mid", color=COLORS["min"], linestyle="--", linewidth=1.5,
+                    label="target min (safety)")
+        if "target_max" in df:
+            mx = df["target_max"].astype(float)
+            if np.isfinite(mx).any():
+                ax.step(x, mx.where(np.isfinite(mx)), where="mid", color="#7F7F7F", linestyle=":", linewidth=1.5,
+                        label="target max")
+        if "shortfall" in df and df["shortfall"].fillna(0).gt(1e-6).any():
+            short = df["shortfall"].fillna(0)
+            ax.bar(x, short, bottom=df["closing"], color="none", edgecolor=COLORS["min"], hatch="///",
+                   width=0.7, label="short of target")
+        ax.set_title(label(product), fontsize=9.5, loc="left")
+        ax.set_xticks(x_all)
+        ax.set_xticklabels([p[-2:] if len(p) > 4 else p for p in out.periods], fontsize=7.5)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.yaxis.set_major_formatter(_count_formatter())
+        ax.yaxis.set_major_locator(_integer_locator())
+        ax.set_ylim(bottom=0, top=None if df["closing"].max() > 0 or df.get("target_min", pd.Series([0])).max() > 0 else 1)
+        ax.grid(axis="y", alpha=0.3)
+        if k == 0:
+            ax.legend(fontsize=7.5, loc="upper right")
+    for k in range(len(products), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    fig.suptitle("Stock against its targets (main products by revenue; units, closing stock per period)",
+                 fontsize=10, x=0.01, ha="left")
+    return fig
+
+
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True, min_n_ticks=1)
+
+
+def _count_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _pos: short_money(v) if abs(v) >= 1e6 else f"{v:,.0f}")
+
+
+def chart_cash(out: Output):
+    cash = out.table("cash")
+    if cash.empty or "closing" not in cash:
+        return None
+    df = _ordered(cash, out.periods)
+    x = df["_x"].to_numpy()
+    fig = _figure(12, 3.6)
+    ax = fig.add_subplot()
+    if "loan" in df and df["loan"].abs().sum() > 0:
+        ax.bar(x, df["loan"], color=COLORS["loan"], width=0.6, label="loan drawn (closing balance)")
+    ax.plot(x, df["closing"], marker="o", color=COLORS["cash"], linewidth=2, label="closing cash")
+    if "minimum" in df:
+        ax.step(x, df["minimum"], where="mid", color=COLORS["min"], linestyle="--", linewidth=1.5, label="minimum cash")
+        at = df["closing"] <= df["minimum"] + 1e-6 * df["minimum"].abs().clip(lower=1000.0)
+        if at.any():
+            ax.scatter(x[at.to_numpy()], df.loc[at, "closing"], s=120, facecolors="none", edgecolors=COLORS["min"],
+                       linewidths=2, zorder=5, label="at the minimum (binding)")
+    money_axis(ax, out.currency)
+    _period_ticks(ax, [out.periods[int(i)] for i in x])
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(f"Closing cash against the minimum, with the loan drawn ({out.currency})", fontsize=10, loc="left")
+    return fig
+
+
+def chart_budget(out: Output, label: Callable[[str], str]):
+    bud = out.table("budget")
+    if bud.empty or "allocated" not in bud:
+        return None
+    lines = list(dict.fromkeys(bud["line"]))
+    if len(lines) > MAX_SMALL_MULTIPLES:
+        spent = bud.groupby("line")["spent"].sum()
+        lines = sorted(lines, key=lambda ln: -float(spent.get(ln, 0.0)))[:MAX_SMALL_MULTIPLES]
+    cols = 2 if len(lines) > 1 else 1
+    rows = math.ceil(len(lines) / cols)
+    fig = _figure(12, 3.0 * rows + 0.4)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for k, line in enumerate(lines):
+        ax = axes[k // cols][k % cols]
+        df = _ordered(bud[bud["line"].eq(line)], out.periods)
+        x = df["_x"].to_numpy()
+        w = 0.38
+        ax.bar(x - w / 2, df["allocated"], width=w, color=COLORS["alloc"], label="allocated")
+        ax.bar(x + w / 2, df["spent"], width=w, color=COLORS["spent"], label="spent")
+        if "emergency" in df and df["emergency"].abs().sum() > 0:
+            ax.bar(x + w / 2, df["emergency"], bottom=df["spent"] - df["emergency"], width=w, color="none",
+                   edgecolor="black", hatch="xx", label="of which emergency")
+        ceiling = df["ceiling"].astype(float) if "ceiling" in df else pd.Series(dtype=float)
+        if np.isfinite(ceiling).any():
+            ax.step(x, ceiling.where(np.isfinite(ceiling)), where="mid", color=COLORS["ceiling"], linestyle="--",
+                    linewidth=1.5, label="period ceiling")
+        title = f"{label(line)}"
+        if "line_ceiling" in df and len(df):
+            lc = float(df["line_ceiling"].iloc[0])
+            total = float(df["allocated"].sum())
+            title += f" — allocated {short_money(total, out.currency)}"
+            if math.isfinite(lc):
+                title += f" of horizon ceiling {short_money(lc, out.currency)} ({total / lc:.0%})" if lc > 0 else ""
+        if "carryover" in df and len(df) and str(df["carryover"].iloc[0]).lower() == "true":
+            title += " · carryover"
+        ax.set_title(title, fontsize=9.5, loc="left")
+        money_axis(ax, out.currency)
+        ax.set_xticks(range(len(out.periods)))
+        ax.set_xticklabels([p[-2:] if len(p) > 4 else p for p in out.periods], fontsize=7.5)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="y", alpha=0.3)
+        if k == 0:
+            ax.legend(fontsize=7.5, loc="upper left")
+    for k in range(len(lines), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    fig.suptitle(f"Budget by line and month: allocated, spent and ceiling ({out.currency})", fontsize=10, x=0.01, ha="left")
+    return fig
+
+
+def chart_pnl(out: Output):
+    pnl = out.table("pnl")
+    if pnl.empty or "profit" not in pnl:
+        return None
+    df = _ordered(pnl, out.periods)
+    x = df["_x"].to_numpy()
+    fig = _figure(12, 4.2)
+    ax = fig.add_subplot()
+    pos = np.zeros(len(df))
+    for name, color in (("revenue", COLORS["revenue"]), ("terminal", "#A9D18E")):
+        if name in df and df[name].abs().sum() > 0:
+            ax.bar(x, df[name], bottom=pos, color=color, width=0.7, label=name if name == "revenue" else "terminal stock value")
+            pos += df[name].to_numpy(dtype=float)
+    neg = np.zeros(len(df))
+    for (name, cols), color in zip(PNL_COSTS, PNL_COST_COLORS, strict=True):
+        vals = sum((df[c].to_numpy(dtype=float) for c in cols if c in df), np.zeros(len(df)))
+        if np.abs(vals).sum() <= 0:
+            continue
+        ax.bar(x, -vals, bottom=neg, color=color, width=0.7, label=name)
+        neg -= vals
+    ax.plot(x, df["profit"], marker="o", color=COLORS["profit"], linewidth=2, label="profit")
+    ax.plot(x, df["profit"].cumsum(), color=COLORS["profit"], linestyle="--", linewidth=1.2, label="cumulative profit")
+    ax.axhline(0, color="black", linewidth=0.8)
+    money_axis(ax, out.currency)
+    _period_ticks(ax, [out.periods[int(i)] for i in x])
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set_title(f"Monthly P&L: revenue above, costs below, profit line ({out.currency})", fontsize=10, loc="left")
+    return fig
+
+
+# --------------------------------------------------------------------------- HTML
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;
+ margin:0;color:#222;background:#f6f7f9}
+main{max-width:1280px;margin:0 auto;padding:16px 28px 48px;background:#fff}
+h1{font-size:22px;margin:8px 0 2px}h2{font-size:17px;margin:28px 0 8px;border-bottom:2px solid #305496;padding-bottom:3px}
+h3{font-size:14px;margin:18px 0 6px}
+.sub{color:#666;font-size:13px}
+nav{font-size:13px;margin:10px 0 4px}nav a{margin-right:12px;color:#305496;text-decoration:none}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:10px;margin:12px 0}
+.kpi{border:1px solid #dde3ec;border-radius:6px;padding:8px 12px;background:#fbfcfe}
+.kpi .k{font-size:12px;color:#666}.kpi .v{font-size:19px;font-weight:600;margin-top:2px}
+.kpi .n{font-size:11.5px;color:#666;margin-top:2px}
+.kpi.warn{border-color:#f4b183;background:#fff7f1}.kpi.ok .v{color:#2e7d32}
+figure{margin:8px 0 18px}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:12px;color:#555;margin-top:3px}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:12px;margin:4px 0}
+th{background:#305496;color:#fff;padding:4px 7px;text-align:left;position:sticky;top:0;white-space:nowrap}
+td{padding:3px 7px;border-bottom:1px solid #e6e9ef;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr:nth-child(even) td{background:#f7f9fc}
+tr.bind td{background:#fce4d6}
+.note{font-size:12px;color:#666;margin:2px 0 10px}
+.lim td.text{white-space:normal;min-width:420px}
+"""
+
+
+def _fmt_cell(column: str, value: object, currency: str) -> tuple[str, bool]:
+    """(text, is_number) for a table cell."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "", False
+    if isinstance(value, bool | np.bool_):
+        return ("yes" if value else "no"), False
+    if isinstance(value, int | np.integer):
+        return (f"{int(value):,}" if column not in ("t", "available_t", "arrival_t", "setup", "order_placed") else str(int(value))), True
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if math.isinf(v):
+            return ("∞" if v > 0 else "−∞"), True
+        if v == 0:
+            return "0", True
+        from solver.io.workbook import INT_COLUMNS, MONEY_COLUMNS, PCT_COLUMNS
+
+        if column in PCT_COLUMNS:
+            return f"{v:.1%}", True
+        if column in INT_COLUMNS:
+            return f"{v:g}", True
+        if column in MONEY_COLUMNS or column.startswith("money:"):
+            return money(v, currency, 2 if abs(v) < 1000 else 0), True
+        return f"{v:,.1f}", True
+    return str(value), False
+
+
+def html_table(df: pd.DataFrame, currency: str, table: str = "", max_rows: int | None = None,
+               css_class: str = "", columns: Iterable[str] | None = None) -> str:
+    """An HTML table with formatted numbers; binding rows highlighted; long tables truncated."""
+    from solver.io.workbook import MONEY_TABLES, binding_rows
+
+    columns = [c for c in (columns or df.columns) if c in df.columns]
+    shown = df if max_rows is None or len(df) <= max_rows else df.head(max_rows)
+    binding = binding_rows(table, shown).to_numpy() if table else np.zeros(len(shown), dtype=bool)
+    money_all = table in MONEY_TABLES
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = []
+    arrays = [shown[c].to_numpy(dtype=object) for c in columns]
+    for k in range(len(shown)):
+        cells = []
+        for c, arr in zip(columns, arrays, strict=True):
+            key = f"money:{c}" if money_all and c not in ("t", "carryover") else c
+            text, num = _fmt_cell(key, arr[k], currency)
+            cls = "num" if num else ("text" if c == "text" else "")
+            cells.append(f'<td class="{cls}">{html.escape(text)}</td>' if cls else f"<td>{html.escape(text)}</td>")
+        body.append('<tr class="bind">' if binding[k] else "<tr>")
+        body.append("".join(cells) + "</tr>")
+    out = [f'<div class="scroll"><table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>',
+           "".join(body), "</tbody></table></div>"]
+    if len(shown) < len(df):
+        out.append(f'<p class="note">Showing the first {len(shown):,} of {len(df):,} rows; '
+                   f"the full table is {html.escape(table or 'the')}.csv in the output folder.</p>")
+    return "".join(out)
+
+
+def _kpi_cards(out: Output) -> str:
+    k, cur = out.kpis, out.currency
+    cards: list[tuple[str, str, str, str]] = []  # (label, value, note, css)
+
+    def num(key: str) -> float | None:
+        v = k.get(key)
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    status = str(k.get("status", ""))
+    cards.append(("status", status or "—", str(k.get("message", "")) if k.get("message") != status else "",
+                  "ok" if status == "optimal" else "warn"))
+    if num("objective") is not None:
+        gap = num("gap")
+        cards.append(("profit", money(num("objective"), cur, 0),
+                      f"bound {money(num('bound'), cur, 0)}, gap {gap:.2%}" if gap is not None and num("bound") is not None else "", ""))
+    if num("revenue") is not None:
+        cards.append(("revenue", money(num("revenue"), cur, 0), "", ""))
+    if num("service_level") is not None:
+        lost = num("units_lost") or 0.0
+        cards.append(("service level", f"{num('service_level'):.1%}",
+                      f"{lost:,.0f} of {num('units_demanded') or 0:,.0f} units lost", "warn" if lost > 0 else ""))
+    if num("min_cash_headroom") is not None:
+        head = num("min_cash_headroom")
+        cards.append(("lowest cash headroom", money(head, cur, 0), f"in {k.get('min_cash_period', '')}",
+                      "warn" if head is not None and head <= 1.0 else ""))
+    if num("max_loan") is not None:
+        cards.append(("peak loan", money(num("max_loan"), cur, 0), "", ""))
+    if num("peak_utilisation") is not None:
+        u = num("peak_utilisation")
+        cards.append(("peak utilisation", f"{u:.0%}", f"{k.get('peak_resource', '')} in {k.get('peak_period', '')}",
+                      "warn" if u is not None and u >= 0.999 else ""))
+    at = list(k.get("budget_at_period_ceiling") or []) + list(k.get("budget_at_line_ceiling") or [])
+    if len(at) <= 2:
+        cards.append(("budget at ceiling", ", ".join(map(str, at)) if at else "none", "", "warn" if at else ""))
+    else:  # a long list belongs in the budget table, not in a card
+        shown = ", ".join(map(str, at[:3]))
+        cards.append(("budget at ceiling", f"{len(at)} ceilings", f"{shown}, … (highlighted in the budget table)", "warn"))
+    if num("emergency_drawn"):
+        cards.append(("emergency budget drawn", money(num("emergency_drawn"), cur, 0), "", "warn"))
+    bal = out.table("balances")
+    if not bal.empty:
+        row = bal.iloc[0]
+        for col, name in (("cash", "closing cash"), ("receivables", "receivables open at the end")):
+            if col in bal:
+                cards.append((name, money(float(row[col]), cur, 0), "", ""))
+    times = [f"{k[x]:.1f} s {x.split('_')[0]}" for x in ("build_seconds", "solve_seconds") if isinstance(k.get(x), int | float)]
+    if times:
+        cards.append(("time", ", ".join(times), str(k.get("solver", "")), ""))
+    if k.get("joint_vs_sequential"):
+        cards.append(("joint vs plan-then-cut", str(k["joint_vs_sequential"]), "", ""))
+    return '<div class="kpis">' + "".join(
+        f'<div class="kpi {css}"><div class="k">{html.escape(lab)}</div><div class="v">{html.escape(val)}</div>'
+        + (f'<div class="n">{html.escape(note)}</div>' if note else "") + "</div>"
+        for lab, val, note, css in cards) + "</div>"
+
+
+def _limits_section(out: Output, top: int) -> str:
+    lim = out.table("limits")
+    if "limits" not in out.tables:
+        return ('<p class="note">No limits.csv in this folder: solve with <code>--sensitivity</code> to rank what limits '
+                "the plan and what relaxing each limit is worth.</p>")
+    if lim.empty:
+        return '<p class="note">No binding limit: every constraint a planner can relax has slack.</p>'
+    df = lim.head(top).copy()
+    df.insert(0, "rank", range(1, len(df) + 1))
+    cols = [c for c in ("rank", "family", "text", "value_of_step", "value_basis", "step") if c in df]
+    note = (f'<p class="note">Top {len(df)} of {len(lim):,} binding limits, ranked by the value of relaxing each by '
+            "the step shown: <em>measured</em> = the profit of the plan re-solved with that step minus this plan's; "
+            "<em>lower_bound</em> = shadow price × the part of the step the price holds for (the step is worth at "
+            "least that; not re-solved). Shadow prices hold for the plan's setup and order pattern; "
+            "<code>prodbudget sweep</code> measures larger changes exactly.</p>")
+    return note + html_table(df, out.currency, "limits", None, "lim", cols)
+
+
+def build_report(folder: str | Path, max_rows: int = 40, top_limits: int = 15) -> str:
+    """The report page as one HTML string (charts embedded, no external reference)."""
+    import matplotlib
+
+    out = read_output(folder)
+    font = cjk_font()
+    label = _label_maker(font is not None)
+    rc = {"font.family": "sans-serif", "font.sans-serif": ([font] if font else []) + ["DejaVu Sans"],
+          "axes.unicode_minus": False, "axes.spines.top": False, "axes.spines.right": False, **PLAIN_TEXT_RC}
+    charts: list[tuple[str, str, str]] = []  # (anchor, caption, base64 png)
+    with matplotlib.rc_context(rc), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # missing-glyph warnings when no CJK font is installed
+        for anchor, caption, make in (
+            ("capacity", "Capacity utilisation by resource and month.", lambda: chart_capacity(out, label)),
+            ("stock", "Closing stock of the main products against the safety target and the warehouse limit.", lambda: chart_stock(out, label)),
+            ("cash", "Closing cash per month against the required minimum; bars: loan balance drawn.", lambda: chart_cash(out)),
+            ("budget", "Budget allocated and spent per line and month, with the per-period ceiling.", lambda: chart_budget(out, label)),
+            ("pnl", "Profit and loss per month (accrual: revenue at shipment, purchases at order).", lambda: chart_pnl(out)),
+        ):
+            fig = make()
+            if fig is not None:
+                charts.append((anchor, caption, _png(fig)))
+    k = out.kpis
+    title = f"{k.get('name') or out.folder.name} · scenario {k.get('scenario', 'base')}"
+    nav = ['<a href="#kpis">KPIs</a>'] + [f'<a href="#chart-{a}">{a}</a>' for a, _, _ in charts] + [
+        '<a href="#limits">limits</a>', '<a href="#tables">plan tables</a>']
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>prodbudget plan report · {html.escape(title)}</title>", f"<style>{CSS}</style></head><body><main>",
+        f"<h1>Plan report · {html.escape(title)}</h1>",
+        f'<div class="sub">{len(out.periods)} periods ({html.escape(out.periods[0] if out.periods else "")} – '
+        f'{html.escape(out.periods[-1] if out.periods else "")}) · currency {html.escape(out.currency)} · '
+        f'instance {html.escape(str(k.get("instance", "")))} · fingerprint {html.escape(str(k.get("fingerprint", "")))} · '
+        f"report {dt.datetime.now():%Y-%m-%d %H:%M}</div>",
+        "<nav>" + "".join(nav) + "</nav>",
+        '<h2 id="kpis">Key figures</h2>', _kpi_cards(out),
+    ]
+    if font is None:
+        parts.append('<p class="note">No CJK font was found for the charts: item names are shown by their Latin part '
+                     "(install e.g. fonts-noto-cjk for the full names). The tables show the full names.</p>")
+    if "comparison" in out.tables:
+        parts += ["<h3>Joint plan against plan-then-cut</h3>", html_table(out.tables["comparison"], out.currency, "comparison")]
+    parts.append("<h2>Charts</h2>")
+    for anchor, caption, png in charts:
+        parts.append(f'<figure id="chart-{anchor}"><img alt="{html.escape(anchor)} chart" '
+                     f'src="data:image/png;base64,{png}"><figcaption>{html.escape(caption)}</figcaption></figure>')
+    parts += ['<h2 id="limits">What limits the plan</h2>', _limits_section(out, top_limits)]
+    parts.append('<h2 id="tables">Plan tables</h2>')
+    parts.append('<p class="note">Highlighted rows sit at a limit: capacity used ≥ 99.9 %, budget at its ceiling, '
+                 "cash at its minimum.</p>")
+    for name in PLAN_TABLES:
+        if name in out.tables:
+            df = out.tables[name]
+            parts.append(f'<h3 id="table-{name}">{html.escape(name)} <span class="sub">({len(df):,} rows)</span></h3>')
+            parts.append(html_table(df, out.currency, name, max_rows))
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(folder: str | Path, html_path: str | Path, max_rows: int = 40, top_limits: int = 15,
+                 force: bool = True) -> Path:
+    """Write the report page atomically (temporary sibling + rename; `solver.io.writers`)."""
+    from solver.io.writers import write_file_atomically
+
+    text = build_report(folder, max_rows=max_rows, top_limits=top_limits)
+    return write_file_atomically(html_path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
