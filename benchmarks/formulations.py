@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 import solver  # noqa: E402, F401  (first: solver and formulations import each other)
 import solver.engine.highs  # noqa: E402
 from formulations.assembly import build_model  # noqa: E402
-from formulations.setup.ls_inequalities import FORMULATIONS, formulation_extensions  # noqa: E402
+from formulations.setup.variants import FORMULATIONS, formulation_extensions  # noqa: E402
 from solver.devtools.generator import generate, ladder  # noqa: E402
 from solver.devtools.literature import DEFAULT_LITERATURE_DIR, known_values, ttm_instance  # noqa: E402
 from solver.engine.highs import compile_model, set_scaling  # noqa: E402

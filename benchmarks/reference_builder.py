@@ -1,7 +1,7 @@
 """Reference builder for the hand-off benchmark (issue 8, target 1): the prodbudget model built
 directly as numpy arrays and handed to HiGHS with one `Highs.passModel`, no Pyomo at all.
 
-It builds the *same* LP/MIP as `formulations.assembly.build_model` (MODEL.md §3–§5, every row
+It builds the *same* LP/MIP as `formulations.assembly.build_model` (docs/model.md §3–§5, every row
 family the blocks declare) from the prepared data (`formulations.data.prepare` -> PlanData):
 the index sets, big-M bounds, carried-forward prices and backlog/lost sets come from PlanData,
 and each family's coefficients are laid out with vectorised numpy (one triplet batch per
@@ -12,7 +12,7 @@ The proof that it is the same model: its LP relaxation optimum equals ours
 (tests/test_reference_builder.py on small generated instances; benchmarks/handoff.py checks it
 again at every benchmark size). Solution read-back is one tidy DataFrame per variable family
 (keys + value), the cheapest honest "solution back in DataFrames"; our route's `extract_tables`
-produces the full MODEL.md §6 report tables, which is more work.
+produces the full docs/model.md §6 report tables, which is more work.
 
     from benchmarks.reference_builder import build_reference   # (or load the file by path)
     ref = build_reference(inst)          # inst: solver.io.instance.Instance
@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from formulations.data import PlanData, prepare
+from formulations.data import prepare
+from formulations.plan_data import PlanData
 
 INF = math.inf
 
@@ -145,7 +146,7 @@ class ReferenceModel:
 
 
 def build_reference(inst, data: PlanData | None = None) -> ReferenceModel:
-    """The MODEL.md model of `inst` as arrays (see the module docstring)."""
+    """The docs/model.md model of `inst` as arrays (see the module docstring)."""
     d = prepare(inst) if data is None else data
     cash, budget, policy = inst.cash, inst.budget, inst.policy
     n = d.n

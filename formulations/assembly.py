@@ -20,7 +20,8 @@ from formulations.areas.procurement import add_procurement
 from formulations.areas.production import add_production
 from formulations.areas.sales import add_sales
 from formulations.context import PNL_SIGN, Context
-from formulations.data import PlanData, prepare
+from formulations.data import prepare
+from formulations.plan_data import PlanData
 from formulations.setup.bigm import UnboundedOrderError
 
 if TYPE_CHECKING:  # formulations depend on the instance only for types (no import cycle)
@@ -41,7 +42,7 @@ Extension = Callable[[Context], None]
 
 
 def build_model(inst: Instance, extensions: Sequence[Extension] = (), materialize: bool = True) -> BuiltModel:
-    """The MODEL.md model; `extensions` (re-plans, rush orders, …) add their own blocks after
+    """The docs/model.md model; `extensions` (re-plans, rush orders, …) add their own blocks after
     the decision blocks exist and before the balances are closed, so they may register flows,
     fix variables, add rows or Pyomo constraints, or objective-only penalties (`ctx.penalty`).
 
@@ -73,7 +74,7 @@ def build_model(inst: Instance, extensions: Sequence[Extension] = (), materializ
 
 
 def objective_terms(ctx: Context) -> tuple[float, list[float], list]:
-    """Profit (MODEL.md §5) minus objective-only penalties as (constant, coefs, vars)."""
+    """Profit (docs/model.md §5) minus objective-only penalties as (constant, coefs, vars)."""
     coefs: list[float] = []
     vars_: list = []
     constant = 0.0
@@ -88,6 +89,6 @@ def objective_terms(ctx: Context) -> tuple[float, list[float], list]:
 
 
 def profit_expression(ctx: Context) -> LinearExpression:
-    """MODEL.md §5: Σ sign·component over every registered P&L term (penalties subtracted)."""
+    """docs/model.md §5: Σ sign·component over every registered P&L term (penalties subtracted)."""
     constant, coefs, vars_ = objective_terms(ctx)
     return LinearExpression(constant=constant, linear_coefs=coefs, linear_vars=vars_)

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 import pyomo.environ as pyo
 
-from formulations.data import PlanData
+from formulations.plan_data import PlanData
 from formulations.rows import Rows
 from formulations.terms import Terms
 
 if TYPE_CHECKING:  # formulations depend on the instance only for types (no import cycle)
     from solver.io.instance import Instance
 
-# P&L components (MODEL.md §5): +1 adds to profit, -1 is a cost.
+# P&L components (docs/model.md §5): +1 adds to profit, -1 is a cost.
 PNL_SIGN: dict[str, int] = {
     "revenue": +1,
     "purchases": -1,
@@ -33,7 +33,7 @@ PNL_SIGN: dict[str, int] = {
     "terminal": +1,
 }
 
-# Cash flows by kind (MODEL.md §4.8): receipts come in, the rest go out.
+# Cash flows by kind (docs/model.md §4.8): receipts come in, the rest go out.
 CASH_OUT_KINDS = ("materials", "production", "setup", "overtime", "fixed", "ordering", "overhead")
 
 
@@ -53,4 +53,4 @@ class Context:
     closing: Terms = field(default_factory=Terms)  # "receivables" / "payables" falling after n
     rows: Rows = field(default_factory=Rows)  # every constraint row of the blocks (see rows.py)
     penalty: Terms = field(default_factory=Terms)  # (name, t): objective-only costs of a re-plan
-    # (change penalties, …); not profit: the reported objective stays MODEL.md §5
+    # (change penalties, …); not profit: the reported objective stays docs/model.md §5

@@ -301,7 +301,7 @@ def test_formulation_configs_apply_the_extensions_once() -> None:
 
     if "formulation" not in {f.name for f in fields(SolveOptions)}:
         pytest.skip("SolveOptions has no formulation field")
-    from formulations.setup.ls_inequalities import formulation_extensions
+    from formulations.setup.variants import formulation_extensions
 
     opts = parse_config("ls").solve_options(SolveOptions())
     rest, ext = _formulation_extensions(opts)

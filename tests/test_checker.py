@@ -1,6 +1,6 @@
 """The independent checker (solver/analysis/checker.py): solved plans pass it, corrupted plans do not.
 
-The FULL instance exercises every mechanism of MODEL.md at once: a two-level BOM with lead
+The FULL instance exercises every mechanism of docs/model.md at once: a two-level BOM with lead
 times, alternative routings (the alternative's first step on another budget line), setups and
 min lots, a material with MOQ, order cost and prepayment terms, collection lags, backlog / lost /
 must channels (one channel named only in demand), a carried-forward price, a second demand

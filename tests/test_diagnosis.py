@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 from solver.analysis.diagnosis import DiagnosisError, diagnose, family_of, round_up
-from solver.analysis.sensitivity import LIMIT_FAMILIES
 from solver.cli.main import main
 from solver.engine.pipeline import solve
+from solver.engine.sensitivity import LIMIT_FAMILIES
 from solver.io.loading import load_instance
-from solver.present.formatting import money
+from solver.money import money
 
 pytestmark = pytest.mark.solver
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from formulations.assembly import build_model
-from formulations.setup.ls_inequalities import FORMULATIONS, formulation_extensions
+from formulations.setup.variants import FORMULATIONS, formulation_extensions
 from solver import load_instance, solve
 from solver.analysis.checker import check_plan
 from solver.devtools.generator import generate, ladder

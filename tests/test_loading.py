@@ -1,4 +1,4 @@
-"""Loading valid instances: defaults, completions, dtypes, workbooks, encodings (MODEL.md §2)."""
+"""Loading valid instances: defaults, completions, dtypes, workbooks, encodings (docs/model.md §2)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_valid_folder_loads_with_settings(mini: Instance) -> None:
     assert mini.name == "mini" and mini.currency == "CNY"
     assert mini.periods == ("2027-01", "2027-02", "2027-03") and mini.n == 3
     assert mini.cash.initial == 1000.0 and mini.cash.credit_limit == 500.0
-    assert mini.cash.min_balance == 0.0  # MODEL.md §7 default
+    assert mini.cash.min_balance == 0.0  # docs/model.md §7 default
     assert mini.budget.pool == math.inf
     assert mini.scenario == "base" and mini.scenarios == ("base",)
     assert len(mini.fingerprint) == 16

@@ -1,4 +1,4 @@
-"""One behavioural test per MODEL.md mechanism (§4 items 1–9, §5 terms).
+"""One behavioural test per docs/model.md mechanism (§4 items 1–9, §5 terms).
 
 Each test solves a tiny instance of `instances/tiny/<mechanism>/` whose data force exactly that
 constraint to bind. The optimum is derived by hand in the docstring; the test asserts the

@@ -31,7 +31,7 @@ from formulations.extensions.replan import (
     protect_orders,
     release_reserve,
 )
-from formulations.setup.ls_inequalities import FORMULATIONS, formulation_extensions
+from formulations.setup.variants import FORMULATIONS, formulation_extensions
 from solver import load_instance
 from solver.analysis.sequential import _elastic, finance_cut
 from solver.engine.results import Result

@@ -300,7 +300,7 @@ def test_emergency_drawn_is_gone(tmp_path: Path) -> None:
 
 
 def test_derived_spend_commits_setups_and_overtime(tmp_path: Path) -> None:
-    """Actual spend derived as the model commits it (MODEL.md §4.9): 6 units of P (unit_cost
+    """Actual spend derived as the model commits it (docs/model.md §4.9): 6 units of P (unit_cost
     10) on R (capacity 10, reserve 0.5 → 5 regular hours, overtime cost 7, fixed cost 3),
     1 h/unit, setup 1 h and cost 4: hours 6 + 1 = 7, overtime 2, spend 60 + 4 + 2·7 + 3 = 81;
     period 2 (nothing made): the fixed cost 3."""

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from solver.analysis.limits import measure_limits
 from solver.analysis.parametric import (
     Parameter,
     ParameterError,
@@ -28,12 +29,12 @@ from solver.analysis.parametric import (
     mark_breakpoints,
     sweep,
 )
-from solver.analysis.sensitivity import FIXED_PATTERN_LABEL, measure_limits
 from solver.cli.main import main as cli_main
 from solver.devtools.generator import GeneratorParams, generate
 from solver.engine.highs import scaling_options
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
+from solver.engine.sensitivity import FIXED_PATTERN_LABEL
 from solver.io.instance_writer import write_instance_folder
 from solver.io.loading import load_instance
 
@@ -418,7 +419,7 @@ def test_sign_convention_on_a_maximisation(tmp_path: Path) -> None:
 
 
 def test_sign_convention_on_a_pure_cost_instance(tmp_path: Path) -> None:
-    """Prices 0, service must (MODEL.md §5: cost minimisation as −profit): one more unit of
+    """Prices 0, service must (docs/model.md §5: cost minimisation as −profit): one more unit of
     demand costs its production cost 1 + material 2, so its price is −3; an hour more of the
     binding period-1 capacity saves producing ahead... here it saves overtime at 3 per hour."""
     spec = new_spec(1, **make_and_buy(1, [(1, 120)], 100, resource={"overtime_max": 50, "overtime_cost": 3},

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from formulations.assembly import build_model
-from formulations.setup.ls_inequalities import formulation_extensions, tight_extensions
+from formulations.setup.variants import formulation_extensions, tight_extensions
 from solver import load_instance, solve
 from solver.devtools.generator import generate, ladder
 from solver.engine.highs import compile_model, new_highs, set_scaling

@@ -1,4 +1,4 @@
-"""Capacity with overtime and the rush-order reserve; fixed resource costs (MODEL.md §4.4).
+"""Capacity with overtime and the rush-order reserve; fixed resource costs (docs/model.md §4.4).
 
     Σ_steps (hours_per_unit·x + setup_hours·y) - o[r,t] <= (1 - reserve_r) · cap[r,t]
     o[r,t] <= overtime_max_r

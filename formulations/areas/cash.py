@@ -1,4 +1,4 @@
-"""Cash: balance, minimum closing cash and the revolving credit line (MODEL.md §4.8).
+"""Cash: balance, minimum closing cash and the revolving credit line (docs/model.md §4.8).
 
     c[t] - c[t-1] - receipts[t] + payments[t] + rate·λ[t-1] - (λ[t] - λ[t-1]) = 0
     (an initial loan without a credit line must be repaid in period 1: λ[t] <= credit_limit = 0)

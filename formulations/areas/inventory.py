@@ -1,4 +1,4 @@
-"""Inventory: stock balances and stock targets (MODEL.md §4.1, §4.2, §4.7).
+"""Inventory: stock balances and stock targets (docs/model.md §4.1, §4.2, §4.7).
 
     s[i,t] - s[i,t-1] - (registered inflows - outflows) = open[i,t]      (s[i,0] = initial_stock)
     s[i,t] + u[i,t] >= min[i,t]     (u only where the item has a safety_penalty; u <= min)

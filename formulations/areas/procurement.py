@@ -1,4 +1,4 @@
-"""Procurement: material orders, order costs and minimum order quantities (MODEL.md §4.2, §4.6).
+"""Procurement: material orders, order costs and minimum order quantities (docs/model.md §4.2, §4.6).
 
     q[m,t] <= M[m,t] · z[m,t]     (M from formulations/setup/bigm.py: a larger order can be cut back)
     q[m,t] >= moq_m · z[m,t]

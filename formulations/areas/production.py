@@ -1,4 +1,4 @@
-"""Production: starts by routing, setups and minimum lots (MODEL.md §4.1, §4.5).
+"""Production: starts by routing, setups and minimum lots (docs/model.md §4.1, §4.5).
 
     x[i,ρ,t] - M[i,ρ,t] · y[i,ρ,t] <= 0     (setup link; M from formulations/setup/bigm.py)
     x[i,ρ,t] - min_lot_i · y[i,ρ,t] >= 0

@@ -1,4 +1,4 @@
-"""Sales: shipments, backlog and lost sales per product, channel and period (MODEL.md §4.3).
+"""Sales: shipments, backlog and lost sales per product, channel and period (docs/model.md §4.3).
 
     must:     v[p,k,t] = d[p,k,t]
     lost:     v[p,k,t] + l[p,k,t] = d[p,k,t]

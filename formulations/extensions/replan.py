@@ -1,9 +1,9 @@
 """Extension blocks for re-plans and rush orders (see `formulations.assembly.build_model`).
 
-Each function returns an extension `f(ctx)`; they never change the MODEL.md blocks, they only
+Each function returns an extension `f(ctx)`; they never change the docs/model.md blocks, they only
 fix or bound decision variables, add variables and rows of their own in the block
 `ctx.model.replan`, register capacity hours, and add objective-only terms to `ctx.penalty`
-(so the reported profit stays MODEL.md §5).
+(so the reported profit stays docs/model.md §5).
 
 Baseline values are passed as `{component name: {index: value}}` with the component names of
 docs/ARCHITECTURE.md ("production.x", "procurement.q", "sales.ship", …).

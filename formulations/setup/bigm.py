@@ -83,24 +83,12 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from formulations.plan_data import PlanData, UnboundedOrder
+
 if TYPE_CHECKING:
-    from formulations.data import PlanData
     from solver.io.instance import BudgetSettings, CashSettings, OpeningBalances
 
 INF = math.inf
-
-
-@dataclass(frozen=True)
-class UnboundedOrder:
-    """An order link without a finite big-M. That happens only when the plan itself is
-    unbounded: terminal_value > 1 makes a unit of `item` ordered in `t` worth more at the end
-    than its price and holding, and no stock limit, budget ceiling or in-horizon payment caps
-    the order (lots are always bounded: a made item's cut pays unless it has a unit_cost,
-    and then the cash bound holds). `fixes` names the bounds the data lack."""
-
-    item: str
-    t: int
-    fixes: tuple[str, ...]
 
 
 @dataclass

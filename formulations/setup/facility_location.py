@@ -16,12 +16,12 @@ whose constants are ≥ 0. Items that qualify except for a backlog channel get t
 `formulations/setup/ls_inequalities.py` instead: a backlog channel's shipments in t are bounded only by the
 cumulative demand up to t, so per-period bounds U_i(t) summed over an interval are far weaker
 than the (l,S) rows' bound of the interval (the cumulative demand at its end).
-The sources of i are what enters its stock (MODEL.md §4.1): each start x[i,ρ,s] (arriving in
+The sources of i are what enters its stock (docs/model.md §4.1): each start x[i,ρ,s] (arriving in
 arr = s + LT_i, amount x), any other registered inflow variable (amount coef·var, arriving in
 its stock period), and per period the fixed inflow (initial stock in period 1, open orders,
 registered constants). w[i,src,t] is the part of src shipped in t ≥ arr(src); r[i,src] the part
 still in stock at the end. U_i(t) bounds the shipments of i in t in *any* feasible plan
-(MODEL.md §4.3): Σ_k d[i,k,t] (must: v = d; lost: v = d − l ≤ d). Periods with U_i(t) = 0
+(docs/model.md §4.3): Σ_k d[i,k,t] (must: v = d; lost: v = d − l ≤ d). Periods with U_i(t) = 0
 get no w (their shipments are 0).
 
 Validity (no feasible plan is cut off, so no optimum is): take any feasible plan and item i.

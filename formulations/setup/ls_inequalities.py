@@ -1,6 +1,6 @@
 """Tight alternatives to the big-M setup link, added as model extensions (`--formulation`).
 
-`bigm` (the default) is MODEL.md §4.5 as written: x[i,ρ,t] ≤ M·y[i,ρ,t] with the usage bound M.
+`bigm` (the default) is docs/model.md §4.5 as written: x[i,ρ,t] ≤ M·y[i,ρ,t] with the usage bound M.
 Its LP relaxation is weak: y = x/M pays a fraction of a setup for every unit. `ls` adds the
 *(l,S) inequalities* of Barany, Van Roy & Wolsey (1984), all of them at once, in an extended
 form with O(n²) columns per routing (the projection of a facility-location formulation):
@@ -10,7 +10,7 @@ form with O(n²) columns per routing (the projection of a facility-location form
 
 for every item i *without BOM parents* whose outflows are all sales shipments, every period l
 and every start (ρ,t) with a setup binary; U_i(a,b) is an upper bound of what can leave i's
-stock in periods a..b in *any* feasible plan (MODEL.md §4.3):
+stock in periods a..b in *any* feasible plan (docs/model.md §4.3):
 
     must channel:    Σ_{a..b} d          (shipments equal demand)
     lost channel:    Σ_{a..b} d          (v = d − l ≤ d)
@@ -50,27 +50,6 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from formulations.context import Context
-
-FORMULATIONS: tuple[str, ...] = ("bigm", "ls", "fl")
-
-
-def formulation_extensions(name: str) -> list:
-    """The model extensions that implement formulation `name` (bigm: none; `fl`:
-    formulations/setup/facility_location.py, which implies the (l,S) rows, so no combination)."""
-    if name == "bigm":
-        return []
-    if name == "ls":
-        return [add_ls_inequalities]
-    if name == "fl":
-        from formulations.setup.facility_location import add_facility_location
-
-        return [add_facility_location]
-    raise ValueError(f"unknown formulation {name!r} (known: {', '.join(FORMULATIONS)})")
-
-
-def tight_extensions(options) -> list:
-    """`formulation_extensions(options.formulation)`; SolveOptions without the field give big-M."""
-    return formulation_extensions(getattr(options, "formulation", "bigm"))
 
 
 def shipment_only_items(ctx: Context) -> list[str]:

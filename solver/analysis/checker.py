@@ -1,6 +1,6 @@
-"""An independent checker of a plan against MODEL.md, from the input data and the decisions.
+"""An independent checker of a plan against docs/model.md, from the input data and the decisions.
 
-`check_plan(instance, tables)` recomputes every balance of MODEL.md §4–§5 and §7 with plain
+`check_plan(instance, tables)` recomputes every balance of docs/model.md §4–§5 and §7 with plain
 Python from two sources only: the loaded instance (its tables with defaults applied and its
 settings) and the *decision* columns of the result tables (production quantity and setup,
 purchase quantity and order flag, closing stock and shortfall, shipped/backlog/lost, overtime,
@@ -29,7 +29,7 @@ import pandas as pd
 
 BUILTIN_TERMS = "cash"
 MADE_KINDS = ("product", "component")
-PNL_COMPONENTS: dict[str, int] = {  # MODEL.md §5, sign in the profit
+PNL_COMPONENTS: dict[str, int] = {  # docs/model.md §5, sign in the profit
     "revenue": +1, "purchases": -1, "production": -1, "setup": -1, "overtime": -1, "fixed": -1,
     "ordering": -1, "holding": -1, "backlog": -1, "lost": -1, "safety": -1, "interest": -1,
     "emergency": -1, "overhead": -1, "terminal": +1,
@@ -57,7 +57,7 @@ class Violation:
 
 def check_plan(instance, tables: Mapping[str, pd.DataFrame], tol: float = 1e-6,
                objective: float | None = None) -> list[Violation]:
-    """Every violation of MODEL.md by the plan in `tables` (empty list = the plan checks out).
+    """Every violation of docs/model.md by the plan in `tables` (empty list = the plan checks out).
 
     `tables` are the plan tables of `solver.engine.results` (or the CSVs the CLI writes, read back);
     `objective`, when given, is compared with the recomputed profit.
@@ -79,7 +79,7 @@ def assert_plan_ok(result, tol: float = 1e-6) -> None:
     if found:
         shown = "\n".join(f"  {v}" for v in found[:50])
         more = f"\n  … and {len(found) - 50} more" if len(found) > 50 else ""
-        raise AssertionError(f"{len(found)} violation(s) of MODEL.md in the plan:\n{shown}{more}")
+        raise AssertionError(f"{len(found)} violation(s) of docs/model.md in the plan:\n{shown}{more}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -239,7 +239,7 @@ class _Checker:
         self.coll_terms = dict(zip(ch["channel"], ch["terms"], strict=True))
         self.backlog_cost = dict(zip(ch["channel"], (_f(v) for v in ch["backlog_cost"]), strict=True))
         self.lost_cost = dict(zip(ch["channel"], (_f(v) for v in ch["lost_cost"]), strict=True))
-        for _, k in self.pairs:  # channels named only in demand: the defaults (MODEL.md §2)
+        for _, k in self.pairs:  # channels named only in demand: the defaults (docs/model.md §2)
             self.service.setdefault(k, "lost")
             self.coll_terms.setdefault(k, BUILTIN_TERMS)
             self.backlog_cost.setdefault(k, 0.0)
@@ -255,7 +255,7 @@ class _Checker:
                 for t, a in zip(_t_column(df, self.label_to_t), df["amount"], strict=True):
                     target[int(t)] = float(a)
 
-        # budget lines (union of everywhere a line is named, MODEL.md §7)
+        # budget lines (union of everywhere a line is named, docs/model.md §7)
         bl = tb.get("budget_lines")
         self.line_ceiling: dict[str, float] = {}
         self.carryover: dict[str, bool] = {}
@@ -662,14 +662,14 @@ class _Checker:
                 else:
                     self.le("budget.commitment", b, t, s, a + e, detail=f"spend {s:.10g} > allocated {a:.10g} + emergency {e:.10g}")
                     self.le("budget.over_allocation", b, t, a + e, s,
-                            detail=f"allocated {a:.10g} + emergency {e:.10g} > spend {s:.10g} (MODEL.md §5: no over-allocation)")
+                            detail=f"allocated {a:.10g} + emergency {e:.10g} > spend {s:.10g} (docs/model.md §5: no over-allocation)")
                 self.le("budget.period_ceiling", b, t, a, self.period_ceiling.get((b, t), math.inf))
                 line_a += a
                 line_spend += s
                 line_ae += a + e
             if carry:
                 self.le("budget.over_allocation", b, None, line_ae, line_spend,
-                        detail=f"Σ allocated + emergency {line_ae:.10g} > Σ spend {line_spend:.10g} (MODEL.md §5: no over-allocation)")
+                        detail=f"Σ allocated + emergency {line_ae:.10g} > Σ spend {line_spend:.10g} (docs/model.md §5: no over-allocation)")
             self.le("budget.line_ceiling", b, None, line_a, self.line_ceiling.get(b, math.inf))
             total_a += line_a
             total_e += sum(self.e.get((b, t), 0.0) for t in self.T)

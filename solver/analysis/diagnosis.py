@@ -1,6 +1,6 @@
 """When no plan exists: the cheapest set of relaxations that makes it feasible, in business terms.
 
-Two answers, both translated through `solver.analysis.sensitivity.ROW_FAMILIES`:
+Two answers, both translated through `solver.engine.sensitivity.ROW_FAMILIES`:
 
 * **Elastic re-solve** (always). Every row of a relaxable *limit* family gets a slack column
   that moves its right-hand side in the direction that helps (a ceiling up, a minimum down,
@@ -55,10 +55,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from solver.analysis.sensitivity import LIMIT_FAMILIES, ROW_FAMILIES
 from solver.engine.options import SolveOptions
+from solver.engine.sensitivity import LIMIT_FAMILIES, ROW_FAMILIES
 from solver.io.instance import Instance
-from solver.present.summary import money
+from solver.money import money
 
 Progress = Callable[[str, str], None]  # (phase, detail): what the diagnosis is doing now
 

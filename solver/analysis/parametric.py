@@ -315,7 +315,7 @@ def warm_start(inst: Instance, options: SolveOptions, plan: PlanValues | None, e
         return None, 0
     from formulations.assembly import build_model
     from formulations.setup.bigm import UnboundedOrderError
-    from formulations.setup.ls_inequalities import formulation_extensions
+    from formulations.setup.variants import formulation_extensions
     from solver.engine.highs import compile_model
 
     try:
@@ -480,35 +480,3 @@ def mark_breakpoints(df: pd.DataFrame, rel_tol: float = 1e-3) -> pd.DataFrame:
     flags = (change > rel_tol * scale + 1e-9).fillna(False).to_numpy()
     df.loc[np.flatnonzero(flags) - 1, "breakpoint"] = True
     return df
-
-
-def plot_sweep(df: pd.DataFrame, param: str, path, currency: str = "CNY") -> None:
-    from matplotlib.figure import Figure
-
-    from solver.present.formatting import money_axis, plain_text_charts
-
-    with plain_text_charts():  # the parameter names a line or resource of the data: never TeX
-        fig = Figure(figsize=(8, 4.5), dpi=110)
-        ax = fig.subplots()
-        ok = df["status"].isin(["optimal", "feasible"])
-        ax.plot(df.loc[ok, "value"], df.loc[ok, "profit"], "o-", color="#1f5fa8", label="profit")
-        bad = df[~ok]
-        if len(bad):
-            ax.plot(bad["value"], [df.loc[ok, "profit"].min() if ok.any() else 0] * len(bad), "x", color="#c0392b",
-                    label="no plan")
-        for v in df.loc[df["breakpoint"], "value"]:
-            ax.axvline(v, color="#888", ls="--", lw=0.8)
-        money_axis(ax, axis="x")  # the parameter: ¥, hours or a factor: plain k / M
-        money_axis(ax, currency)
-        ax.set_xlabel(param)
-        ax.set_ylabel(f"profit ({currency})")
-        ax.grid(alpha=0.3)
-        ax2 = ax.twinx()
-        ax2.plot(df.loc[ok, "value"], 100 * df.loc[ok, "service_level"], "s:", color="#e67e22", label="service level")
-        ax2.set_ylabel("service level (%)")
-        lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-        labels = ax.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
-        ax.legend(lines, labels, loc="lower right", fontsize=8)
-        ax.set_title(f"Profit against {param} (dashed: breakpoints of the marginal value)")
-        fig.tight_layout()
-        fig.savefig(path)

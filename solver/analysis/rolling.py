@@ -25,7 +25,7 @@ previous plan's remaining periods are a plan of the re-plan (and its optimum is 
 The re-plan then freezes the first `freeze` re-planned periods (production, setups, purchases
 and orders fixed at the previous plan's, `formulations.extensions.replan.hold_decisions`) and charges
 `change_penalty` per unit of production, purchase or shipment that differs from the previous
-plan (objective only: the reported profit is MODEL.md §5's). An infeasible re-plan is
+plan (objective only: the reported profit is docs/model.md §5's). An infeasible re-plan is
 diagnosed as `solve` does (`solver.analysis.diagnosis`).
 
 Actuals folder (UTF-8 CSV; a BOM is accepted; `plan_as_actuals` + `write_actuals` write one
@@ -43,7 +43,7 @@ holding exactly what the previous plan planned, to start from or to test with):
 | `spend.csv` | line, period, amount | actual budget commitments; where absent, derived |
 
 Actual spend by line and closed period is `spend.csv`'s amount where given, else derived as
-the model commits it (MODEL.md §4.9) from the actuals at standard costs: production
+the model commits it (docs/model.md §4.9) from the actuals at standard costs: production
 unit_cost · quantity on its routing's line, the setup cost of each routing started (each
 step's on its resource's line), purchases unit_cost · quantity (+ order_cost) on the
 material's line, every resource's fixed cost and the cost of the overtime the actual
@@ -61,9 +61,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from formulations.data import PlanData, prepare
+from formulations.data import prepare
 from formulations.extensions.replan import change_penalty as change_penalty_ext
 from formulations.extensions.replan import hold_decisions
+from formulations.plan_data import PlanData
 from solver.analysis.diagnosis import Diagnosis, diagnose
 from solver.analysis.parametric import mark_warm, warm_start
 from solver.engine.options import SolveOptions
@@ -233,7 +234,7 @@ def plan_as_actuals(inst: Instance, baseline: Baseline, from_t: int) -> dict[str
     stock, cash and loan are the plan's closing figures of period from_t−1; sales, production
     and purchases its decisions of the closed periods (sales at the plan's prices); receivables
     and payables the part of the closed periods' revenue and material cost (by the channel's
-    collection and the material's payment terms, MODEL.md §4.8) that falls in from_t..n. No
+    collection and the material's payment terms, docs/model.md §4.8) that falls in from_t..n. No
     spend.csv: the re-plan derives spend from the decisions as the model commits it.
     """
     if not 2 <= from_t <= inst.n:

@@ -13,7 +13,7 @@ of `formulations.extensions.replan`:
 - `replan` (default): re-optimise with the order firm; the first `freeze` periods keep their
   production and purchases exactly; every unit of production, purchase or shipment to another
   order that differs from the baseline pays `change_penalty` (objective only: profits reported
-  are MODEL.md §5). With `protect`, no existing order is served later or less than in the
+  are docs/model.md §5). With `protect`, no existing order is served later or less than in the
   baseline (`formulations.extensions.replan.protect_orders`).
 
 In both modes the reserve (`resources.reserve`) is released to the rush order only: the
@@ -65,17 +65,17 @@ from formulations.extensions.replan import (
 from formulations.extensions.replan import (
     change_penalty as change_penalty_ext,
 )
-from formulations.setup.ls_inequalities import formulation_extensions
-from solver.analysis.sensitivity import LIMIT_FAMILIES, ROW_FAMILIES
+from formulations.setup.variants import formulation_extensions
 from solver.engine.highs import SolveOutcome, StandardForm, compile_model, solve_standard_form
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
 from solver.engine.results import Result, var_values
+from solver.engine.sensitivity import LIMIT_FAMILIES, ROW_FAMILIES
 from solver.engine.status import Status
 from solver.io.baseline import Baseline
 from solver.io.instance import Instance, freeze_tables
 from solver.io.problems import InputError, Problem
-from solver.present.formatting import money, quantity
+from solver.money import money, quantity
 
 MODES = ("replan", "reserve")
 DEFAULT_CHANGE_PENALTY = 1.0  # currency per unit changed: a tie-break that keeps the plan still
@@ -302,7 +302,7 @@ def default_price(inst: Instance, product: str, channel: str | None, due_t: int)
     """(price, where it comes from, warning or None) of an order given without a price.
 
     The price in force at the due period is the latest demand.csv row at or before it (as
-    MODEL.md §4.3 carries prices forward). With a channel: that channel's; a channel that has
+    docs/model.md §4.3 carries prices forward). With a channel: that channel's; a channel that has
     no such row for the product gets the highest such price of any channel, with a warning;
     with no price anywhere the order is priced at 0, with a warning (the break-even price then
     says what it must fetch)."""

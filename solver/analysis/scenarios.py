@@ -4,7 +4,7 @@
 and tabulates what a planner compares: profit, revenue, service level, lowest cash, peak
 loan, budget used by line and peak utilisation.
 
-`robust_plan` is the two-stage stochastic program (extensive form): one copy of the MODEL.md
+`robust_plan` is the two-stage stochastic program (extensive form): one copy of the docs/model.md
 model per scenario, the production, setup, purchase and order decisions of the first
 `commit` periods shared by all copies, the rest (recourse) free per scenario, and the
 objective the weighted expected profit
@@ -336,48 +336,3 @@ def _links(built: dict[str, BuiltModel], sfs: dict[str, StandardForm], offsets: 
                     continue
                 links.append((a + offsets[s], b + offsets[ref]))
     return links
-
-
-# ---------------------------------------------------------------- chart
-
-
-def chart(comp: ScenarioComparison):
-    """A matplotlib Figure: profit (own optimum, robust plan), service level, lowest cash and
-    peak loan, budget used by line — one group per scenario."""
-    from matplotlib.figure import Figure
-
-    rows = comp.rows()
-    x = np.arange(len(rows))
-    fig = Figure(figsize=(11, 7), dpi=100, layout="constrained")
-    axes = fig.subplots(2, 2)
-    ax = axes[0][0]
-    width = 0.38 if comp.robust is not None else 0.6
-    ax.bar(x - (width / 2 if comp.robust is not None else 0), rows["profit"], width, label="own optimum", color="#4C72B0")
-    if comp.robust is not None:
-        ax.bar(x + width / 2, rows["robust_profit"], width, label=f"robust (first {comp.commit} committed)", color="#DD8452")
-        ax.legend(fontsize=8)
-    ax.set_title(f"profit ({comp.currency})", loc="left", fontsize=10)
-    ax = axes[0][1]
-    ax.bar(x, rows["service_level"] * 100, 0.6, color="#55A868")
-    ax.set_ylim(0, 105)
-    ax.set_title("service level (%)", loc="left", fontsize=10)
-    ax = axes[1][0]
-    ax.bar(x - 0.2, rows["lowest_cash"], 0.4, label="lowest closing cash", color="#8172B3")
-    ax.bar(x + 0.2, rows["peak_loan"], 0.4, label="peak loan", color="#C44E52")
-    ax.legend(fontsize=8)
-    ax.set_title(f"cash ({comp.currency})", loc="left", fontsize=10)
-    ax = axes[1][1]
-    bottom = np.zeros(len(rows))
-    for b in comp.lines:
-        vals = rows[f"budget_used:{b}"].fillna(0.0).to_numpy()
-        ax.bar(x, vals, 0.6, bottom=bottom, label=b)
-        bottom += vals
-    if comp.lines:
-        ax.legend(fontsize=8)
-    ax.set_title(f"budget used by line ({comp.currency})", loc="left", fontsize=10)
-    for ax in (a for row in axes for a in row):
-        ax.set_xticks(x)
-        ax.set_xticklabels(rows["scenario"], fontsize=9)
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("Demand scenarios side by side", fontsize=11, x=0.01, ha="left")
-    return fig

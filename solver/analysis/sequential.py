@@ -44,18 +44,17 @@ import math
 from dataclasses import dataclass, field
 
 import networkx as nx
-import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
 from formulations.context import Context
-from solver.analysis.sensitivity import ROW_FAMILIES
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
 from solver.engine.results import Result, var_values
+from solver.engine.sensitivity import ROW_FAMILIES
 from solver.engine.status import Status
 from solver.io.instance import Instance, freeze_tables
-from solver.present.summary import money
+from solver.money import money
 
 CUTS = {"period": "per-period cut", "order": "per-order cut"}
 SLACK_WEIGHT = 1000.0  # objective penalty per currency unit of slack (diagnosis only)
@@ -122,7 +121,7 @@ def _service_first(weight: float):
 def operations_plan(inst: Instance, options: SolveOptions | None = None) -> Result:
     """Step 2: production and purchases for the whole sales plan, finance limits removed.
 
-    The Result's `objective` is the plan's MODEL.md profit (the service weight is not in it);
+    The Result's `objective` is the plan's docs/model.md profit (the service weight is not in it);
     its cash table is the real cash flow, without the floor.
     """
     return solve(relax_finance(inst), options, extensions=[_service_first(service_weight(inst))])
@@ -407,41 +406,3 @@ def differences(a: Result, b: Result, top: int = 5) -> pd.DataFrame:
             "joint": df["joint"], "other": df["other"], "difference": df["difference"],
         }))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-def render_comparison(comp: Comparison, console) -> None:
-    """The comparison table and the headline on a rich console."""
-    from rich.table import Table
-
-    from solver.present.terminal import styled
-
-    table = comp.table()
-    short = {"metric": "", "joint plan": "joint", **{s.label: CUTS[s.cut].removeprefix("per-")
-             for s in comp.sequential.values()}}
-    t = Table(title="joint planning vs plan-then-cut (the ERP way)")
-    for col in table.columns[1:]:
-        t.add_column(short.get(col, "before cuts"), justify="left" if col == "metric" else "right", overflow="fold")
-    section = None
-    for rec in table.itertuples(index=False):
-        if rec[0] != section:
-            section = rec[0]
-            if rec[0] not in ("feasibility", "plan"):
-                t.add_section()
-        t.add_row(*[_cell(rec[1], v, comp.currency) for v in rec[1:]])
-    console.print(t)
-    console.print(styled(("per-period/per-order: plan-then-cut with one cut factor per period / per "
-                          "start and order; before cuts: the operations plan, ignoring budgets and cash", "dim")),
-                  soft_wrap=True)
-    console.print(styled((comp.headline, "bold")), soft_wrap=True)
-
-
-def _cell(metric: str, value, currency: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "—"
-    if isinstance(value, str):
-        return value
-    if "service" in metric:
-        return f"{value:.1%}"
-    if metric.startswith(("production", "purchases")):
-        return f"{value:,.0f}"
-    return money(float(value), currency)

@@ -67,7 +67,7 @@ def add_parser(sub) -> None:
         "--out", metavar="DIR", help="results folder (default benchmarks/work/results/<suites>)"
     )
     p.add_argument(
-        "--literature", metavar="DIR", help="literature data folder (default ../shared/literature)"
+        "--literature", metavar="DIR", help="literature data folder (default: $PRODBUDGET_LITERATURE, else shared/literature beside the checkout)"
     )
     p.add_argument(
         "--cache",

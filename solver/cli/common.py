@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from formulations.setup.ls_inequalities import FORMULATIONS
+from formulations.setup.variants import FORMULATIONS
 from solver.engine.highs import LARGE_ROWS
 from solver.engine.options import SolveOptions
 from solver.io.problems import Problem

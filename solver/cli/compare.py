@@ -11,7 +11,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from solver.analysis.scenarios import ScenarioComparison, chart, compare_scenarios
+from solver.analysis.scenarios import ScenarioComparison, compare_scenarios
 from solver.cli.common import (
     COUNT,
     add_csv_safe_option,
@@ -31,8 +31,9 @@ from solver.io.writers import (
     write_folder_atomically,
     write_json,
 )
+from solver.money import money
+from solver.present.charts import scenario_chart
 from solver.present.formatting import plain_text_charts
-from solver.present.summary import money
 from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
 
@@ -97,7 +98,7 @@ def write_comparison(comp: ScenarioComparison, out: str | Path, force: bool = Fa
         write_csv(comp.table(), tmp / "comparison.csv", csv_safe)
         write_csv(comp.rows(), tmp / "scenarios.csv", csv_safe)
         with plain_text_charts():
-            chart(comp).savefig(tmp / "comparison.png", dpi=100)
+            scenario_chart(comp).savefig(tmp / "comparison.png", dpi=100)
         for sub, plans in (("plans", comp.plans), ("robust", comp.robust or {})):
             written = {s: res for s, res in plans.items() if res.has_plan}
             if not written:

@@ -44,7 +44,7 @@ from solver.io.writers import (
     write_folder_atomically,
     write_json,
 )
-from solver.present.formatting import money, quantity
+from solver.money import money, quantity
 from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
 

@@ -29,7 +29,7 @@ from solver.cli.diagnose import render as render_diagnosis
 from solver.io.baseline import load_baseline
 from solver.io.loading import load_instance
 from solver.io.writers import check_output, to_jsonable, write_result
-from solver.present.summary import money
+from solver.money import money
 from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from solver.analysis.sensitivity import DEFAULT_MEASURED, measure_limits
+from solver.analysis.limits import measure_limits
 from solver.cli.common import (
     COUNT,
     NON_NEGATIVE_INT,
@@ -17,6 +17,7 @@ from solver.cli.common import (
     solve_options,
 )
 from solver.engine.pipeline import solve
+from solver.engine.sensitivity import DEFAULT_MEASURED
 from solver.engine.status import Status
 from solver.io.loading import load_instance
 from solver.io.writers import (
@@ -75,7 +76,8 @@ def run(args) -> int:
         result.kpis["limits_seconds"] = seconds
     comparison = None
     if args.compare_sequential and result.has_plan:
-        from solver.analysis.sequential import compare_sequential, render_comparison
+        from solver.analysis.sequential import compare_sequential
+        from solver.present.summary import render_comparison
 
         comparison = compare_sequential(inst, result, solve_options(args))
         result.kpis["joint_vs_sequential"] = comparison.headline

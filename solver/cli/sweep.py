@@ -11,7 +11,6 @@ from solver.analysis.parametric import (
     PARAMETERS,
     Parameter,
     ParameterError,
-    plot_sweep,
     sweep,
     sweep_values,
 )
@@ -27,7 +26,8 @@ from solver.cli.common import (
 )
 from solver.io.loading import load_instance
 from solver.io.writers import check_output, safe_file_names, write_csv, write_folder_atomically
-from solver.present.summary import money
+from solver.money import money
+from solver.present.charts import sweep_chart
 from solver.present.terminal import console as make_console
 
 
@@ -71,7 +71,7 @@ def run(args) -> int:
 
     def fill(tmp: Path) -> None:
         write_csv(df, tmp / "sweep.csv")
-        plot_sweep(df, str(param), tmp / "sweep.png", inst.currency)
+        sweep_chart(df, str(param), tmp / "sweep.png", inst.currency)
 
     write_folder_atomically(out, fill, force=args.force)
     t = Table(title=f"sweep of {param}")

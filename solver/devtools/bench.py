@@ -27,7 +27,7 @@ Design (choices documented here because the reports depend on them):
   died write no row and are retried by the next run.
 - **Objective sense**: `objective` and `bound` are in the instance's natural sense: profit
   (maximised) for planning instances; for cost-minimisation instances (every demand price 0,
-  e.g. the literature lot-sizing sets) the total cost = −profit (MODEL.md §5).
+  e.g. the literature lot-sizing sets) the total cost = −profit (docs/model.md §5).
   `gap` = |objective − bound| / |objective|. `gap_to_best_known` is > 0 when worse than the
   best known value (cost above it, or profit below it).
 - **Peak memory** is the worker's resident-set high-water mark during the task
@@ -614,7 +614,7 @@ def _formulation_extensions(options: SolveOptions) -> tuple[SolveOptions, list]:
     default = getattr(SolveOptions(), "formulation", None)
     if name is None or name == default:
         return options, []
-    from formulations.setup.ls_inequalities import formulation_extensions
+    from formulations.setup.variants import formulation_extensions
 
     return replace(options, formulation=default), formulation_extensions(name)
 
@@ -663,7 +663,7 @@ def _solve_sequential(inst, options: SolveOptions, cut: str) -> dict[str, Any]:
 
 
 def _solve_pyomo(inst, options: SolveOptions, solver_name: str) -> dict[str, Any]:
-    """Build the MODEL.md model and solve it with any Pyomo solver (legacy interface)."""
+    """Build the docs/model.md model and solve it with any Pyomo solver (legacy interface)."""
     import pyomo.environ as pyo
     import pyomo.version
     from pyomo.opt import TerminationCondition as TC

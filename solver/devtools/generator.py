@@ -1,4 +1,4 @@
-"""Random but reproducible MODEL.md instances, for benchmarks and property tests.
+"""Random but reproducible docs/model.md instances, for benchmarks and property tests.
 
 Every instance exercises the whole format (multi-level BOM, alternative and multi-step
 routings, setups, lots, MOQ, payment terms with prepayment, credit, budget lines with

@@ -1,15 +1,15 @@
-"""Importers for classic lot-sizing benchmarks (see ../shared/literature/README.md).
+"""Importers for classic lot-sizing benchmarks (the literature data folder's README describes the formats).
 
 The published optima of these sets are a check of the whole chain (format, loader, model,
 solver): converted exactly as the literature README says, each instance is a pure
-cost-minimisation special case of MODEL.md (prices 0, service = must, no initial stock,
+cost-minimisation special case of docs/model.md (prices 0, service = must, no initial stock,
 production cost 0), so the solver's objective must equal −(published total cost).
 
 Conventions of the conversion (documented here because they are choices):
 
 - Demand rows with quantity 0 are kept: the instance then mirrors the file one-to-one, and a
   must-serve of 0 costs nothing.
-- Setup costs are cash outflows in MODEL.md; the classic models have no cash. Initial cash
+- Setup costs are cash outflows in docs/model.md; the classic models have no cash. Initial cash
   is set to T × Σ setup_cost (every setup in every period paid), so cash never binds. No
   budget ceilings are written (no line, pool = inf by default).
 - Period labels are "1".."T"; item names are "P01".."PN" (TTM) and "I1".."In" (DJ).
@@ -33,7 +33,11 @@ import pandas as pd
 from solver.io.instance_writer import write_instance_folder
 from solver.io.writers import safe_file_names
 
-DEFAULT_LITERATURE_DIR = (Path(__file__).parents[2] / ".." / "shared" / "literature").resolve()
+# where the literature data are when no folder is given: $PRODBUDGET_LITERATURE, else the
+# developers' layout (a `shared/literature` folder beside the checkout)
+DEFAULT_LITERATURE_DIR = Path(
+    os.environ.get("PRODBUDGET_LITERATURE") or Path(__file__).parents[2] / ".." / "shared" / "literature"
+).resolve()
 
 TTM_BLOCK = 15  # demand columns per block in the TTM files
 # The published tr6-15 optimum holds for G30 with every capacity-use coefficient set to 1.0
@@ -172,7 +176,7 @@ def _lot_sizing_toml(name: str, n_periods: int, total_setup_cost: float) -> dict
 def ttm_instance(
     path: str | os.PathLike[str], *, unit_capacity_use: bool = False, name: str | None = None
 ) -> tuple[dict, Tables]:
-    """Convert a TTM file to a MODEL.md instance (literature README's model; cost = −profit).
+    """Convert a TTM file to a docs/model.md instance (literature README's model; cost = −profit).
 
     `unit_capacity_use=True` sets every capacity-use coefficient `a` to 1.0 (the "G30b"
     variant for which the published tr6-15 optimum holds).
@@ -281,7 +285,7 @@ def dj_instance(d: DJData) -> tuple[dict, Tables]:
     if clash:
         raise ValueError(
             f"{d.name}: items {clash} have external demand and are BOM children;"
-            " MODEL.md products cannot be components"
+            " docs/model.md products cannot be components"
         )
     kinds = ["product" if i in d.external_demand else "component" for i in items]
     t = d.n_periods

@@ -43,8 +43,9 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 
 from formulations.assembly import Extension, build_model
-from formulations.setup.ls_inequalities import formulation_extensions
+from formulations.setup.variants import formulation_extensions
 from solver.engine.bound_worker import BackgroundBound, BoundJob, highs_lp
+from solver.engine.exact import solve_exact
 from solver.engine.highs import (
     _MS,
     _PRESOLVE_AGGREGATOR,
@@ -151,8 +152,6 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
     callable that receives each step's log tuple as it finishes (progress for benchmarks);
     `model`: (BuiltModel, StandardForm) of these extensions, compiled from rows, if built already.
     """
-    from solver.engine.pipeline import solve  # planning may route here: import late
-
     options = options or SolveOptions()
     t_start = time.perf_counter()
     deadline = t_start + options.time_limit
@@ -168,7 +167,7 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
     final_reserve = 1.5 * build_seconds + 2.0  # the final re-build and LP
 
     if sf.num_integers == 0:
-        return solve(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
+        return solve_exact(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
 
     if sf.num_rows > LARGE_ROWS:
         incumbent, bound, log, exact = _lp_guided(sf, base, deadline - final_reserve, trace)
@@ -264,11 +263,9 @@ def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_secon
     with every integer fixed (the dive's last LP): its tables are read off that model, neither
     re-built nor re-solved, unless duals are wanted (sensitivity). At 1,000 × 24 the cold
     fixed-integer LP took longer than the whole dive."""
-    from solver.engine.pipeline import solve
-
     maximize = sf.maximize
     if incumbent is None:
-        result = solve(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
+        result = solve_exact(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
         result.kpis.update(strategy="relax-and-fix", heuristic=list(log),
                            heuristic_message="the heuristic found no plan: the whole MIP was run instead")
         lp = next((step for step in log if step[0] == "lp relaxation"), None)
@@ -281,9 +278,9 @@ def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_secon
     keyed = {var_key(sf.columns[j]): float(incumbent[j]) for j in int_cols}
     final = replace(base, time_limit=max(deadline - time.perf_counter(), 10.0))
     if exact_on is not None and not options.sensitivity:
-        result = solve(inst, final, extensions=all_ext, plan=incumbent, model=exact_on)
+        result = solve_exact(inst, final, extensions=all_ext, plan=incumbent, model=exact_on)
     else:
-        result = solve(inst, final, extensions=[*all_ext, fix_integers(keyed)])
+        result = solve_exact(inst, final, extensions=[*all_ext, fix_integers(keyed)])
     if result.status.has_plan:
         obj = result.kpis.get("objective_with_penalties", result.objective)  # the model's objective
         if math.isfinite(bound) and ((obj > bound) if maximize else (obj < bound)):

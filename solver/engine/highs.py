@@ -521,7 +521,7 @@ def allocation_columns(model, sf: StandardForm, n: int) -> tuple[np.ndarray, np.
 
 def minimise_allocation(sf: StandardForm, out: SolveOutcome, alloc_cols: np.ndarray, options: SolveOptions,
                         free_cols: np.ndarray | None = None, weights: np.ndarray | None = None) -> None:
-    """Among plans with the same profit, report the least budget allocation (MODEL.md §5).
+    """Among plans with the same profit, report the least budget allocation (docs/model.md §5).
 
     Allocation carries no cost, so with every other column held at the plan's values,
     minimising Σ weight·a changes nothing but a: the profit and the duals stay those of the

@@ -15,7 +15,7 @@ class SolveOptions:
     sensitivity: bool = False  # fixed-pattern LP duals and ranging
     log: bool = False  # show the HiGHS log
     handoff: str = "direct"  # "direct": rows compiled straight to arrays; "pyomo": Pyomo constraints + LinearStandardFormCompiler (comparison route)
-    formulation: str = "bigm"  # setup/order links: "bigm" (MODEL.md §4.5 as written), "ls" (+ (l,S) rows) or "fl" (facility location); formulations/
+    formulation: str = "bigm"  # setup/order links: "bigm" (docs/model.md §4.5 as written), "ls" (+ (l,S) rows) or "fl" (facility location); formulations/
     # "mip" (branch-and-bound on the whole model), "relax-and-fix" (solver/engine/heuristics.py), or
     # "auto": mip up to LARGE_ROWS rows (solver/engine/highs.py), the heuristic above
     strategy: str = "auto"

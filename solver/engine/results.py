@@ -1,4 +1,4 @@
-"""The plan as tidy tables (MODEL.md §6), extracted from the solution column values.
+"""The plan as tidy tables (docs/model.md §6), extracted from the solution column values.
 
 Flows that also enter a balance (stock, cash, budget spend, P&L) are evaluated from the same
 registered terms the model was built from, so a report can never disagree with its model.
@@ -33,7 +33,7 @@ class Result:
     gap: float
     kpis: dict
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    sensitivity: object | None = None  # solver.analysis.sensitivity.Sensitivity when computed
+    sensitivity: object | None = None  # solver.engine.sensitivity.Sensitivity when computed
     instance: object | None = field(default=None, repr=False)
     built: BuiltModel | None = field(default=None, repr=False)
     standard_form: StandardForm | None = field(default=None, repr=False)

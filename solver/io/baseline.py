@@ -45,7 +45,7 @@ class Baseline:
     """A solved plan: its decisions keyed like the model variables, and its tables.
 
     `values["production.x"][(item, routing, t)]` is the quantity started, and so on for every
-    component of `_COMPONENTS` (absent keys are 0). `profit` is MODEL.md §5's objective.
+    component of `_COMPONENTS` (absent keys are 0). `profit` is docs/model.md §5's objective.
     """
 
     path: Path

@@ -41,7 +41,7 @@ class OpeningBalances:
     `receivables[t]` / `payables[t]`: cash still to collect from past sales / still to pay for
     past material orders, falling in period t (cash only: their revenue and cost belong to
     the closed periods). `budget_carried[line]`: allocation of a carry-over line left unspent
-    at the start, usable from period 1 on (MODEL.md §4.9's cumulative row starts from it).
+    at the start, usable from period 1 on (docs/model.md §4.9's cumulative row starts from it).
     """
 
     receivables: Mapping[int, float] = field(default_factory=dict)
@@ -58,7 +58,7 @@ class OpeningBalances:
 
 @dataclass(frozen=True)
 class Instance:
-    """One planning instance with defaults applied (MODEL.md §2).
+    """One planning instance with defaults applied (docs/model.md §2).
 
     `tables` holds one DataFrame per table of `solver.io.schema.TABLES`, every column present
     (blank cells filled with their defaults). Each table with a `period` column also has an

@@ -1,4 +1,4 @@
-"""Write an instance folder (MODEL.md §2): `instance.toml` plus one CSV per table.
+"""Write an instance folder (docs/model.md §2): `instance.toml` plus one CSV per table.
 
 Generators and literature importers produce instances as plain data (a TOML dict and
 DataFrames); this module is the one place that turns them into files. The folder is written

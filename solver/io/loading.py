@@ -1,4 +1,4 @@
-"""Load and validate an instance (MODEL.md §2, §7) into one immutable `Instance`.
+"""Load and validate an instance (docs/model.md §2, §7) into one immutable `Instance`.
 
 An instance is a folder (`instance.toml` + `<table>.csv`) or one `.xlsx` workbook (one sheet
 per table plus a key/value sheet `instance`). Everything is driven by `solver.io.schema`: the
@@ -67,7 +67,7 @@ MAX_INPUT_ENV = "PRODBUDGET_MAX_INPUT_MB"
 LARGE_INPUT_MB = 10.0  # inputs above this are announced before they are read (a log warning)
 
 MADE_KINDS = ("product", "component")
-MATERIAL_ONLY = ("moq", "order_cost", "terms", "budget_line")  # MODEL.md §7
+MATERIAL_ONLY = ("moq", "order_cost", "terms", "budget_line")  # docs/model.md §7
 MADE_ONLY = ("min_lot",)
 
 KEY_SPECS: dict[str, KeySpec] = {k.path: k for k in INSTANCE_KEYS}
@@ -858,7 +858,7 @@ def _rows_text(rows: list[int]) -> str:
 
 def _check_channel_names(ctx: _Context) -> None:
     """A demand channel missing from channels.csv gets the default terms and service
-    (MODEL.md §2). When channels.csv exists, such a name that looks like a misspelt declared
+    (docs/model.md §2). When channels.csv exists, such a name that looks like a misspelt declared
     channel (`电商 Ecommerce` beside `电商 E-commerce`) is an error: it would silently become a
     new channel with other terms and service. Any other one is a warning saying what it gets."""
     channels, demand = ctx.tables["channels"], ctx.tables["demand"]
@@ -971,7 +971,7 @@ def _key_text(values: pd.Series) -> str:
 
 
 def _check_item_kinds(ctx: _Context) -> None:
-    """Columns that do not apply to the item's kind must be blank (MODEL.md §7)."""
+    """Columns that do not apply to the item's kind must be blank (docs/model.md §7)."""
     t = ctx.tables["items"]
     kind, item = t.data["kind"], t.data["item"].fillna("?")
     for cols, applies, who in ((MATERIAL_ONLY, kind.eq("material"), "materials"),
@@ -1028,7 +1028,7 @@ def _check_routings(ctx: _Context) -> None:
 
 
 def _check_terms(ctx: _Context) -> None:
-    """Shares sum to 1; collection lags >= 0; payment lags >= -lead_time (MODEL.md §2)."""
+    """Shares sum to 1; collection lags >= 0; payment lags >= -lead_time (docs/model.md §2)."""
     t = ctx.tables["terms"]
     terms = t.data.dropna(subset=["terms"])
     shares = terms.dropna(subset=["share"])

@@ -2,7 +2,7 @@
 
 These specs drive loading (dtypes, defaults), validation (required, ranges, references),
 the README's format section and the Excel template, so the format is written down once
-(MODEL.md §2).
+(docs/model.md §2).
 """
 
 from __future__ import annotations

@@ -294,7 +294,7 @@ def _readme_sheet(wb: Workbook) -> Worksheet:
     ws["A1"] = "prodbudget planning workbook"
     ws["A1"].font = TITLE_FONT
     notes = [
-        "Fill one sheet per table (same names and columns as the CSV format of MODEL.md §2); "
+        "Fill one sheet per table (same names and columns as the CSV format of docs/model.md §2); "
         "keep the header row. A blank cell means the column's default.",
         f"The '{CONFIG_SHEET}' sheet holds the settings as key/value rows (column A key, column B value; "
         "the other columns are for reading). Blank value = the default shown.",
@@ -534,7 +534,7 @@ def workbook_to_folder(path: str | Path, folder: str | Path) -> Path:
         elif title in TABLE_SPECS:
             tables[title] = _sheet_table(TABLE_SPECS[title], records, label, problems)
         elif title != README_SHEET:
-            problems.append(Problem(label, None, None, "unknown sheet, not converted", "a table of MODEL.md §2", "warning"))
+            problems.append(Problem(label, None, None, "unknown sheet, not converted", "a table of docs/model.md §2", "warning"))
     if any(p.is_error for p in problems):
         raise InputError(problems)
     toml: dict[str, object] = {}

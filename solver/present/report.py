@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from solver.present.formatting import PLAIN_TEXT_RC, money, money_axis, short_money
+from solver.money import money, short_money
+from solver.present.formatting import PLAIN_TEXT_RC, money_axis
 
 PLAN_TABLES = ("production", "purchases", "sales", "inventory", "capacity", "budget", "cash", "pnl", "balances")
 ID_COLUMNS = ("item", "routing", "period", "product", "channel", "resource", "plant", "line", "terms",

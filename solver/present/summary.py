@@ -1,13 +1,16 @@
-"""The compact terminal summary of a solve (rendered with rich; the library returns data)."""
+"""Terminal renderings of a plan and its analyses (rich): the solve summary, the limits, the
+joint-vs-sequential comparison. The library returns data; this module prints it."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from solver.present.formatting import money
+from solver.analysis.sequential import CUTS, Comparison
+from solver.money import money
 from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
 
@@ -76,3 +79,37 @@ def _step_value(r, currency: str) -> str:
         return f"worth {money(r.value_of_step, currency)} for {r.step}, re-solved"
     return (f"worth at least {money(r.value_of_step, currency)} for {r.step}: price × the part of the step it holds "
             "for; not re-solved")
+
+
+def render_comparison(comp: Comparison, console) -> None:
+    """The comparison table and the headline on a rich console."""
+    table = comp.table()
+    short = {"metric": "", "joint plan": "joint", **{s.label: CUTS[s.cut].removeprefix("per-")
+             for s in comp.sequential.values()}}
+    t = Table(title="joint planning vs plan-then-cut (the ERP way)")
+    for col in table.columns[1:]:
+        t.add_column(short.get(col, "before cuts"), justify="left" if col == "metric" else "right", overflow="fold")
+    section = None
+    for rec in table.itertuples(index=False):
+        if rec[0] != section:
+            section = rec[0]
+            if rec[0] not in ("feasibility", "plan"):
+                t.add_section()
+        t.add_row(*[_cell(rec[1], v, comp.currency) for v in rec[1:]])
+    console.print(t)
+    console.print(styled(("per-period/per-order: plan-then-cut with one cut factor per period / per "
+                          "start and order; before cuts: the operations plan, ignoring budgets and cash", "dim")),
+                  soft_wrap=True)
+    console.print(styled((comp.headline, "bold")), soft_wrap=True)
+
+
+def _cell(metric: str, value, currency: str) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    if isinstance(value, str):
+        return value
+    if "service" in metric:
+        return f"{value:.1%}"
+    if metric.startswith(("production", "purchases")):
+        return f"{value:,.0f}"
+    return money(float(value), currency)

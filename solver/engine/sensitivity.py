@@ -13,15 +13,14 @@ within the reported range; the exact value of a larger change is measured by re-
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import pandas as pd
 
 from solver.engine.highs import in_user_units
-from solver.present.summary import money
+from solver.money import money
 
 FIXED_PATTERN_LABEL = (
     "Shadow prices and ranges hold for the plan's fixed setup and order pattern "
@@ -200,7 +199,7 @@ def _nonnegative(x: float) -> float:
 def _soft_target_moves(sf, h, col_value: np.ndarray, col_dual: np.ndarray) -> dict:
     """Row -> how its price and range change when the target also moves the shortfall's cap.
 
-    A soft minimum stock target is two entries of one number T (MODEL.md §4.7, §7):
+    A soft minimum stock target is two entries of one number T (docs/model.md §4.7, §7):
     s + u ≥ T and the shortfall's bound u ≤ T. HiGHS prices and ranges the row with the bound
     held, but a planner who moves the target moves both. The shortfall column is e_r (it
     enters only its target row; its penalty only the objective), so moving both by Δ:
@@ -298,62 +297,6 @@ def _sorted(lim: pd.DataFrame) -> pd.DataFrame:
     # value of extra demand; each group by the value of its step
     return lim.sort_values(["kind", "value_of_step", "family", "entity", "period"],
                            ascending=[True, False, True, True, True], ignore_index=True)
-
-
-def measure_limits(result, options, top: int = DEFAULT_MEASURED, jobs: int = 2, progress=None) -> float:
-    """Measure the value of the step of the top `top` limits by re-solving the changed instance.
-
-    Each limit's number (its `parameter`) is moved by the step in the direction that earns
-    profit and the whole instance is re-solved as `solve` does (setups and orders re-decided),
-    from scratch, in `jobs` worker processes. (Started from the plan's setups and orders, which
-    stay feasible, the appliance's re-solves took 3-4 times longer: HiGHS's time goes into the
-    bound.) value_of_step becomes the re-solved profit minus the plan's (value_basis
-    "measured"; both are within the MIP gap of their optimum). Which limits: first the `top`
-    with the largest price × step (the value if the price held for the whole step); then,
-    while a limit not yet measured ranks in the top `top` by its lower bound, that one too, so
-    the limits shown are ranked by measured values. Limits without a number of their own (the
-    credit line and the overtime allowance of one period) keep their lower bound. Updates
-    `result.sensitivity.limits` in place; returns the seconds spent.
-    """
-    from solver.analysis.parametric import Parameter, base_value, solve_points
-
-    sens = result.sensitivity
-    if sens is None or top <= 0 or not result.has_plan:
-        return 0.0
-    t0 = time.perf_counter()
-    inst = result.instance
-    lim = sens.limits
-    opts = replace(options, sensitivity=False)
-    measurable = (lim["kind"] == "limit") & (lim["parameter"] != "")
-    optimistic = (lim["shadow_price"].abs() * lim["step_size"]).where(measurable, -math.inf)
-    wanted = list(optimistic[measurable].sort_values(ascending=False, kind="stable").index[:top])
-    done: set[int] = set()
-    while wanted:
-        points = []
-        for i in wanted:
-            r = lim.loc[i]
-            p = Parameter.parse(r["parameter"])
-            sign = 1.0 if r["shadow_price"] > 0 else -1.0
-            points.append((r["parameter"], base_value(inst, p) + sign * r["step_size"] / _rhs_per_unit(inst, p)))
-        for i, row in zip(wanted, solve_points(inst, points, opts, jobs=jobs, progress=progress),
-                          strict=True):
-            done.add(i)
-            if row["status"] in ("optimal", "feasible"):
-                lim.loc[i, ["value_of_step", "resolved_profit"]] = [row["profit"] - result.objective, row["profit"]]
-                lim.loc[i, "value_basis"] = MEASURED
-        limits = lim[lim["kind"] == "limit"].sort_values("value_of_step", ascending=False, kind="stable")
-        wanted = [i for i in limits.index[:top] if measurable[i] and i not in done]
-    sens.limits = _sorted(lim)
-    return time.perf_counter() - t0
-
-
-def _rhs_per_unit(inst, p) -> float:
-    """Units of the row's right-hand side per unit of the parameter: capacity rows hold
-    (1 − reserve) of the period's hours; every other limit row holds its number itself."""
-    if p.kind == "capacity":
-        res = inst.tables["resources"].set_index("resource")
-        return 1.0 - float(res.at[p.target, "reserve"])
-    return 1.0
 
 
 def _one(unit: str, currency: str) -> str:

@@ -1,0 +1,26 @@
+"""Which setup-link formulation a solve uses: the default big-M rows alone, or with the (l,S)
+inequalities (`ls`) or the facility-location rows (`fl`) added (docs/model.md §8.1)."""
+
+from __future__ import annotations
+
+from formulations.setup.facility_location import add_facility_location
+from formulations.setup.ls_inequalities import add_ls_inequalities
+
+FORMULATIONS: tuple[str, ...] = ("bigm", "ls", "fl")
+
+
+def formulation_extensions(name: str) -> list:
+    """The model extensions that implement formulation `name` (bigm: none; `fl`:
+    formulations/setup/facility_location.py, which implies the (l,S) rows, so no combination)."""
+    if name == "bigm":
+        return []
+    if name == "ls":
+        return [add_ls_inequalities]
+    if name == "fl":
+        return [add_facility_location]
+    raise ValueError(f"unknown formulation {name!r} (known: {', '.join(FORMULATIONS)})")
+
+
+def tight_extensions(options) -> list:
+    """`formulation_extensions(options.formulation)`; SolveOptions without the field give big-M."""
+    return formulation_extensions(getattr(options, "formulation", "bigm"))
