@@ -34,9 +34,13 @@ PARAMETERS = {
     "target_min:ITEM@PERIOD": "minimum stock target of an item in one period",
     "target_max:ITEM@PERIOD": "stock limit of an item in one period",
     "demand": "all demand quantities (scale factor, base 1)",
+    "demand:PRODUCT": "demand quantities of one product, every channel and period (scale factor, base 1)",
+    "demand:PRODUCT@PERIOD": "demand quantities of one product in one period (scale factor, base 1)",
+    "demand@PERIOD": "demand quantities of every product in one period (scale factor, base 1)",
 }
 _TARGETED = {"budget", "line_ceiling", "capacity", "reserve", "target_min", "target_max"}
-_PER_PERIOD = {"budget", "capacity", "min_cash", "target_min", "target_max"}  # may name one period
+_OPTIONAL_TARGET = {"demand"}  # a product, or every product without one
+_PER_PERIOD = {"budget", "capacity", "min_cash", "target_min", "target_max", "demand"}  # may name one period
 _ONE_PERIOD = {"target_min", "target_max"}  # must name one
 
 
@@ -61,7 +65,7 @@ class Parameter:
         kinds = {k.partition(":")[0].partition("@")[0] for k in PARAMETERS}
         if kind not in kinds:
             raise ParameterError(f"unknown parameter {text!r}; expected one of {', '.join(PARAMETERS)}")
-        if kind not in _TARGETED and target:
+        if kind not in _TARGETED | _OPTIONAL_TARGET and target:
             raise ParameterError(f"{kind} takes no target (got {text!r})")
         if kind in _TARGETED and not target:
             example = {"budget": "procurement", "line_ceiling": "procurement", "target_min": "P1"}.get(kind, "L1")
@@ -143,7 +147,11 @@ def base_value(inst: Instance, p: Parameter) -> float:
         return inst.budget.pool
     if p.kind == "emergency_pool":
         return inst.budget.emergency_pool
-    return 1.0  # demand scale
+    if p.target and p.target not in set(t["demand"]["product"]):  # demand: a scale factor, base 1
+        raise ParameterError(f"product {p.target!r} has no demand in this instance")
+    if p.period:
+        _period_index(inst, p)
+    return 1.0
 
 
 def _set_period_value(table: pd.DataFrame, key: str, target: str, t: int, period: str, column: str,
@@ -171,6 +179,18 @@ def apply_parameter(inst: Instance, p: Parameter, value: float) -> Instance:
     """
     base = base_value(inst, p)
     tables = dict(inst.tables)
+    if p.kind == "demand":
+        if value < 0:
+            raise ParameterError(f"{p} is a scale factor ≥ 0, got {value}")
+        dem = tables["demand"].copy()
+        rows = pd.Series(True, index=dem.index)
+        if p.target:
+            rows &= dem["product"] == p.target
+        if p.period:
+            rows &= dem["period"] == p.period
+        dem.loc[rows, "quantity"] = dem.loc[rows, "quantity"] * value
+        tables["demand"] = dem
+        return dataclasses.replace(inst, tables=freeze_tables(tables))
     if p.period:
         if value < 0 and p.kind != "min_cash":
             raise ParameterError(f"{p} must be ≥ 0, got {value}")
@@ -232,10 +252,6 @@ def apply_parameter(inst: Instance, p: Parameter, value: float) -> Instance:
         return dataclasses.replace(inst, budget=dataclasses.replace(inst.budget, pool=max(value, 0.0)))
     elif p.kind == "emergency_pool":
         return dataclasses.replace(inst, budget=dataclasses.replace(inst.budget, emergency_pool=max(value, 0.0)))
-    elif p.kind == "demand":
-        dem = tables["demand"].copy()
-        dem["quantity"] = dem["quantity"] * value
-        tables["demand"] = dem
     return dataclasses.replace(inst, tables=freeze_tables(tables))
 
 

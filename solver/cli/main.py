@@ -47,6 +47,7 @@ COMMANDS = (
     "solver.cli.compare",
     "solver.cli.roll",
     "solver.cli.actuals",
+    "solver.cli.serve",
 )
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2

@@ -292,3 +292,9 @@ class BackgroundIis(_Child):
         if report is None or report.get("out_of_time"):
             return None
         return report["iis"] if report["iis"] is not None else {"error": report["error"]}
+
+
+# the entry point and start guard of every spawned worker, for the other packages that run
+# work in children of their own (the web workspace's job queue, solver/web/jobs.py)
+child_main = _child_main
+sigint_blocked = _sigint_blocked

@@ -55,12 +55,13 @@ def solve_exact(inst: Instance, options: SolveOptions, extensions: Sequence[Exte
 
 
 def solve_built(inst: Instance, options: SolveOptions, built, sf, build_seconds: float, blocks_seconds: float,
-                start: np.ndarray | None = None, plan: np.ndarray | None = None) -> Result:
-    """The exact route on a compiled model: HiGHS, polish, least allocation, tables, KPIs."""
+                start: np.ndarray | None = None, plan: np.ndarray | None = None, progress=None) -> Result:
+    """The exact route on a compiled model: HiGHS, polish, least allocation, tables, KPIs.
+    `progress(phase, detail)`: see `solver.engine.pipeline.solve`."""
     if plan is not None and len(plan) == sf.num_cols:
         out = given_plan(sf, plan)
     else:
-        out = solve_standard_form(sf, options, start=start)
+        out = solve_standard_form(sf, options, start=start, progress=progress)
     base_kpis = {
         "instance": inst.source,
         "name": inst.name,
@@ -93,6 +94,8 @@ def solve_built(inst: Instance, options: SolveOptions, built, sf, build_seconds:
     if not out.status.has_plan:
         result.kpis.update(objective=math.nan, bound=math.nan, gap=math.nan)
         return result
+    if progress is not None:
+        progress("extracting the plan", "")
     alloc_cols, alloc_weights = allocation_columns(built.model, sf, inst.n)
     t1 = time.perf_counter()
     # the last period's loan costs nothing (no interest on λ[n]): keep it to what cash needs

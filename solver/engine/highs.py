@@ -368,10 +368,62 @@ def split_dense_rows(sf: StandardForm, limit: int = DENSE_ROW, chunk_size: int =
     return SplitRows(split, chunk_rows)
 
 
-def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarray | None = None) -> SolveOutcome:
+# seconds between two progress reports of a running solve (the web workspace shows them live)
+PROGRESS_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class MipProgress:
+    """Where a running solve stands: the best plan's objective so far (`incumbent`, nan until
+    HiGHS has one), the proven `bound`, their relative `gap`, and the `seconds` HiGHS has run.
+    Passed as the detail of `progress("solving", MipProgress(...))`; `str()` is the sentence."""
+
+    seconds: float
+    incumbent: float = math.nan
+    bound: float = math.nan
+    gap: float = math.nan
+
+    def __str__(self) -> str:
+        found = f"best plan {self.incumbent:,.0f}" if math.isfinite(self.incumbent) else "no plan yet"
+        bound = f", bound {self.bound:,.0f}" if math.isfinite(self.bound) else ""
+        gap = f", gap {self.gap:.2%}" if math.isfinite(self.gap) else ""
+        return f"{found}{bound}{gap}; {self.seconds:.0f} s"
+
+
+class _MipWatch:
+    """Reads incumbent and bound in HiGHS's interrupt callback (HiGHS's thread: two floats are
+    stored, nothing that can raise) and reports them from the waiting thread every
+    PROGRESS_SECONDS (`run(h, poll=watch.report)`)."""
+
+    def __init__(self, progress, scaling: dict[str, int], interval: float = PROGRESS_SECONDS):
+        self.progress, self.interval = progress, interval
+        # the callback sees the scaled objective: costs times 2^objective_scale, columns times 2^bound_scale
+        self.unscale = 2.0 ** -(scaling.get("user_bound_scale", 0) + scaling.get("user_objective_scale", 0))
+        self.incumbent = self.bound = math.nan
+        self.started = self.reported = time.perf_counter()
+
+    def seen(self, e) -> None:
+        primal, dual = e.data_out.mip_primal_bound, e.data_out.mip_dual_bound
+        self.incumbent = primal * self.unscale if abs(primal) < 1e30 else math.nan
+        self.bound = dual * self.unscale if abs(dual) < 1e30 else math.nan
+
+    def report(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.reported < self.interval:
+            return
+        self.reported = now
+        gap = (abs(self.bound - self.incumbent) / max(abs(self.incumbent), 1e-9)
+               if math.isfinite(self.incumbent) and math.isfinite(self.bound) else math.nan)
+        self.progress("solving", MipProgress(now - self.started, self.incumbent, self.bound, gap))
+
+
+def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarray | None = None,
+                        progress=None) -> SolveOutcome:
+    """Solve `sf` (MIP, then the polish LP). `progress(phase, detail)`, if given, hears
+    `("solving", MipProgress)` every PROGRESS_SECONDS while HiGHS works."""
     t_begin = time.perf_counter()
     h = new_highs(options)
-    set_scaling(h, sf)
+    scaling = set_scaling(h, sf)
     split = split_dense_rows(sf, DENSE_ROW, CHUNK) if sf.num_integers else None  # LPs are not slowed by long rows
     if split is not None:
         h.setOptionValue("presolve_rule_off", _PRESOLVE_AGGREGATOR)
@@ -383,9 +435,21 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
         sol.col_value = list(start if split is None else split.extend(np.asarray(start, dtype=float)))
         sol.value_valid = True
         h.setSolution(sol)
+    watch = None
+    if progress is not None:
+        watch = _MipWatch(progress, scaling)
+        if sf.num_integers:
+            h.cbMipInterrupt.subscribe(watch.seen)
+        watch.report(force=True)
     t0 = time.perf_counter()
-    run(h)
+    run(h, poll=watch.report if watch is not None else None)
     seconds = time.perf_counter() - t0
+    if watch is not None:  # where HiGHS ended, in the user's units (also when presolve alone solved it)
+        end = h.getInfo()
+        if end.primal_solution_status == highspy.kSolutionStatusFeasible:
+            watch.incumbent = end.objective_function_value
+            watch.bound = end.mip_dual_bound if sf.num_integers else end.objective_function_value
+        watch.report(force=True)
     ms = h.getModelStatus()
     info = h.getInfo()
     has_plan = info.primal_solution_status == highspy.kSolutionStatusFeasible

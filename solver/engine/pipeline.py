@@ -22,7 +22,8 @@ from solver.io.instance import Instance
 
 
 def solve(inst: Instance, options: SolveOptions | None = None, extensions: Sequence[Extension] = (),
-          start: np.ndarray | None = None, plan: np.ndarray | None = None, model=None, **overrides) -> Result:
+          start: np.ndarray | None = None, plan: np.ndarray | None = None, model=None, progress=None,
+          **overrides) -> Result:
     """Plan the whole chain at once: `plan = solve(load_instance(path))`.
 
     Keyword overrides are SolveOptions fields, e.g. `solve(inst, time_limit=60)`.
@@ -32,7 +33,10 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
     `extensions` add blocks to the model (see formulations.assembly.build_model); when they
     add objective-only penalties, `objective` is still the profit of docs/model.md §5 and the
     penalised value is in `kpis["objective_with_penalties"]`.
+    `progress(phase, detail)`, if given, hears the phases ("building the model", "solving"
+    with a `MipProgress` every second, "extracting the plan"); the heuristic reports none.
     """
+    note = progress or (lambda _phase, _detail="": None)
     options = options or SolveOptions()
     if overrides:
         options = SolveOptions(**{**options.__dict__, **overrides})
@@ -44,6 +48,7 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
         built, sf = model
         build_seconds = blocks_seconds = 0.0
     else:
+        note("building the model", "")
         try:
             built, sf, build_seconds, blocks_seconds = build(inst, options, extensions)
         except UnboundedOrderError as err:
@@ -58,4 +63,5 @@ def solve(inst: Instance, options: SolveOptions | None = None, extensions: Seque
         for key in ("build_seconds", "total_seconds"):  # the build above is part of the run
             result.kpis[key] = result.kpis.get(key, 0.0) + build_seconds
         return result
-    return solve_built(inst, options, built, sf, build_seconds, blocks_seconds, start=start, plan=plan)
+    return solve_built(inst, options, built, sf, build_seconds, blocks_seconds, start=start, plan=plan,
+                       progress=progress)

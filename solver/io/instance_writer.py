@@ -9,6 +9,7 @@ standard library only reads it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping
@@ -128,3 +129,55 @@ def write_instance_folder(
 
     # callers decide what may be replaced (the CLI checks with solver.io.writers.check_output first)
     return write_folder_atomically(out_dir, fill, force=True, replaceable=None)
+
+
+def instance_files(inst) -> tuple[dict[str, object], dict[str, pd.DataFrame]]:
+    """The `instance.toml` dict and the tables that load back as `inst` (an Instance, e.g.
+    one changed by `solver.analysis.parametric.apply_parameter`).
+
+    Every table is written with every column, the loader's completions made explicit (default
+    channels, the built-in `cash` terms, implied budget lines, stock targets' defaults);
+    demand holds every scenario (the planned one as changed, the others as read) product by
+    product (sales families already split, so `families.csv` is not written). An instance
+    carrying opening balances of a rolling re-plan has no file form: ValueError.
+    """
+    opening = inst.opening
+    if opening.receivables or opening.payables or opening.budget_carried:
+        raise ValueError("a re-plan's opening balances (receivables, payables, carried budget) have no file form")
+    toml: dict[str, object] = {"name": inst.name, "currency": inst.currency, "periods": list(inst.periods)}
+    for section, settings in (("cash", inst.cash), ("budget", inst.budget), ("policy", inst.policy)):
+        toml[section] = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    tables: dict[str, pd.DataFrame] = {}
+    for name, spec in TABLE_SPECS.items():
+        if name == "families" or name not in inst.tables:
+            continue
+        df = inst.tables[name]
+        if name == "demand" and inst.all_demand is not None:
+            others = inst.all_demand[inst.all_demand["scenario"] != inst.scenario]
+            df = pd.concat([others, df], ignore_index=True) if len(others) else df
+        if len(df) or spec.required:
+            tables[name] = _blank_defaults(df[[c for c in spec.column_names if c in df.columns]], spec)
+    return toml, tables
+
+
+def _blank_defaults(df: pd.DataFrame, spec) -> pd.DataFrame:
+    """Cells holding their column's default written blank, as a person writes them (the
+    validation refuses some filled defaults, e.g. a product's `moq` of 0)."""
+    out = df.astype(object).copy()
+    for col in spec.columns:
+        if col.name not in out.columns or col.default is None or col.required:
+            continue
+        values = df[col.name]
+        if col.dtype in ("float", "int"):
+            is_default = pd.to_numeric(values, errors="coerce") == float(col.default)
+        else:
+            is_default = values.astype(str) == str(col.default)
+        out.loc[is_default.to_numpy(), col.name] = None
+    return out
+
+
+def write_instance(inst, out_dir: str | os.PathLike[str], extra_toml: Mapping[str, object] | None = None) -> Path:
+    """Write `inst` as an instance folder (see `instance_files`), whole or not at all.
+    `extra_toml`: further sections to keep, e.g. `{"scenarios": {...}}` weights."""
+    toml, tables = instance_files(inst)
+    return write_instance_folder(out_dir, {**toml, **(extra_toml or {})}, tables)

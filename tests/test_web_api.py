@@ -1,0 +1,228 @@
+"""The HTTP API of `prodbudget serve` (solver/web), through FastAPI's TestClient: real solves
+in worker processes on tiny instances; every figure compared with the library's own answer."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import openpyxl
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from solver.analysis.parametric import Parameter, apply_parameter
+from solver.analysis.rush import RushOrder, evaluate_order
+from solver.engine.options import SolveOptions
+from solver.engine.pipeline import solve
+from solver.io.baseline import load_baseline
+from solver.io.loading import load_instance
+from solver.web.app import create_app
+from tests.web_helpers import make_root, tree_state, wait_plan
+
+pytestmark = pytest.mark.solver
+OPTIONS = {"time_limit": 60}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return make_root(tmp_path_factory.mktemp("root"))
+
+
+@pytest.fixture(scope="module")
+def client(root, tmp_path_factory):
+    app = create_app(root, tmp_path_factory.mktemp("workspace"), workers=2, max_queued=16)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def base_plan(client) -> dict:
+    r = client.post("/api/plans", json={"instance": "tiny/rush_basic", "options": OPTIONS})
+    assert r.status_code == 202, r.text
+    return wait_plan(client, r.json()["id"])
+
+
+def test_health_instances_and_openapi(client) -> None:
+    assert client.get("/api/health").json()["status"] == "ok"
+    names = [i["name"] for i in client.get("/api/instances").json()]
+    assert "tiny/rush_basic" in names and "tiny/infeasible_budget" in names
+    assert not any(n.startswith(".") or "workspace" in n for n in names)
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/health", "/api/instances", "/api/plans", "/api/plans/{pid}", "/api/plans/{pid}/rush",
+                 "/api/plans/{pid}/tables/{table}", "/api/plans/{pid}/workbook", "/api/plans/{pid}/limits",
+                 "/api/plans/{pid}/sweep", "/api/plans/{pid}/diagnosis", "/api/plans/{pid}/scenarios",
+                 "/api/compare"):
+        assert path in paths, path
+
+
+def test_plan_is_the_library_plan(client, root, base_plan) -> None:
+    """The plan's status and profit are those of `solve` on the same files; its progress
+    carried the incumbent and bound the solve reported."""
+    expected = solve(load_instance(root / "tiny" / "rush_basic"), SolveOptions(time_limit=60))
+    assert base_plan["status"] == str(expected.status) == "optimal"
+    assert base_plan["kpis"]["objective"] == pytest.approx(expected.objective, rel=1e-9)
+    solving = [h for h in base_plan["history"] if h["phase"] == "solving"]
+    assert solving and solving[-1]["incumbent"] == pytest.approx(expected.objective, rel=1e-6)
+    assert solving[-1]["bound"] >= solving[-1]["incumbent"] - 1e-6
+    listed = client.get("/api/plans").json()
+    assert base_plan["id"] in [p["id"] for p in listed]
+
+
+def test_tables_as_json_and_csv_and_the_workbook(client, base_plan) -> None:
+    pid = base_plan["id"]
+    names = client.get(f"/api/plans/{pid}/tables").json()
+    assert {"production", "sales", "budget", "cash", "limits"} <= set(names)
+    rows = client.get(f"/api/plans/{pid}/tables/sales").json()
+    csv = client.get(f"/api/plans/{pid}/tables/sales", params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    frame = pd.read_csv(io.StringIO(csv.text))
+    assert len(frame) == len(rows) and frame["revenue"].sum() == pytest.approx(sum(r["revenue"] for r in rows))
+    profit = sum(r["profit"] for r in client.get(f"/api/plans/{pid}/tables/pnl").json())
+    assert profit == pytest.approx(base_plan["kpis"]["objective"])
+    assert client.get(f"/api/plans/{pid}/tables/nonsense").status_code == 404
+    wb = client.get(f"/api/plans/{pid}/workbook")
+    assert wb.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(wb.content), read_only=True)
+    assert {"production", "sales", "cash"} <= {s.lower() for s in book.sheetnames} | set(book.sheetnames)
+
+
+def test_a_changed_version_is_a_new_folder_and_the_input_is_untouched(client, root, base_plan) -> None:
+    """Credit line +10 % and demand x1.2 of one period: a new version folder holding exactly
+    those numbers, solved to the profit of the library's changed instance; ROOT unchanged."""
+    before = tree_state(root)
+    changes = {"demand:widget@W2": 1.2, "credit_limit": 5000}
+    r = client.post("/api/plans", json={"plan": base_plan["id"], "changes": changes, "options": OPTIONS})
+    assert r.status_code == 202, r.text
+    view = wait_plan(client, r.json()["id"])
+    assert view["version"] != base_plan["version"] and view["changes"] == changes
+    inst = load_instance(root / "tiny" / "rush_basic")
+    for text, value in changes.items():
+        inst = apply_parameter(inst, Parameter.parse(text), value)
+    assert view["kpis"]["objective"] == pytest.approx(solve(inst, SolveOptions(time_limit=60)).objective, rel=1e-9)
+    ws_inst = client.app.state.server.ws.instance_path(view["version"])
+    written = load_instance(ws_inst)
+    assert written.cash.credit_limit == 5000
+    dem = written.tables["demand"].set_index(["channel", "period"])["quantity"]
+    assert dem[("retail", "W2")] == pytest.approx(72) and dem[("retail", "W1")] == pytest.approx(60)
+    assert tree_state(root) == before
+    # the same changes again: the same version, kept once
+    again = client.post("/api/plans", json={"plan": base_plan["id"], "changes": changes, "options": OPTIONS}).json()
+    assert again["version"] == view["version"]
+    wait_plan(client, again["id"])
+
+
+def test_relative_budget_change_and_bad_changes(client, root) -> None:
+    r = client.post("/api/plans", json={"instance": "tiny/budget_period_ceiling",
+                                        "changes": {"budget:production@1": "+10%"}, "options": OPTIONS})
+    assert r.status_code == 202, r.text
+    view = wait_plan(client, r.json()["id"])
+    inst = load_instance(root / "tiny" / "budget_period_ceiling")
+    expected = solve(apply_parameter(inst, Parameter.parse("budget:production@1"), 44.0), SolveOptions(time_limit=60))
+    assert view["kpis"]["objective"] == pytest.approx(expected.objective, rel=1e-9)
+    bad = client.post("/api/plans", json={"instance": "tiny/rush_basic",
+                                          "changes": {"capacity:NOPE": 3, "budget:production@W9": "+5%"}})
+    assert bad.status_code == 422
+    columns = {p["column"] for p in bad.json()["problems"]}
+    assert columns == {"capacity:NOPE", "budget:production@W9"}
+    assert client.post("/api/plans", json={"instance": "tiny/rush_basic", "options": {"time_limit": -1}}).status_code == 422
+    assert client.post("/api/plans", json={"instance": "tiny/rush_basic", "options": {"tme_limit": 1}}).status_code == 422
+
+
+def test_rush_answer_is_the_insert_document(client, root, base_plan) -> None:
+    """POST /rush answers what `evaluate_order` (prodbudget insert --json) answers for the same
+    baseline folder and order."""
+    order = {"product": "widget", "quantity": 30, "due": "W3", "channel": "retail", "mode": "replan"}
+    r = client.post(f"/api/plans/{base_plan['id']}/rush", json=order)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    server = client.app.state.server
+    inst = load_instance(server.ws.instance_path(base_plan["version"]))
+    baseline = load_baseline(server.ws.plan_dir(base_plan["id"]) / "out", inst)
+    want = evaluate_order(inst, baseline, RushOrder("widget", 30, "W3", None, "retail"), mode="replan",
+                          options=SolveOptions(time_limit=60)).to_json()
+    assert set(got) == set(want)
+    for key in ("decision", "feasible", "earliest_period", "ctp_quantity", "profit_delta", "break_even_price"):
+        w = want[key]
+        assert got[key] == (pytest.approx(w, rel=1e-6) if isinstance(w, float) and math.isfinite(w) else w), key
+    bad = client.post(f"/api/plans/{base_plan['id']}/rush", json={**order, "product": "nope"})
+    assert bad.status_code == 422 and "nope" in bad.text
+
+
+def test_limits_sweep_and_compare(client, root, base_plan) -> None:
+    """Limits measured by re-solving; the sweep's middle point (+0 %) re-solves to the plan's
+    profit; compare's profit difference is the difference of the two plans' profits."""
+    pid = base_plan["id"]
+    lim = client.post(f"/api/plans/{pid}/limits", json={"measure": 2})
+    assert lim.status_code == 200, lim.text
+    assert lim.json()["objective"] == pytest.approx(base_plan["kpis"]["objective"])
+    sw = client.post(f"/api/plans/{pid}/sweep", json={"parameter": "demand", "start": "-10%", "stop": "+10%", "steps": 3})
+    assert sw.status_code == 200, sw.text
+    points = sw.json()["points"]
+    assert [p["value"] for p in points] == pytest.approx([0.9, 1.0, 1.1])
+    assert points[1]["profit"] == pytest.approx(base_plan["kpis"]["objective"], rel=1e-6)
+    other = wait_plan(client, client.post("/api/plans", json={"plan": pid, "changes": {"demand": 0.9},
+                                                              "options": OPTIONS}).json()["id"])
+    cmp = client.get("/api/compare", params={"a": pid, "b": other["id"]}).json()
+    profit = next(r for r in cmp["kpis"] if r["kpi"] == "objective")
+    assert profit["difference"] == pytest.approx(other["kpis"]["objective"] - base_plan["kpis"]["objective"])
+    assert profit["difference"] == pytest.approx(points[0]["profit"] - points[1]["profit"], rel=1e-6)
+    assert cmp["sales"], "less demand changes what is sold"
+
+
+def test_infeasible_plan_is_explained_and_scenarios_compared(client) -> None:
+    r = client.post("/api/plans", json={"instance": "tiny/infeasible_budget", "options": OPTIONS})
+    view = wait_plan(client, r.json()["id"])
+    assert view["status"] == "infeasible"
+    assert view["diagnosis"]["relaxations"], view["diagnosis"]
+    assert client.get(f"/api/plans/{view['id']}/workbook").status_code == 404
+    d = client.post(f"/api/plans/{view['id']}/diagnosis", json={})
+    assert d.status_code == 200 and d.json()["relaxations"] == view["diagnosis"]["relaxations"]
+    plan = wait_plan(client, client.post("/api/plans", json={"instance": "tiny/scenarios_demand",
+                                                             "options": OPTIONS}).json()["id"])
+    sc = client.post(f"/api/plans/{plan['id']}/scenarios", json={"robust": True, "commit": 1})
+    assert sc.status_code == 200, sc.text
+    rows = {r["scenario"]: r for r in sc.json()["rows"]}
+    assert set(rows) == {"low", "base", "high"}
+    assert rows["base"]["profit"] == pytest.approx(plan["kpis"]["objective"], rel=1e-6)
+
+
+def test_questions_without_waiting_report_progress(client, base_plan) -> None:
+    r = client.post(f"/api/plans/{base_plan['id']}/sweep", params={"wait": "false"},
+                    json={"parameter": "credit_limit", "start": "0", "stop": "100", "steps": 2})
+    assert r.status_code == 202
+    jid = r.json()["job"]
+    job = client.app.state.server.queue.wait(jid, timeout=120)
+    view = client.get(f"/api/jobs/{jid}").json()
+    assert job.status == view["status"] == "done" and len(view["answer"]["points"]) == 2
+    assert view["progress"]["phase"] == "sweeping"
+
+
+def test_cancel_a_running_plan_leaves_no_plan(tmp_path) -> None:
+    """A plan cancelled while it runs ends `cancelled`; its folder holds its record only (no
+    tables, no workbook) and no temporary folder is left behind."""
+    root = make_root(tmp_path / "root", appliance=True)
+    app = create_app(root, tmp_path / "ws", workers=1, max_queued=1)
+    with TestClient(app) as c:
+        pid = c.post("/api/plans", json={"instance": "appliance", "options": {"time_limit": 120}}).json()["id"]
+        waiting = c.post("/api/plans", json={"instance": "tiny/rush_basic"}).json()["id"]
+        refused = c.post("/api/plans", json={"instance": "tiny/rush_basic"})
+        assert refused.status_code == 429 and "busy" in refused.json()["detail"]
+        queue = app.state.server.queue
+        while queue.get(pid).status == "queued":
+            queue.wait(pid, timeout=0.2)
+        assert c.post(f"/api/plans/{waiting}/cancel").json()["cancelled"]
+        assert c.post(f"/api/plans/{pid}/cancel").json()["cancelled"]
+        for p in (pid, waiting):
+            view = wait_plan(c, p, timeout=30)
+            assert view["status"] == "cancelled"
+        import time
+
+        for _ in range(50):  # the record is written by a queue thread
+            if all((tmp_path / "ws" / "plans" / p / "plan.json").is_file() for p in (pid, waiting)):
+                break
+            time.sleep(0.1)
+        for p in (pid, waiting):
+            assert sorted(f.name for f in (tmp_path / "ws" / "plans" / p).iterdir()) == ["plan.json"]
+        assert not [f for f in (tmp_path / "ws" / "plans").iterdir() if f.name.startswith(".")]
+        assert c.post(f"/api/plans/{pid}/cancel").status_code == 409
