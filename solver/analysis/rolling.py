@@ -55,6 +55,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -500,6 +501,7 @@ def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, free
     if change_penalty < 0 or not math.isfinite(change_penalty):
         raise InputError([Problem("command line", None, "--change-penalty", f"{change_penalty} is not a number >= 0")])
     k = from_t - 1
+    started = time.perf_counter()  # the whole roll, its diagnosis included, ends by the time limit
     new = replan_instance(inst, actuals, from_t, baseline)
     prev = shift_values(baseline.values, k)
     extensions = [
@@ -522,7 +524,7 @@ def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, free
     if plan.has_plan:
         out.tables.update(plan_diff(baseline, plan, k, freeze))
     elif plan.status == Status.INFEASIBLE:  # say what to relax, as `solve` does
-        out.diagnosis = diagnose(new, options, result=plan)
+        out.diagnosis = diagnose(new, options, result=plan, deadline=started + options.time_limit)
         plan.kpis["diagnosis"] = out.diagnosis.to_dict()
     return out
 
