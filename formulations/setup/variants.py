@@ -3,9 +3,6 @@ inequalities (`ls`) or the facility-location rows (`fl`) added (docs/model.md §
 
 from __future__ import annotations
 
-from formulations.setup.facility_location import add_facility_location
-from formulations.setup.ls_inequalities import add_ls_inequalities
-
 FORMULATIONS: tuple[str, ...] = ("bigm", "ls", "fl")
 
 
@@ -14,9 +11,13 @@ def formulation_extensions(name: str) -> list:
     formulations/setup/facility_location.py, which implies the (l,S) rows, so no combination)."""
     if name == "bigm":
         return []
-    if name == "ls":
+    if name == "ls":  # imported here: the command line lists FORMULATIONS without loading Pyomo
+        from formulations.setup.ls_inequalities import add_ls_inequalities
+
         return [add_ls_inequalities]
     if name == "fl":
+        from formulations.setup.facility_location import add_facility_location
+
         return [add_facility_location]
     raise ValueError(f"unknown formulation {name!r} (known: {', '.join(FORMULATIONS)})")
 

@@ -12,8 +12,7 @@ from solver.io.loading import load_instance
 from solver.io.writers import check_output
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("actuals", help="write an actuals folder as the previous plan planned it (for `roll`)")
+def add_arguments(p) -> None:
     p.add_argument("path", help="instance folder or .xlsx workbook (the baseline's input)")
     p.add_argument("--baseline", required=True, metavar="DIR", help="output folder of `prodbudget solve --out` (the previous plan)")
     p.add_argument("--from", dest="from_period", required=True, metavar="PERIOD",

@@ -15,16 +15,12 @@ from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "bench",
-        help="run benchmark suites (instances × configurations), resumable, with reports and plots",
-        description=(
-            "Run every instance × configuration of the suites in parallel worker processes (or on a "
-            "Dask cluster), appending one row per run to OUT/results.csv; rows already there are not "
-            "re-run. Then write OUT/results.md and the plots over the whole file. SUITE: a folder of "
-            "instance folders, or ttm-tr, ttm-all, dj, ladder-tiny … ladder-xl, ladder."
-        ),
+def add_arguments(p) -> None:
+    p.description = (
+        "Run every instance × configuration of the suites in parallel worker processes (or on a "
+        "Dask cluster), appending one row per run to OUT/results.csv; rows already there are not "
+        "re-run. Then write OUT/results.md and the plots over the whole file. SUITE: a folder of "
+        "instance folders, or ttm-tr, ttm-all, dj, ladder-tiny … ladder-xl, ladder."
     )
     p.add_argument(
         "suites",

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from formulations.setup.variants import FORMULATIONS
-from solver.engine.highs import LARGE_ROWS
-from solver.engine.options import SolveOptions
+from solver.engine.options import LARGE_ROWS, SolveOptions
 from solver.io.problems import Problem
 from solver.present.terminal import console, styled
 

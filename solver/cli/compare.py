@@ -38,8 +38,7 @@ from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("compare", help="solve demand scenarios side by side; --robust: one plan for the first N periods")
+def add_arguments(p) -> None:
     p.add_argument("path", help="instance folder or .xlsx workbook")
     p.add_argument("--scenarios", metavar="A,B,…", help="scenarios of demand.csv to compare (default: all of them)")
     p.add_argument("--robust", action="store_true",

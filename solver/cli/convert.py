@@ -14,8 +14,7 @@ from solver.io.workbook import convert
 from solver.io.writers import check_output, is_instance_folder
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("convert", help="convert an instance folder to an .xlsx workbook, or back")
+def add_arguments(p) -> None:
     p.add_argument("src", help="instance folder, or .xlsx workbook")
     p.add_argument("dst", help=".xlsx workbook, or instance folder to write")
     p.add_argument("--force", action="store_true", help="replace DST if it exists (a folder only if it is an instance folder)")

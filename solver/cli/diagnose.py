@@ -25,19 +25,16 @@ MAIN_KEYS = ("capacity", "overtime", "budget", "budget-horizon", "pool", "emerge
              "credit", "safety-stock", "max-stock", "demand")
 
 
-def add_parser(sub) -> None:
+def add_arguments(p) -> None:
     keys = ", ".join(MAIN_KEYS)
-    p = sub.add_parser(
-        "diagnose", help="no plan? the cheapest relaxation of the limits that makes one exist",
-        description=(
-            "Solve the instance; if no plan exists, find the cheapest set of relaxations (capacity, "
-            "overtime, budgets, pool, minimum cash, credit line, stock targets, must-serve demand) "
-            "that makes it feasible, and when the LP is already infeasible an irreducible conflicting "
-            "subset. Weights price one unit of a relaxation as weight × its money value (money: 1 per "
-            "currency unit; an hour: the resource's overtime cost or the value it makes; a unit: the "
-            "item's price or cost). Defaults: "
-            + ", ".join(f"{f}={w:g}" for f, w in DEFAULT_WEIGHTS.items()) + "."
-        ),
+    p.description = (
+        "Solve the instance; if no plan exists, find the cheapest set of relaxations (capacity, "
+        "overtime, budgets, pool, minimum cash, credit line, stock targets, must-serve demand) "
+        "that makes it feasible, and when the LP is already infeasible an irreducible conflicting "
+        "subset. Weights price one unit of a relaxation as weight × its money value (money: 1 per "
+        "currency unit; an hour: the resource's overtime cost or the value it makes; a unit: the "
+        "item's price or cost). Defaults: "
+        + ", ".join(f"{f}={w:g}" for f, w in DEFAULT_WEIGHTS.items()) + "."
     )
     p.add_argument("path", help="instance folder (instance.toml + CSV) or .xlsx workbook")
     p.add_argument("--weight", action="append", default=[], metavar="FAMILY=W",

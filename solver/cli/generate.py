@@ -13,8 +13,7 @@ FIELD_TYPES = {"seed": number(int, at_least=0, at_most=2**32 - 1, what="a whole 
                "tightness": POSITIVE}
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("generate", help="write a generated instance (feasible by construction, seeded)")
+def add_arguments(p) -> None:
     d = GeneratorParams()
     for f in fields(GeneratorParams):
         kind = FIELD_TYPES.get(f.name, COUNT if isinstance(getattr(d, f.name), int) else POSITIVE)

@@ -51,8 +51,7 @@ from solver.present.terminal import styled
 DEFAULT_TIME_LIMIT = 60.0  # per run; an answer is wanted in minutes, and several runs may be needed
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("insert", help="evaluate a rush order against a baseline plan (accept, by when, at what price)")
+def add_arguments(p) -> None:
     p.add_argument("path", help="instance folder or .xlsx workbook (the baseline's input)")
     p.add_argument("--baseline", required=True, metavar="DIR", help="output folder of `prodbudget solve --out`")
     o = p.add_argument_group("the order")

@@ -7,9 +7,9 @@
   or something that is not an earlier output (refused before any work, nothing written);
 - 130: interrupted (Ctrl-C or SIGTERM), nothing written.
 
-Each command is a small module with `add_parser(subparsers)` and `run(args) -> int`; this file
-only wires them up and turns expected failures into messages (never a traceback for bad
-input or a failed write).
+Each command is a small module with `add_arguments(parser)` and `run(args) -> int`; this file
+only wires them up (importing the one module the command line names) and turns expected
+failures into messages (never a traceback for bad input or a failed write).
 """
 
 from __future__ import annotations
@@ -26,42 +26,51 @@ from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
 
 from solver.io.problems import InputError
-from solver.io.writers import OutputError, WriteError
 
 # what a damaged or hostile .xlsx raises while its sheets are read (truncated XML, an entity
 # the parser refuses: XXE, billion laughs)
 UNREADABLE_WORKBOOK = (zipfile.BadZipFile, ParseError, ExpatError)
 
-# command modules, in the order `prodbudget --help` lists them
-COMMANDS = (
-    "solver.cli.solve",
-    "solver.cli.validate",
-    "solver.cli.sweep",
-    "solver.cli.generate",
-    "solver.cli.insert",
-    "solver.cli.diagnose",
-    "solver.cli.bench",
-    "solver.cli.template",
-    "solver.cli.convert",
-    "solver.cli.report",
-    "solver.cli.compare",
-    "solver.cli.roll",
-    "solver.cli.actuals",
-    "solver.cli.serve",
-)
+# command -> (module, the line `prodbudget --help` shows), in the order it lists them. Only the
+# module of the command given is imported: `prodbudget --help` loads no pandas, Pyomo or HiGHS.
+COMMANDS = {
+    "solve": ("solver.cli.solve", "plan an instance and write the plan tables"),
+    "validate": ("solver.cli.validate", "check an instance folder or workbook and list every problem"),
+    "sweep": ("solver.cli.sweep", "re-solve the MIP over a range of one limit (exact parametric analysis)"),
+    "generate": ("solver.cli.generate", "write a generated instance (feasible by construction, seeded)"),
+    "insert": ("solver.cli.insert", "evaluate a rush order against a baseline plan (accept, by when, at what price)"),
+    "diagnose": ("solver.cli.diagnose", "no plan? the cheapest relaxation of the limits that makes one exist"),
+    "bench": ("solver.cli.bench", "run benchmark suites (instances × configurations), resumable, with reports and plots"),
+    "template": ("solver.cli.template", "write an empty planning workbook to fill in Excel"),
+    "convert": ("solver.cli.convert", "convert an instance folder to an .xlsx workbook, or back"),
+    "report": ("solver.cli.report", "write an HTML report with charts from a solve output folder"),
+    "compare": ("solver.cli.compare", "solve demand scenarios side by side; --robust: one plan for the first N periods"),
+    "roll": ("solver.cli.roll", "re-plan the remaining periods from actuals (rolling plan, plan vs actual)"),
+    "actuals": ("solver.cli.actuals", "write an actuals folder as the previous plan planned it (for `roll`)"),
+    "serve": ("solver.cli.serve", "the planner's workspace in the browser and its HTTP API (plan, ask, compare)"),
+}
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; the arguments of `command` only (every command when None): the others are
+    listed with their help line and not imported."""
     parser = argparse.ArgumentParser(
         prog="prodbudget",
         description="Plan production, purchases, inventory, cash and budget allocation together (MIP, HiGHS).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        import_module(name).add_parser(sub)
+    for name, (module, summary) in COMMANDS.items():
+        p = sub.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".")
+        if command is None or name == command:
+            import_module(module).add_arguments(p)
     return parser
+
+
+def _command_of(argv: list[str]) -> str:
+    """The command named on the command line ("" if none): the first word not an option."""
+    return next((a for a in argv if not a.startswith("-")), "")
 
 
 class _ArgumentParserExit2(Exception):
@@ -109,8 +118,11 @@ def _sigterm_as_interrupt():
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    parser = build_parser()
-    args = parser.parse_args(_join_signed_values(list(sys.argv[1:] if argv is None else argv)))  # argparse exits 2 on bad usage
+    argv = _join_signed_values(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser(_command_of(argv))
+    args = parser.parse_args(argv)  # argparse exits 2 on bad usage
+    from solver.io.writers import OutputError, WriteError  # after parsing: `--help` needs no pandas
+
     try:
         with _sigterm_as_interrupt():
             return int(args.run(args))

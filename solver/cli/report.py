@@ -9,8 +9,7 @@ from solver.cli.common import COUNT, NON_NEGATIVE_INT, err_console
 from solver.io.writers import check_output
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("report", help="write an HTML report with charts from a solve output folder")
+def add_arguments(p) -> None:
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder written by `prodbudget solve --out`")
     p.add_argument("--html", required=True, metavar="FILE", help="HTML page to write (may lie inside OUT_DIR)")
     p.add_argument("--rows", type=NON_NEGATIVE_INT, default=40, help="rows shown per plan table (default 40)")

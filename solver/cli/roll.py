@@ -34,8 +34,7 @@ from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("roll", help="re-plan the remaining periods from actuals (rolling plan, plan vs actual)")
+def add_arguments(p) -> None:
     p.add_argument("path", help="instance folder or .xlsx workbook (the baseline's input)")
     p.add_argument("--baseline", required=True, metavar="DIR", help="output folder of `prodbudget solve --out` (the previous plan)")
     p.add_argument("--actuals", required=True, metavar="DIR",

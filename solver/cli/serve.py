@@ -18,8 +18,7 @@ from solver.cli.common import COUNT, NON_NEGATIVE_INT, POSITIVE, err_console, nu
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("serve", help="the planner's workspace in the browser and its HTTP API (plan, ask, compare)")
+def add_arguments(p) -> None:
     p.add_argument("root", metavar="ROOT", help="folder whose instance folders and .xlsx workbooks are served")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1: this computer only; "
                                                         "any other needs --token)")

@@ -33,8 +33,7 @@ from solver.present.summary import DEFAULT_LIMITS_SHOWN, render_limits, render_s
 from solver.present.terminal import console as make_console
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("solve", help="plan an instance and write the plan tables")
+def add_arguments(p) -> None:
     p.add_argument("path", help="instance folder (instance.toml + CSV) or .xlsx workbook")
     p.add_argument("--out", metavar="DIR", help="write <table>.csv and summary.json here")
     p.add_argument("--force", action="store_true", help="replace DIR (and FILE of --xlsx) if it exists")

@@ -31,8 +31,7 @@ from solver.present.charts import sweep_chart
 from solver.present.terminal import console as make_console
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("sweep", help="re-solve the MIP over a range of one limit (exact parametric analysis)")
+def add_arguments(p) -> None:
     p.add_argument("path", help="instance folder or workbook")
     p.add_argument("--param", required=True, help="; ".join(f"{k}: {v}" for k, v in PARAMETERS.items()))
     p.add_argument("--from", dest="start", type=relative_or_absolute, default="-30%",

@@ -10,8 +10,7 @@ from solver.io.workbook import write_template
 from solver.io.writers import check_output
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("template", help="write an empty planning workbook to fill in Excel")
+def add_arguments(p) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="workbook to write (.xlsx)")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p.set_defaults(run=run)

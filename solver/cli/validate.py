@@ -6,8 +6,7 @@ from solver.cli.common import err_console, print_problems
 from solver.io.loading import validate
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("validate", help="check an instance folder or workbook and list every problem")
+def add_arguments(p) -> None:
     p.add_argument("path", help="instance folder (instance.toml + CSV) or .xlsx workbook")
     p.add_argument("--scenario", default="base", help="demand scenario to check (default base)")
     p.set_defaults(run=run)

@@ -49,7 +49,6 @@ from solver.engine.exact import solve_exact
 from solver.engine.highs import (
     _MS,
     _PRESOLVE_AGGREGATOR,
-    LARGE_ROWS,
     MIP_ABS_GAP,
     StandardForm,
     compile_model,
@@ -61,7 +60,7 @@ from solver.engine.highs import (
     split_dense_rows,
     within_gap,
 )
-from solver.engine.options import SolveOptions
+from solver.engine.options import LARGE_ROWS, SolveOptions
 from solver.engine.results import Result
 from solver.engine.status import Status
 from solver.io.instance import Instance

@@ -301,9 +301,6 @@ def in_user_units(h: highspy.Highs) -> highspy.Highs | None:
     return u if u.getModelStatus() == _MS.kOptimal else None
 
 
-# Above this many rows the heuristic builds the plan by an LP dive, and strategy "auto" uses it:
-# branch-and-bound and MIP windows found no plan on the 12k-row medium ladder in 60 s.
-LARGE_ROWS = 5_000
 DENSE_ROW = 400  # entries; longer rows are handed to the MIP as sums of partial-sum columns …
 CHUNK = 40  # … of this many entries each
 _PRESOLVE_AGGREGATOR = 1 << 12  # HiGHS presolve_rule_off bit: its aggregator would undo the split

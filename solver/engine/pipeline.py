@@ -14,8 +14,7 @@ from formulations.assembly import Extension
 from formulations.setup.bigm import UnboundedOrderError
 from solver.engine.exact import build, no_plan, solve_built
 from solver.engine.heuristics import solve_with_heuristic
-from solver.engine.highs import LARGE_ROWS
-from solver.engine.options import SolveOptions
+from solver.engine.options import LARGE_ROWS, SolveOptions
 from solver.engine.results import Result
 from solver.engine.status import Status
 from solver.io.instance import Instance

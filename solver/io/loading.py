@@ -49,7 +49,6 @@ from solver.io.schema import (
     KeySpec,
     TableSpec,
 )
-from solver.io.sheets import WorkbookUnreadable, read_workbook, unpacked_size
 
 log = logging.getLogger(__name__)
 
@@ -432,6 +431,12 @@ def _toml_lines(lines: list[str]) -> dict[tuple[str | None, str], int]:
 def _workbook_sheets(path: Path, rep: _Report) -> tuple[bytes, dict[str, list[list[object]]]] | None:
     """The workbook's bytes and its sheets' cell values (formulas resolved, every row read,
     `solver.io.sheets`), or None with the reason reported (too large, unreadable, not a workbook)."""
+    from solver.io.sheets import (  # openpyxl: workbooks only
+        WorkbookUnreadable,
+        read_workbook,
+        unpacked_size,
+    )
+
     name = path.name
     limit = input_limit_bytes(rep)
     try:
