@@ -75,7 +75,9 @@ def add_solve_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--log", action="store_true", help="show the HiGHS log")
     g.add_argument("--formulation", choices=FORMULATIONS, default=d.formulation,
                    help="setup formulation: bigm; ls = big-M plus the (l,S) inequalities of single-level items; "
-                        f"fl = big-M plus the facility-location rows of single-level items (default {d.formulation})")
+                        "fl = big-M plus the facility-location rows of single-level items; "
+                        "cuts = big-M plus the (l,S) and interval rows a root cut loop finds violated "
+                        f"(default {d.formulation})")
     g.add_argument("--strategy", choices=("auto", "mip", "relax-and-fix"), default=d.strategy,
                    help="mip = branch-and-bound on the whole plan; relax-and-fix = time-boxed heuristic for large "
                         f"plans, with a proven bound; auto = mip up to {LARGE_ROWS:,} rows, relax-and-fix above "

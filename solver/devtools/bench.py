@@ -211,6 +211,13 @@ if "formulation" in _FIELDS:
     )
     register_config(
         BenchConfig(
+            "cuts",
+            "big-M plus the (l,S) and interval MIR rows a root cut loop finds violated (solver/engine/cuts.py; formulation = cuts)",
+            {"formulation": "cuts"},
+        )
+    )
+    register_config(
+        BenchConfig(
             "fl",
             "setups and orders as facility-location rows (formulations/setup/facility_location.py; formulation = fl)",
             {"formulation": "fl"},

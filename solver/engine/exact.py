@@ -7,12 +7,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, replace
 
 import numpy as np
 
 from formulations.assembly import Extension, build_model
 from formulations.setup.bigm import UnboundedOrderError
 from formulations.setup.variants import formulation_extensions
+from solver.engine.cuts import root_cut_loop, with_rows
 from solver.engine.highs import (
     allocation_columns,
     compile_model,
@@ -26,6 +28,8 @@ from solver.engine.results import Result, extract_tables, kpis
 from solver.engine.sensitivity import compute_sensitivity
 from solver.engine.status import Status
 from solver.io.instance import Instance
+
+CUT_SHARE = 0.25  # at most this share of the time limit goes to the root cut loop (`--formulation cuts`)
 
 
 def build(inst: Instance, options: SolveOptions, extensions: Sequence[Extension]):
@@ -58,8 +62,16 @@ def solve_built(inst: Instance, options: SolveOptions, built, sf, build_seconds:
                 start: np.ndarray | None = None, plan: np.ndarray | None = None, progress=None) -> Result:
     """The exact route on a compiled model: HiGHS, polish, least allocation, tables, KPIs.
     `progress(phase, detail)`: see `solver.engine.pipeline.solve`."""
+    cut_report = None
     if plan is not None and len(plan) == sf.num_cols:
         out = given_plan(sf, plan)
+    elif options.formulation == "cuts" and sf.num_integers:
+        t0 = time.perf_counter()
+        cuts, cut_report = root_cut_loop(sf, built, options, CUT_SHARE * options.time_limit)
+        left = max(options.time_limit - (time.perf_counter() - t0), 1.0)
+        out = solve_standard_form(sf, replace(options, time_limit=left), start=start, progress=progress,
+                                  mip=with_rows(sf, cuts))
+        out.solve_seconds += cut_report.seconds
     else:
         out = solve_standard_form(sf, options, start=start, progress=progress)
     base_kpis = {
@@ -87,6 +99,8 @@ def solve_built(inst: Instance, options: SolveOptions, built, sf, build_seconds:
         "seconds_highs": out.solve_seconds,
         "seconds_polish": out.polish_seconds,
     }
+    if cut_report is not None:
+        base_kpis["cut_loop"] = asdict(cut_report)
     result = Result(
         status=out.status, message=out.message, objective=out.objective, bound=out.bound,
         gap=out.gap, kpis=base_kpis, instance=inst, built=built, standard_form=sf, outcome=out,

@@ -415,18 +415,21 @@ class _MipWatch:
 
 
 def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarray | None = None,
-                        progress=None) -> SolveOutcome:
+                        progress=None, mip: StandardForm | None = None) -> SolveOutcome:
     """Solve `sf` (MIP, then the polish LP). `progress(phase, detail)`, if given, hears
-    `("solving", MipProgress)` every PROGRESS_SECONDS while HiGHS works."""
+    `("solving", MipProgress)` every PROGRESS_SECONDS while HiGHS works. `mip`: the model HiGHS
+    is given instead, `sf` with valid rows appended (the root cut loop's, solver/engine/cuts.py);
+    the plan, its polish and its duals are `sf`'s."""
     t_begin = time.perf_counter()
     h = new_highs(options)
     scaling = set_scaling(h, sf)
-    split = split_dense_rows(sf, DENSE_ROW, CHUNK) if sf.num_integers else None  # LPs are not slowed by long rows
+    given = sf if mip is None else mip
+    split = split_dense_rows(given, DENSE_ROW, CHUNK) if sf.num_integers else None  # LPs are not slowed by long rows
     if split is not None:
         h.setOptionValue("presolve_rule_off", _PRESOLVE_AGGREGATOR)
         h.passModel(split.sf.to_lp())
     else:
-        h.passModel(sf.to_lp())
+        h.passModel(given.to_lp())
     if start is not None and len(start) == sf.num_cols:
         sol = highspy.HighsSolution()
         sol.col_value = list(start if split is None else split.extend(np.asarray(start, dtype=float)))
@@ -484,7 +487,7 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
             # incumbent (its presolve mis-values it), the plan returned is outside the gap.
             # Re-solve without the start in the time left, as a cold solve would, and keep
             # the better plan; its status is rechecked like any other.
-            cold = solve_standard_form(sf, SolveOptions(**{**options.__dict__, "time_limit": left}))
+            cold = solve_standard_form(sf, SolveOptions(**{**options.__dict__, "time_limit": left}), mip=mip)
             cold.solve_seconds += out.solve_seconds
             cold.polish_seconds += out.polish_seconds
             better = cold.status.has_plan and (cold.objective >= out.objective if sf.maximize
