@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from solver.cli.common import COUNT, SECONDS, err_console
+from solver.cli.common import COUNT, add_option, err_console
 from solver.engine.options import SolveOptions
 from solver.io.writers import safe_file_names
 from solver.present.terminal import console as make_console
@@ -28,17 +28,8 @@ def add_arguments(p) -> None:
         metavar="SUITE_OR_DIR",
         help="named suite or folder of instance folders",
     )
-    d = SolveOptions()
-    p.add_argument(
-        "--time-limit", type=SECONDS, default=60.0, metavar="S", help="seconds per MIP (default 60)"
-    )
-    p.add_argument(
-        "--threads",
-        type=COUNT,
-        default=d.threads,
-        metavar="N",
-        help=f"HiGHS threads per run (default {d.threads})",
-    )
+    add_option(p, "time_limit", default=60.0, note="per run")
+    add_option(p, "threads", note="per run")
     p.add_argument(
         "--jobs",
         type=COUNT,

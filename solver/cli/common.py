@@ -5,49 +5,42 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from formulations.setup.variants import FORMULATIONS
-from solver.engine.options import LARGE_ROWS, SolveOptions
+from solver.engine.options import DEFAULTS, OPTIONS, Domain, SolveOptions, written
 from solver.io.problems import Problem
 from solver.present.terminal import console, styled
 
 err_console = console(stderr=True)  # data strings verbatim (solver/present/terminal.py), one line per message
 
-MAX_SEED = 2_147_483_647  # HiGHS random_seed range
 
+def domain_type(domain: Domain) -> Callable[[str], object]:
+    """An argparse `type=` checking a value against `domain` (solver/engine/options.py): NaN,
+    ±inf and values outside the range are usage errors (exit 2), so `--time-limit -1`,
+    `--gap nan` or `--threads 0` never reach a solve."""
 
-def number(kind: type = float, *, at_least: float | None = None, above: float | None = None,
-           at_most: float | None = None, what: str = "") -> Callable[[str], float]:
-    """An argparse `type=` that refuses NaN, ±inf and values outside the range (exit 2, as any
-    bad usage), so `--time-limit -1`, `--gap nan` or `--threads 0` never reach a solve."""
-    if what:
-        expected = what
-    else:
-        bounds = [f">= {at_least:g}" if at_least is not None else "", f"> {above:g}" if above is not None else "",
-                  f"<= {at_most:g}" if at_most is not None else ""]
-        expected = ("an integer" if kind is int else "a number") + "".join(f" {b}" for b in bounds if b)
-
-    def parse(text: str) -> float:
+    def parse(text: str) -> object:
         try:
-            value = kind(text)
+            return domain.parse(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {expected}") from None
-        if (not math.isfinite(value) or (at_least is not None and value < at_least)
-                or (above is not None and value <= above) or (at_most is not None and value > at_most)):
-            raise argparse.ArgumentTypeError(f"{text!r} is not {expected}")
-        return value
+            raise argparse.ArgumentTypeError(f"{text!r} is not {domain.describe()}") from None
 
-    parse.__name__ = "integer" if kind is int else "number"  # argparse names the type in its message
+    parse.__name__ = {int: "integer", float: "number", bool: "boolean"}.get(domain.kind, "value")  # argparse names the type
     return parse
 
 
-SECONDS = number(float, above=0, what="a positive number of seconds")
-COUNT = number(int, at_least=1, what="a whole number >= 1")
-NON_NEGATIVE_INT = number(int, at_least=0, what="a whole number >= 0")
-NON_NEGATIVE = number(float, at_least=0, what="a finite number >= 0")
-POSITIVE = number(float, above=0, what="a finite number > 0")
+def number(kind: type = float, *, at_least: float | None = None, above: float | None = None,
+           at_most: float | None = None) -> Callable[[str], object]:
+    """An argparse `type=` for a number of a command's own (not a SolveOptions field), checked
+    as a declared option is."""
+    return domain_type(Domain(kind, at_least=at_least, above=above, at_most=at_most))
+
+
+COUNT = number(int, at_least=1)
+NON_NEGATIVE_INT = number(int, at_least=0)
+NON_NEGATIVE = number(float, at_least=0)
+POSITIVE = number(float, above=0)
 
 
 def relative_or_absolute(text: str) -> str:
@@ -62,34 +55,55 @@ def relative_or_absolute(text: str) -> str:
     return text.strip()
 
 
-def add_solve_options(p: argparse.ArgumentParser) -> None:
-    d = SolveOptions()
+def option_help(name: str, default: object | None = None, note: str = "") -> str:
+    """The `--help` text of SolveOptions field `name`: its declared meaning (and the command's
+    `note`), its domain and default."""
+    spec = OPTIONS[name]
+    default = DEFAULTS[name] if default is None else default
+    text = spec.help + (f"; {note}" if note else "")
+    if spec.domain.kind is bool:
+        return text
+    values = "" if spec.domain.choices else f"{spec.domain.describe()}; "  # argparse lists the choices
+    return f"{text} ({values}default {written(default)})"
+
+
+def add_option(p: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, *, default: object | None = None,
+               note: str = "") -> None:
+    """The command-line option of SolveOptions field `name`, generated from its declaration
+    (flag, type, choices, default, help); `default` replaces the library's default for this
+    command, `note` adds what the option does in this command. The action carries
+    `solve_option = name`."""
+    spec = OPTIONS[name]
+    if spec.flag is None:
+        raise ValueError(f"SolveOptions field {name!r} has no command-line flag")
+    value = DEFAULTS[name] if default is None else default
+    help_text = option_help(name, value, note)
+    if spec.domain.kind is bool:
+        kind = "store_true" if value is False else argparse.BooleanOptionalAction
+        action = p.add_argument(spec.flag, dest=name, action=kind, default=value, help=help_text)
+    else:
+        action = p.add_argument(spec.flag, dest=name, type=domain_type(spec.domain), choices=spec.domain.choices or None,
+                                default=value, metavar=None if spec.domain.choices else spec.metavar, help=help_text)
+    action.solve_option = name  # generated from the declaration (the README's table and the tests read it)
+
+
+def add_solve_options(p: argparse.ArgumentParser, *, defaults: Mapping[str, object] | None = None,
+                      notes: Mapping[str, str] | None = None) -> None:
+    """The solve options every solving command takes (the declared `shared` ones), and
+    `--scenario`; `defaults` and `notes` per field as in `add_option`."""
     g = p.add_argument_group("solver")
-    g.add_argument("--time-limit", type=SECONDS, default=d.time_limit, metavar="S", help=f"seconds for the MIP (default {d.time_limit:g})")
-    g.add_argument("--gap", type=number(float, at_least=0, at_most=1), default=d.gap,
-                   help=f"relative MIP gap counted as optimal, 0..1 (default {d.gap:g})")
-    g.add_argument("--threads", type=COUNT, default=d.threads, help=f"HiGHS threads (default {d.threads}, reproducible)")
-    g.add_argument("--seed", type=number(int, at_least=0, at_most=MAX_SEED), default=d.seed,
-                   help=f"HiGHS random seed, 0..{MAX_SEED} (default {d.seed})")
+    for name, spec in OPTIONS.items():
+        if spec.flag is not None and spec.shared:
+            add_option(g, name, default=(defaults or {}).get(name), note=(notes or {}).get(name, ""))
     g.add_argument("--scenario", default="base", help="demand scenario to plan (default base)")
-    g.add_argument("--log", action="store_true", help="show the HiGHS log")
-    g.add_argument("--formulation", choices=FORMULATIONS, default=d.formulation,
-                   help="setup formulation: bigm; ls = big-M plus the (l,S) inequalities of single-level items; "
-                        "fl = big-M plus the facility-location rows of single-level items; "
-                        "cuts = big-M plus the (l,S) and interval rows a root cut loop finds violated "
-                        f"(default {d.formulation})")
-    g.add_argument("--strategy", choices=("auto", "mip", "relax-and-fix"), default=d.strategy,
-                   help="mip = branch-and-bound on the whole plan; relax-and-fix = time-boxed heuristic for large "
-                        f"plans, with a proven bound; auto = mip up to {LARGE_ROWS:,} rows, relax-and-fix above "
-                        f"(default {d.strategy})")
 
 
 def solve_options(args: argparse.Namespace, **extra) -> SolveOptions:
-    return SolveOptions(
-        time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed,
-        log=args.log, formulation=getattr(args, "formulation", "bigm"),
-        strategy=getattr(args, "strategy", SolveOptions().strategy), **extra,
-    )
+    """The SolveOptions the command line asked for: the shared solve options, then `extra`
+    (fields the command sets itself, such as `sensitivity` for `solve`)."""
+    given = {name: getattr(args, name) for name, spec in OPTIONS.items()
+             if spec.flag is not None and spec.shared and name in vars(args)}
+    return SolveOptions(**{**given, **extra})
 
 
 def print_problems(problems: list[Problem]) -> None:

@@ -9,7 +9,7 @@ from solver.devtools.generator import LADDER, GeneratorParams, generate_to, ladd
 from solver.io.writers import check_output
 
 # every size is at least 1 and the seed fits numpy's generator: `--products 0` is bad usage (exit 2)
-FIELD_TYPES = {"seed": number(int, at_least=0, at_most=2**32 - 1, what="a whole number 0..4294967295"),
+FIELD_TYPES = {"seed": number(int, at_least=0, at_most=2**32 - 1),
                "tightness": POSITIVE}
 
 

@@ -10,6 +10,7 @@ from solver.cli.common import (
     COUNT,
     NON_NEGATIVE_INT,
     add_csv_safe_option,
+    add_option,
     add_solve_options,
     err_console,
     input_location,
@@ -39,9 +40,7 @@ def add_arguments(p) -> None:
     p.add_argument("--force", action="store_true", help="replace DIR (and FILE of --xlsx) if it exists")
     p.add_argument("--xlsx", metavar="FILE", help="also write the formatted result workbook (.xlsx)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
-    p.add_argument("--sensitivity", action="store_true",
-                   help="shadow prices, ranges and the ranked binding limits (fixed-pattern LP); the value of "
-                        "relaxing the top limits is measured by re-solving (see --measure)")
+    add_option(p, "sensitivity", note="the value of relaxing the top limits is measured by re-solving (see --measure)")
     p.add_argument("--measure", type=NON_NEGATIVE_INT, default=DEFAULT_MEASURED, metavar="N",
                    help="with --sensitivity: re-solve the changed instance for the top N limits to measure what "
                         f"relaxing each by its step is worth, and show them (default {DEFAULT_MEASURED}; 0: no "

@@ -37,7 +37,7 @@ def add_arguments(p) -> None:
     p.add_argument("--from", dest="start", type=relative_or_absolute, default="-30%",
                    help="start: -30%% (relative) or an absolute value")
     p.add_argument("--to", dest="stop", type=relative_or_absolute, default="+30%", help="end: +30%% or an absolute value")
-    p.add_argument("--steps", type=number(int, at_least=2, what="a whole number >= 2"), default=13,
+    p.add_argument("--steps", type=number(int, at_least=2), default=13,
                    help="number of points, at least 2 (default 13)")
     p.add_argument("--jobs", type=COUNT, default=2, help="worker processes (default 2)")
     g = p.add_mutually_exclusive_group()

@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.engine.options import SolveOptions
+from solver.engine.options import OPTIONS, SolveOptions, parse_option
 from solver.present.formatting import drawn_as_plain_text
 
 # --- where things live -----------------------------------------------------------------
@@ -128,15 +128,19 @@ class BenchConfig:
     solver: str | None = None
 
     def solve_options(self, base: SolveOptions) -> SolveOptions:
-        """`base` with this configuration's overrides (unknown fields raise ValueError)."""
-        known = {f.name for f in fields(SolveOptions)}
-        unknown = sorted(set(self.options) - known)
+        """`base` with this configuration's overrides, checked as SolveOptions checks every
+        value (an unknown field or a value outside its declared domain raises ValueError
+        naming the configuration)."""
+        unknown = sorted(set(self.options) - set(OPTIONS))
         if unknown:
             raise ValueError(
                 f"configuration {self.name!r}: unknown SolveOptions field(s) {unknown}"
-                f" (known: {', '.join(sorted(known))})"
+                f" (known: {', '.join(sorted(OPTIONS))})"
             )
-        return SolveOptions(**{**asdict(base), **dict(self.options)})
+        try:
+            return SolveOptions(**{**asdict(base), **dict(self.options)})
+        except ValueError as err:
+            raise ValueError(f"configuration {self.name!r}: {err}") from None
 
     def available(self) -> bool:
         return self.solver in (None, *SEQUENTIAL_ROUTES) or pyomo_solver_available(self.solver)
@@ -259,18 +263,6 @@ def available_configs() -> list[BenchConfig]:
     return [c for c in CONFIGS.values() if c.available()]
 
 
-def _literal(text: str) -> Any:
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
-    return text.strip()
-
-
 def parse_config(spec: str) -> BenchConfig:
     """A registered name, `NAME:key=value,...` or `key=value,...` (overrides on `default`)."""
     if ":" in spec:
@@ -289,7 +281,11 @@ def parse_config(spec: str) -> BenchConfig:
         key, eq, value = part.partition("=")
         if not eq or not key.strip():
             raise ValueError(f"configuration {spec!r}: expected key=value, got {part!r}")
-        overrides[key.strip()] = _literal(value)
+        key = key.strip()
+        try:  # typed by the field's declared domain (solver/engine/options.py): `gap=2` or `strategy=MIP` is refused
+            overrides[key] = parse_option(key, value) if key in OPTIONS else value.strip()
+        except ValueError as err:
+            raise ValueError(f"configuration {spec!r}: {err}") from None
     desc = f"{base.description}; overrides {rest}"
     return BenchConfig(spec, desc, overrides, base.solver)
 
