@@ -24,17 +24,17 @@ def domain_type(domain: Domain) -> Callable[[str], object]:
         try:
             return domain.parse(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {domain.describe()}") from None
+            raise argparse.ArgumentTypeError(f"{text!r} is not {domain.describe()}{domain.suggestion(text)}") from None
 
     parse.__name__ = {int: "integer", float: "number", bool: "boolean"}.get(domain.kind, "value")  # argparse names the type
     return parse
 
 
 def number(kind: type = float, *, at_least: float | None = None, above: float | None = None,
-           at_most: float | None = None) -> Callable[[str], object]:
+           at_most: float | None = None, what: str = "") -> Callable[[str], object]:
     """An argparse `type=` for a number of a command's own (not a SolveOptions field), checked
-    as a declared option is."""
-    return domain_type(Domain(kind, at_least=at_least, above=above, at_most=at_most))
+    as a declared option is; `what` replaces the generated description."""
+    return domain_type(Domain(kind, at_least=at_least, above=above, at_most=at_most, what=what))
 
 
 COUNT = number(int, at_least=1)

@@ -51,10 +51,13 @@ class Domain:
     above: float | None = None
     at_most: float | None = None
     unit: str = ""
+    what: str = ""  # the description, where a word says it better than the range (`a port 0..65535`)
 
     def describe(self) -> str:
         """What the domain takes, as an error message or the README says it: `a finite number
         of seconds > 0`, `a whole number 0..2147483647`, `one of auto, mip, relax-and-fix`."""
+        if self.what:
+            return self.what
         if self.kind is bool:
             return "true or false"
         if self.kind is str:
