@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from formulations.registry import limits
 from solver.analysis.diagnosis import DiagnosisError, diagnose, family_of, round_up
 from solver.cli.main import main
 from solver.engine.pipeline import solve
-from solver.engine.sensitivity import LIMIT_FAMILIES
 from solver.io.loading import load_instance
 from solver.money import money
 
@@ -188,7 +188,7 @@ def test_conflicting_limits_are_business_limits_only(name):
     diag = diagnose(inst)
     assert diag.lp_infeasible and diag.iis, diag.lines()
     for m in diag.iis:
-        assert m.kind == "row" and m.family in LIMIT_FAMILIES, m.text
+        assert m.kind == "row" and m.family in {f.label for f in limits()}, m.text
         assert not m.text.endswith("≥ 0"), m.text
         if m.family == "demand":
             channel = m.entity.split(" / ")[1]

@@ -130,6 +130,16 @@ def test_every_row_family_and_component_in_the_source_is_documented():
     assert not undocumented, f"Var/Constraint components with no `<block>.<name>` in docs/model.md: {undocumented}"
 
 
+def test_every_declared_family_is_documented():
+    """The registry (formulations/registry.py) declares each row and variable family once;
+    each is in docs/model.md under its registered name."""
+    from formulations.registry import ROWS, VARIABLES
+
+    text = doc_text()
+    missing = sorted(name for name in [*ROWS, *VARIABLES] if f"`{name}`" not in text)
+    assert not missing, f"declared in the registry but not in docs/model.md: {missing}"
+
+
 def test_the_doc_names_no_component_the_code_lacks(code_names):
     blocks = {name.split(".")[0] for name in code_names}
     # `cash.initial` is an instance.toml key and `capacity.csv` an input file, not components

@@ -17,6 +17,55 @@ import math
 import pyomo.environ as pyo
 
 from formulations.context import Context
+from formulations.families import Blocking, Limit, RowFamily, VarFamily, share_of
+
+_AT_CEILING = "budget line {entity}{where} is at its ceiling ({rhs:,.0f} {currency})"
+FAMILIES = (
+    RowFamily("budget.commit", ("line", "t"), "money", "budget commitment"),
+    RowFamily(
+        "budget.period_ceiling", ("line", "t"), "money", "budget per period",
+        limit=Limit(
+            noun="ceiling", relax=+1, step=share_of(0.1, 1000.0, "10 % of the ceiling"), weight=1.0,
+            keys=("budget", "budget-period"),
+            relax_text="raise the {line} budget{where} by {amount} (ceiling {current} → {proposed})",
+            number=lambda inst, d, key: d.period_ceiling[key], parameter="budget:{line}@{period}",
+        ),
+        blocking=Blocking(3, _AT_CEILING, "{currency}"),
+    ),
+    RowFamily(
+        "budget.line_ceiling", ("line",), "money", "budget horizon ceiling",
+        limit=Limit(
+            noun="ceiling", relax=+1, step=share_of(0.1, 1000.0, "10 % of the ceiling"), weight=1.0,
+            keys=("budget-horizon",),
+            relax_text="raise the horizon ceiling of the {line} budget by {amount} ({current} → {proposed})",
+            number=lambda inst, d, key: d.line_ceiling[key[0]], parameter="line_ceiling:{line}",
+        ),
+        blocking=Blocking(4, _AT_CEILING, "{currency}"),
+    ),
+    RowFamily(
+        "budget.pool", (), "money", "budget pool",
+        limit=Limit(
+            noun="pool", relax=+1, step=share_of(0.1, 1000.0, "10 % of the pool"), weight=1.0, keys=("pool",),
+            relax_text="raise the budget pool by {amount} ({current} → {proposed})",
+            number=lambda inst, d, key: inst.budget.pool, parameter="budget_pool",
+        ),
+        blocking=Blocking(5, "the budget pool is used up ({rhs:,.0f} {currency})", "{currency}"),
+    ),
+    RowFamily(
+        "budget.emergency_pool", (), "money", "emergency pool",
+        limit=Limit(
+            noun="emergency pool", relax=+1, step=share_of(0.1, 1000.0, "10 % of the pool"), weight=1.0,
+            keys=("emergency-pool", "emergency"),
+            relax_text="raise the emergency pool by {amount} ({current} → {proposed})",
+            number=lambda inst, d, key: inst.budget.emergency_pool, parameter="emergency_pool",
+        ),
+        blocking=Blocking(6, "the emergency budget pool is used up ({rhs:,.0f} {currency})", "{currency}"),
+    ),
+)
+VARIABLES = (
+    VarFamily("budget.alloc", ("line", "t"), "budget allocation"),
+    VarFamily("budget.emergency", ("line", "t"), "emergency budget"),
+)
 
 
 def add_budget(ctx: Context) -> pyo.Block:

@@ -15,6 +15,35 @@ import math
 import pyomo.environ as pyo
 
 from formulations.context import Context
+from formulations.families import Blocking, Limit, RowFamily, VarFamily, one_day
+
+FAMILIES = (
+    RowFamily(
+        "capacity.hours", ("resource", "t"), "hour", "capacity",
+        limit=Limit(
+            noun="capacity", relax=+1, step=one_day(8.0, "one day of capacity (1/30 of the period's hours)"),
+            weight=1.0, keys=("capacity",),
+            relax_text="raise the capacity of {resource}{where} by {amount}, to {proposed}{note}",
+            number=lambda inst, d, key: d.capacity[key],
+            parameter="capacity:{resource}@{period}",
+            rhs_per_unit=lambda d, key: 1.0 - d.reserve[key[0]],  # the reserve is held back
+            scaled_note=" ({rhs_amount} plannable after the {held:.0%} reserve)",
+        ),
+        blocking=Blocking(1, "capacity of {entity}{where} is fully used ({rhs:,.0f} h including the rush reserve)",
+                          "hour"),
+    ),
+    RowFamily(
+        "capacity.overtime_limit", ("resource", "t"), "hour", "overtime limit",
+        limit=Limit(
+            noun="overtime allowance", relax=+1, step=one_day(1.0, "one day of overtime (1/30 of the limit)"),
+            weight=0.9, keys=("overtime",),  # beyond-limit overtime before new capacity
+            relax_text="allow {amount} of overtime beyond the limit on {resource}{where} (limit {current} → {proposed})",
+            number=lambda inst, d, key: d.overtime_max[key[0]],  # one number for every period: no parameter
+        ),
+        blocking=Blocking(2, "overtime of {entity}{where} is at its limit ({rhs:,.0f} h)", "hour"),
+    ),
+)
+VARIABLES = (VarFamily("capacity.overtime", ("resource", "t"), "overtime"),)
 
 
 def add_capacity(ctx: Context) -> pyo.Block:

@@ -16,6 +16,34 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from formulations.context import CASH_OUT_KINDS, Context
+from formulations.families import Blocking, Limit, RowFamily, VarFamily, share_of
+
+FAMILIES = (
+    RowFamily("cash.balance", ("t",), "money", "cash balance"),
+    RowFamily(
+        "cash.min_cash", ("t",), "money", "minimum cash",
+        limit=Limit(
+            noun="minimum cash", relax=-1, step=share_of(0.1, 1000.0, "10 % of the minimum"), weight=1.0,
+            keys=("min-cash",),
+            relax_text=("cash falls {amount} below the minimum{where}: lower the minimum cash{where} by {amount} "
+                        "({current} → {proposed}){fund}"),
+            number=lambda inst, d, key: d.cash_min[key[0]], parameter="min_cash@{period}",
+        ),
+        blocking=Blocking(7, "cash{where} is at its minimum balance ({rhs:,.0f} {currency})", "{currency} of cash"),
+        words=lambda inst, d, key: {"fund": "" if inst.cash.credit_limit > 0 else " or open a credit line of that size"},
+    ),
+    RowFamily(
+        "cash.credit_limit", ("t",), "money", "credit limit",
+        limit=Limit(
+            noun="credit line", relax=+1, step=share_of(0.1, 1000.0, "10 % of the credit line"),
+            weight=0.9, keys=("credit",),  # a cash hole is what a credit line fills
+            relax_text="credit line short by {amount}: raise the credit limit from {current} to {proposed} (needed in {when})",
+            number=lambda inst, d, key: inst.cash.credit_limit, shared=True,  # one number: no parameter per period
+        ),
+        blocking=Blocking(8, "the credit line{where} is fully drawn ({rhs:,.0f} {currency})", "{currency} of credit"),
+    ),
+)
+VARIABLES = (VarFamily("cash.cash", ("t",), "closing cash"), VarFamily("cash.loan", ("t",), "loan"))
 
 
 def add_cash(ctx: Context) -> pyo.Block:

@@ -14,6 +14,51 @@ import math
 import pyomo.environ as pyo
 
 from formulations.context import Context
+from formulations.families import Blocking, Limit, RowFamily, Step, VarFamily, share_of
+
+
+def _shortage_words(inst, d, key) -> dict[str, str]:
+    item = key[0]
+    return {"kind": d.kind[item], "how": "bought" if d.kind[item] == "material" else "made", "lead": str(d.lead[item])}
+
+
+def _target_words(inst, d, key) -> dict[str, str]:
+    soft = key[0] in d.safety_penalty
+    return {"state": "is already drawn down to nothing" if soft else "is a hard target"}
+
+
+FAMILIES = (
+    RowFamily(
+        "inventory.balance", ("item", "t"), "unit", "stock balance",
+        blocking=Blocking(9, "{kind} {item} runs short{where} ({how} with a lead time of {lead} period(s){frozen})",
+                          "unit on hand", step=Step("one unit of the item", lambda rhs: 1.0)),
+        words=_shortage_words,
+    ),
+    RowFamily(
+        "inventory.target_min", ("item", "t"), "unit", "stock target min",
+        limit=Limit(
+            noun="target", relax=-1, step=share_of(0.1, 1.0, "10 % of the target"), weight=1.0,
+            keys=("safety-stock",),
+            relax_text="lower the safety stock of {item}{where} by {number} ({current} → {proposed})",
+            number=lambda inst, d, key: d.target_min[key], parameter="target_min:{item}@{period}",
+        ),
+        blocking=Blocking(11, "safety stock of {entity}{where} ({rhs:,.0f} units) {state}", "unit less"),
+        words=_target_words,
+    ),
+    RowFamily(
+        "inventory.target_max", ("item", "t"), "unit", "stock target max",
+        limit=Limit(
+            noun="limit", relax=+1, step=share_of(0.1, 1.0, "10 % of the limit"), weight=1.0, keys=("max-stock",),
+            relax_text="raise the stock limit of {item}{where} by {number} ({current} → {proposed})",
+            number=lambda inst, d, key: d.target_max[key], parameter="target_max:{item}@{period}",
+        ),
+        blocking=Blocking(10, "warehouse limit of {entity}{where} ({rhs:,.0f} units)", "unit of space"),
+    ),
+)
+VARIABLES = (
+    VarFamily("inventory.stock", ("item", "t"), "stock"),
+    VarFamily("inventory.shortfall", ("item", "t"), "safety shortfall"),
+)
 
 
 def add_inventory(ctx: Context) -> pyo.Block:

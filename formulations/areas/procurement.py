@@ -13,6 +13,17 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from formulations.context import Context
+from formulations.families import Blocking, RowFamily, VarFamily
+
+FAMILIES = (
+    RowFamily("procurement.order_link", ("item", "t"), "unit", "order link", role="link"),
+    RowFamily("procurement.moq", ("item", "t"), "unit", "minimum order quantity", role="lot",
+              blocking=Blocking(13, "minimum order quantity {entity}{where} ({rhs:,.4g})", "unit")),
+)
+VARIABLES = (
+    VarFamily("procurement.q", ("item", "t"), "purchase"),
+    VarFamily("procurement.z", ("item", "t"), "order placed"),
+)
 
 
 def add_procurement(ctx: Context) -> pyo.Block:

@@ -16,6 +16,17 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from formulations.context import Context
+from formulations.families import Blocking, RowFamily, VarFamily
+
+FAMILIES = (
+    RowFamily("production.setup_link", ("item", "routing", "t"), "unit", "setup link", role="link"),
+    RowFamily("production.min_lot", ("item", "routing", "t"), "unit", "minimum lot", role="lot",
+              blocking=Blocking(12, "minimum lot {entity}{where} ({rhs:,.4g})", "unit")),
+)
+VARIABLES = (
+    VarFamily("production.x", ("item", "routing", "t"), "production"),
+    VarFamily("production.y", ("item", "routing", "t"), "setup"),
+)
 
 
 def add_production(ctx: Context) -> pyo.Block:

@@ -14,6 +14,29 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from formulations.context import Context
+from formulations.families import Blocking, Limit, RowFamily, VarFamily, share_of
+
+FAMILIES = (
+    RowFamily(
+        "sales.demand", ("product", "channel", "t"), "unit", "demand",
+        limit=Limit(
+            noun="demand", relax=-1, step=share_of(0.1, 1.0, "10 % of the demand"),
+            weight=2.0, keys=(),  # serving less loses the sale and the customer
+            relax_text="serve {amount} less of {product} to {channel}{where} (must-serve demand {current} → {proposed})",
+            number=lambda inst, d, key: d.demand.get(key, 0.0),
+            only_where=lambda d, key: d.service.get(key[1]) == "must",  # other channels may ship less anyway
+            opportunity=True,  # more demand is more sales: ranked after the limits
+        ),
+        blocking=Blocking(14, "firm (must) demand of {entity}{where} ({rhs:,.0f} units) takes the same resources",
+                          "unit less"),
+    ),
+    RowFamily("sales.backlog_end", ("product", "channel", "t"), "unit", "end backlog"),
+)
+VARIABLES = (
+    VarFamily("sales.ship", ("product", "channel", "t"), "shipment"),
+    VarFamily("sales.backlog", ("product", "channel", "t"), "backlog"),
+    VarFamily("sales.lost", ("product", "channel", "t"), "lost sales"),
+)
 
 
 def add_sales(ctx: Context) -> pyo.Block:

@@ -32,8 +32,24 @@ import pyomo.environ as pyo
 
 from formulations.assembly import Extension
 from formulations.context import Context
+from formulations.families import RowFamily, VarFamily
 
 DECISIONS = ("production.x", "production.y", "procurement.q", "procurement.z")
+
+# technical rows of re-plans and rush orders: tables show them by their registered name
+FAMILIES = (
+    RowFamily("replan.change", ("j",), "unit", "replan.change"),
+    RowFamily("replan.reserve_split", ("resource", "t"), "hour", "replan.reserve_split"),
+    RowFamily("replan.reserve_total", ("resource",), "hour", "replan.reserve_total"),
+    RowFamily("replan.accept_link", ("j",), "unit", "replan.accept_link"),
+)
+VARIABLES = (
+    VarFamily("replan.change_up", ("j",), "replan.change_up"),
+    VarFamily("replan.change_down", ("j",), "replan.change_down"),
+    VarFamily("replan.reserve_held", ("resource", "t"), "replan.reserve_held"),
+    VarFamily("replan.reserve_used", ("resource", "t"), "replan.reserve_used"),
+    VarFamily("replan.accept", ("j",), "replan.accept"),
+)
 
 
 def _block(ctx: Context) -> pyo.Block:

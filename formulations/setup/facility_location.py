@@ -56,10 +56,22 @@ import numpy as np
 import pyomo.environ as pyo
 
 from formulations.context import Context
+from formulations.families import RowFamily, VarFamily
 from formulations.setup.ls_inequalities import (
     add_ls_inequalities,
     outflow_bounds,
     shipment_only_items,
+)
+
+# technical rows: tables show them by their registered name
+FAMILIES = (
+    RowFamily("fl.cover", ("item", "t"), "unit", "fl.cover"),
+    RowFamily("fl.source", ("item", "source"), "unit", "fl.source"),
+    RowFamily("fl.link", ("item", "source", "t"), "unit", "fl.link"),
+)
+VARIABLES = (
+    VarFamily("fl.w", ("item", "source", "t"), "fl.w"),
+    VarFamily("fl.r", ("item", "source"), "fl.r"),
 )
 
 

@@ -50,6 +50,15 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from formulations.context import Context
+from formulations.families import RowFamily, VarFamily
+
+# technical rows: tables show them by their registered name. `l` (the last period of the
+# interval) is the period of a stock row; a link row's period is its start's.
+FAMILIES = (
+    RowFamily("tight.ls_link", ("item", "routing", "t", "l"), "unit", "tight.ls_link"),
+    RowFamily("tight.ls_stock", ("item", "t"), "unit", "tight.ls_stock"),
+)
+VARIABLES = (VarFamily("tight.e", ("item", "routing", "t", "l"), "tight.e"),)
 
 
 def shipment_only_items(ctx: Context) -> list[str]:

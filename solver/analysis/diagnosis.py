@@ -1,6 +1,6 @@
 """When no plan exists: the cheapest set of relaxations that makes it feasible, in business terms.
 
-Two answers, both translated through `solver.engine.sensitivity.ROW_FAMILIES`:
+Two answers, both in the words the row families declare (`formulations.registry`):
 
 * **Elastic re-solve** (always). Every row of a relaxable *limit* family gets a slack column
   that moves its right-hand side in the direction that helps (a ceiling up, a minimum down,
@@ -17,8 +17,8 @@ Two answers, both translated through `solver.engine.sensitivity.ROW_FAMILIES`:
   `getIis()` with the irreducible strategy, in a child process beside the elastic solve
   (`solver.engine.bound_worker.BackgroundIis`: getIis honours no time limit and cannot be
   interrupted safely). Only its *business limits* are listed, named like the limits above:
-  rows of a family a planner can change (`LIMIT_FAMILIES`; demand only where the channel must
-  be served). Balances and definitions (stock, cash, budget commitment, setup links) and
+  rows of a family a planner can change (a declared `Limit`; demand only where the channel
+  must be served). Balances and definitions (stock, cash, budget commitment, setup links) and
   variable bounds (quantities ≥ 0, binaries in [0, 1]; every business limit of this model —
   capacity, overtime limit, credit line, budgets, targets — is a row) hold by construction:
   they are counted, not listed.
@@ -29,7 +29,7 @@ same data and options. The whole call honours `options.time_limit` (or a `deadli
 limit cut short is named in `Diagnosis.unfinished`. `progress(phase, detail)` is called as
 the work moves (the CLI shows it; this module never prints).
 
-Weights (`DEFAULT_WEIGHTS`, per family, adjustable) multiply the money value of one unit of
+Weights (`DEFAULT_WEIGHTS`: each family's declared `Limit.weight`, adjustable) multiply the money value of one unit of
 the row, so that relaxations in hours, units and currency compare in money:
 
 * money rows (budgets, pool, emergency pool, minimum cash, credit line): 1 per currency unit;
@@ -55,51 +55,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from formulations.families import Place, RowFamily
+from formulations.registry import limit_keys, limits, row_family
 from solver.engine.options import SolveOptions
-from solver.engine.sensitivity import LIMIT_FAMILIES, ROW_FAMILIES
 from solver.io.instance import Instance
 from solver.money import money
 
 Progress = Callable[[str, str], None]  # (phase, detail): what the diagnosis is doing now
 
-# family (ROW_FAMILIES name) -> default weight per money-equivalent unit
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "capacity": 1.0,
-    "overtime limit": 0.9,
-    "budget per period": 1.0,
-    "budget horizon ceiling": 1.0,
-    "budget pool": 1.0,
-    "emergency pool": 1.0,
-    "minimum cash": 1.0,
-    "credit limit": 0.9,
-    "stock target min": 1.0,
-    "stock target max": 1.0,
-    "demand": 2.0,
-}
+# business label -> default weight per money-equivalent unit (declared with each family)
+DEFAULT_WEIGHTS: dict[str, float] = {f.label: f.limit.weight for f in limits()}
 # short names accepted on the command line (`--weight demand=5 --never credit`)
-FAMILY_KEYS: dict[str, str] = {
-    "capacity": "capacity",
-    "overtime": "overtime limit",
-    "overtime-limit": "overtime limit",
-    "budget": "budget per period",
-    "budget-period": "budget per period",
-    "budget-per-period": "budget per period",
-    "budget-horizon": "budget horizon ceiling",
-    "budget-horizon-ceiling": "budget horizon ceiling",
-    "pool": "budget pool",
-    "budget-pool": "budget pool",
-    "emergency": "emergency pool",
-    "emergency-pool": "emergency pool",
-    "min-cash": "minimum cash",
-    "minimum-cash": "minimum cash",
-    "credit": "credit limit",
-    "credit-limit": "credit limit",
-    "safety-stock": "stock target min",
-    "stock-target-min": "stock target min",
-    "max-stock": "stock target max",
-    "stock-target-max": "stock target max",
-    "demand": "demand",
-}
+FAMILY_KEYS: dict[str, str] = limit_keys()
 _TOL = 1e-6
 
 
@@ -108,7 +75,7 @@ class DiagnosisError(ValueError):
 
 
 def family_of(name: str) -> str:
-    """The ROW_FAMILIES family for a CLI key or family name ("min-cash", "minimum cash")."""
+    """The family's business label for a CLI key or label ("min-cash", "minimum cash")."""
     key = name.strip().lower().replace("_", "-").replace(" ", "-")
     if key in FAMILY_KEYS:
         return FAMILY_KEYS[key]
@@ -295,20 +262,14 @@ def _weights(weights: Mapping[str, float] | None, never: Iterable[str]) -> tuple
 
 # --------------------------------------------------------------------------- names
 
-def _row_parts(con, periods: tuple[str, ...]) -> tuple[str, str, str, tuple, int | None]:
-    """(component, family, entity, raw index, t) of a model row."""
-    comp = con.parent_component().name
-    family, names, _unit = ROW_FAMILIES.get(comp, (comp, (), ""))
-    idx = con.index()
-    idx = () if idx is None else (idx if isinstance(idx, tuple) else (idx,))
-    entity = " / ".join(str(v) for v, n in zip(idx, names, strict=False) if n != "t")
-    t = int(idx[names.index("t")]) if "t" in names and len(idx) == len(names) else None
-    return comp, family, entity, idx, t
+def _row_parts(con, periods: tuple[str, ...]) -> tuple[RowFamily, Place]:
+    """The family of a model row and where the row sits."""
+    fam = row_family(con)
+    return fam, fam.place(con.index(), periods)
 
 
-def _unit_of(comp: str, currency: str) -> str:
-    unit = ROW_FAMILIES.get(comp, ("", (), ""))[2]
-    return currency if unit == "money" else unit
+def _unit_of(fam: RowFamily, currency: str) -> str:
+    return currency if fam.unit == "money" else fam.unit
 
 
 def _qty(x: float, unit: str, currency: str) -> str:
@@ -355,13 +316,12 @@ def _hour_value(d, resource: str) -> float:
     return best if best > 0 else 1.0
 
 
-def _unit_value(d, comp: str, idx: tuple, cache: dict) -> float:
-    fam, names, unit = ROW_FAMILIES[comp]
-    if unit == "money":
+def _unit_value(d, fam: RowFamily, idx: tuple, cache: dict) -> float:
+    if fam.unit == "money":
         return 1.0
-    key = (comp, idx[0] if idx else None)
+    key = (fam.name, idx[0] if idx else None)
     if key not in cache:
-        if unit == "hour":
+        if fam.unit == "hour":
             cache[key] = _hour_value(d, idx[0])
         else:
             cache[key] = _item_value(d, idx[0])
@@ -376,31 +336,24 @@ def _relaxable_rows(d, sf, weights: Mapping[str, float]):
     cache: dict = {}
     A_rows = None
     for i, (con, kind) in enumerate(sf.rows):
-        comp = con.parent_component().name
-        if comp not in ROW_FAMILIES:
-            continue
-        fam = ROW_FAMILIES[comp][0]
-        wf = weights.get(fam, 0.0)
+        fam = row_family(con)
+        wf = weights.get(fam.label, 0.0) if fam.limit is not None else 0.0
         if wf <= 0:
             continue
         idx = con.index()
         idx = () if idx is None else (idx if isinstance(idx, tuple) else (idx,))
-        if kind == 1:
-            coef = -1.0  # a x - s <= u: the ceiling goes up
-        elif kind == -1:
-            coef = 1.0  # a x + s >= l: the minimum goes down
-        else:
-            # equalities: only must-serve demand (ship = d), relaxed to ship less
-            if comp != "sales.demand" or d.service.get(idx[1]) != "must":
-                continue
+        if not fam.limit.applies(d, idx):
+            continue
+        # relaxing raises the number (a x - s <= u) or lowers it (a x + s >= l, a x + s = d)
+        coef = -float(fam.limit.relax)
+        if kind == 0:  # an equality (must-serve demand: ship = d) moves only through its one column
             if A_rows is None:
                 A_rows = sp.csr_array(sf.A)
-            lo, hi = A_rows.indptr[i], A_rows.indptr[i + 1]
-            vals = A_rows.data[lo:hi]
+            vals = A_rows.data[A_rows.indptr[i]:A_rows.indptr[i + 1]]
             if len(vals) != 1:
                 continue
-            coef = 1.0 if vals[0] > 0 else -1.0  # a·ship + coef·s = d: ship falls as s grows
-        out.append((i, coef, wf * _unit_value(d, comp, idx, cache)))
+            coef *= 1.0 if vals[0] > 0 else -1.0
+        out.append((i, coef, wf * _unit_value(d, fam, idx, cache)))
     return out
 
 
@@ -481,96 +434,62 @@ class _SearchProgress:
 
 
 def _translate(inst: Instance, d, sf, rows: np.ndarray, slack: np.ndarray, costs: np.ndarray) -> list[Relaxation]:
-    cur = inst.currency
-    periods = inst.periods
     out: list[Relaxation] = []
-    credit: list[tuple[int, float, float, str]] = []
+    shared: dict[str, list[tuple[int, float, float, str, Place]]] = {}  # one number for every period
     for r, s, w in zip(rows, slack, costs, strict=True):
         con, kind = sf.rows[r]
         scale = max(1.0, abs(sf.row_upper[r] if kind == 1 else sf.row_lower[r]))
         if s <= _TOL * scale:
             continue
-        comp, fam, entity, idx, t = _row_parts(con, periods)
-        unit = _unit_of(comp, cur)
-        period = periods[t - 1] if t else ""
-        if comp == "cash.credit_limit":
-            credit.append((t, s, w * s, con.name))
+        fam, where = _row_parts(con, inst.periods)
+        if fam.limit.shared:
+            shared.setdefault(fam.name, []).append((where.t, s, w * s, con.name, where))
             continue
-        out.append(_relaxation(inst, d, comp, fam, entity, period, idx, t, s, unit, w * s, con.name))
-    if credit:
-        need = max(s for _, s, _, _ in credit)
-        amount = round_up(need, cur, cur)
-        limit = inst.cash.credit_limit
-        when = ", ".join(periods[t - 1] for t, *_ in sorted(credit))
-        text = (f"credit line short by {money(amount, cur)}: raise the credit limit from "
-                f"{money(limit, cur)} to {money(limit + amount, cur)} (needed in {when})")
-        out.append(Relaxation("credit limit", "", "", amount, cur, limit, limit + amount,
-                              float(sum(c for _, _, c, _ in credit)), text,
-                              tuple(n for *_, n in sorted(credit))))
+        out.append(_relaxation(inst, d, fam, where, s, w * s, con.name))
+    for name, moves in shared.items():
+        out.append(_shared_relaxation(inst, d, row_family(name), sorted(moves, key=lambda m: m[:4])))
     out.sort(key=lambda r: (-r.cost, r.family, r.entity, r.period))
     return out
 
 
-def _relaxation(inst, d, comp, fam, entity, period, idx, t, s, unit, cost, name) -> Relaxation:
+def _figure(x: float, unit: str, currency: str) -> str:
+    return money(x, currency) if unit == currency else _num(x)
+
+
+def _relaxation(inst, d, fam: RowFamily, where: Place, s: float, cost: float, name: str) -> Relaxation:
+    """One row relaxed by `s` (its right-hand side's units), worded by the family's declaration:
+    the amount in the number the planner gave (a capacity row holds 1 − reserve of it)."""
     cur = inst.currency
-    where = f" in {period}" if period else ""
-    if comp == "capacity.hours":
-        r = idx[0]
-        keep = 1.0 - d.reserve[r]
-        hours = s / keep if keep > 0 else s  # the capacity column carries the reserve share
-        amount = round_up(hours, unit, cur)
-        capacity = d.capacity[(r, t)]
-        note = f" ({_num(round_up(s, unit, cur))} plannable after the {d.reserve[r]:.0%} reserve)" if d.reserve[r] else ""
-        text = f"raise the capacity of {r}{where} by {_qty(amount, unit, cur)}, to {_num(capacity + amount)}{note}"
-        return Relaxation(fam, entity, period, amount, unit, capacity, capacity + amount, cost, text, (name,))
-    amount = round_up(s, unit, cur)
-    q = _qty(amount, unit, cur)
-    if comp == "capacity.overtime_limit":
-        r = idx[0]
-        lim = d.overtime_max[r]
-        text = f"allow {q} of overtime beyond the limit on {r}{where} (limit {_num(lim)} → {_num(lim + amount)})"
-        return Relaxation(fam, entity, period, amount, unit, lim, lim + amount, cost, text, (name,))
-    if comp == "budget.period_ceiling":
-        line = idx[0]
-        c = d.period_ceiling[(line, t)]
-        text = f"raise the {line} budget{where} by {q} (ceiling {money(c, cur)} → {money(c + amount, cur)})"
-        return Relaxation(fam, entity, period, amount, unit, c, c + amount, cost, text, (name,))
-    if comp == "budget.line_ceiling":
-        line = idx[0]
-        c = d.line_ceiling[line]
-        text = f"raise the horizon ceiling of the {line} budget by {q} ({money(c, cur)} → {money(c + amount, cur)})"
-        return Relaxation(fam, entity, period, amount, unit, c, c + amount, cost, text, (name,))
-    if comp == "budget.pool":
-        c = inst.budget.pool
-        text = f"raise the budget pool by {q} ({money(c, cur)} → {money(c + amount, cur)})"
-        return Relaxation(fam, entity, period, amount, unit, c, c + amount, cost, text, (name,))
-    if comp == "budget.emergency_pool":
-        c = inst.budget.emergency_pool
-        text = f"raise the emergency pool by {q} ({money(c, cur)} → {money(c + amount, cur)})"
-        return Relaxation(fam, entity, period, amount, unit, c, c + amount, cost, text, (name,))
-    if comp == "cash.min_cash":
-        m = d.cash_min[t]
-        fund = "" if inst.cash.credit_limit > 0 else " or open a credit line of that size"
-        text = (f"cash falls {q} below the minimum{where}: lower the minimum cash{where} by {q} "
-                f"({money(m, cur)} → {money(m - amount, cur)}){fund}")
-        return Relaxation(fam, entity, period, amount, unit, m, m - amount, cost, text, (name,))
-    if comp == "inventory.target_min":
-        item = idx[0]
-        m = d.target_min[(item, t)]
-        text = f"lower the safety stock of {item}{where} by {_num(amount)} ({_num(m)} → {_num(max(m - amount, 0.0))})"
-        return Relaxation(fam, entity, period, amount, unit, m, m - amount, cost, text, (name,))
-    if comp == "inventory.target_max":
-        item = idx[0]
-        m = d.target_max[(item, t)]
-        text = f"raise the stock limit of {item}{where} by {_num(amount)} ({_num(m)} → {_num(m + amount)})"
-        return Relaxation(fam, entity, period, amount, unit, m, m + amount, cost, text, (name,))
-    if comp == "sales.demand":
-        p, k = idx[0], idx[1]
-        qty = d.demand.get((p, k, t), 0.0)
-        text = f"serve {q} less of {p} to {k}{where} (must-serve demand {_num(qty)} → {_num(max(qty - amount, 0.0))})"
-        return Relaxation(fam, entity, period, amount, unit, qty, qty - amount, cost, text, (name,))
-    text = f"relax {fam} {entity}{where} by {q}"
-    return Relaxation(fam, entity, period, amount, unit, math.nan, math.nan, cost, text, (name,))
+    lim = fam.limit
+    unit = _unit_of(fam, cur)
+    keep = lim.per_unit(d, where.key)
+    amount = round_up(s / keep if keep > 0 else s, unit, cur)
+    current = lim.number(inst, d, where.key)
+    proposed = current + lim.relax * amount
+    shown = max(proposed, 0.0) if lim.relax < 0 and unit != cur else proposed  # no stock or demand below 0
+    note = ""
+    if keep != 1.0 and lim.scaled_note:
+        note = lim.scaled_note.format(rhs_amount=_num(round_up(s, unit, cur)), held=1.0 - keep)
+    text = lim.relax_text.format(**fam.text_fields(inst, d, where), amount=_qty(amount, unit, cur),
+                                 number=_num(amount), current=_figure(current, unit, cur),
+                                 proposed=_figure(shown, unit, cur), note=note)
+    return Relaxation(fam.label, where.entity, where.period, amount, unit, current, proposed, cost, text, (name,))
+
+
+def _shared_relaxation(inst, d, fam: RowFamily, moves: list) -> Relaxation:
+    """The rows of a number shared by every period (the credit line) relaxed as one change of
+    that number: the largest of their shortfalls, needed in each of their periods."""
+    cur = inst.currency
+    lim = fam.limit
+    unit = _unit_of(fam, cur)
+    amount = round_up(max(s for _t, s, *_ in moves), unit, cur)
+    current = lim.number(inst, d, moves[0][4].key)
+    proposed = current + lim.relax * amount
+    when = ", ".join(where.period for *_, where in moves)
+    text = lim.relax_text.format(**fam.text_fields(inst, d, Place((), "", "", None)), amount=_qty(amount, unit, cur),
+                                 current=_figure(current, unit, cur), proposed=_figure(proposed, unit, cur), when=when)
+    return Relaxation(fam.label, "", "", amount, unit, current, proposed, float(sum(c for _t, _s, c, *_ in moves)),
+                      text, tuple(n for *_, n, _w in moves))
 
 
 # --------------------------------------------------------------------------- IIS
@@ -595,13 +514,10 @@ def _start_iis(sf, deadline: float):
     ), until=deadline)
 
 
-def _is_business_limit(d, comp: str, idx: tuple) -> bool:
+def _is_business_limit(d, fam: RowFamily, idx: tuple) -> bool:
     """A row a planner can change: capacity, overtime limit, budgets, pools, minimum cash,
     credit line, stock targets, and demand of a channel that must be served."""
-    fam = ROW_FAMILIES.get(comp, ("",))[0]
-    if fam not in LIMIT_FAMILIES:
-        return False
-    return comp != "sales.demand" or d.service.get(idx[1]) == "must"
+    return fam.limit is not None and fam.limit.applies(d, idx)
 
 
 def _iis(inst: Instance, d, sf, conflict, diag: Diagnosis, deadline: float) -> None:
@@ -624,12 +540,11 @@ def _iis(inst: Instance, d, sf, conflict, diag: Diagnosis, deadline: float) -> N
     members = []
     for r in report["rows"]:
         con, kind = sf.rows[r]
-        comp, fam, entity, idx, t = _row_parts(con, periods)
-        if not _is_business_limit(d, comp, idx):
+        fam, where = _row_parts(con, periods)
+        if not _is_business_limit(d, fam, where.key):
             diag.iis_left_out += 1
             continue
-        period = periods[t - 1] if t else ""
-        unit = _unit_of(comp, cur)
+        unit = _unit_of(fam, cur)
         if kind == 0:
             sense, rhs, bound = "=", sf.row_lower[r], "equality"
         elif kind == 1:
@@ -637,7 +552,7 @@ def _iis(inst: Instance, d, sf, conflict, diag: Diagnosis, deadline: float) -> N
         else:
             sense, rhs, bound = "≥", sf.row_lower[r], "lower"
         rhs_text = _qty(rhs, unit, cur) if unit else _num(rhs)
-        members.append(IisMember("row", fam, entity, period, con.name, bound,
-                                 f"{fam}{_where(entity, period)} ({sense} {rhs_text})"))
+        members.append(IisMember("row", fam.label, where.entity, where.period, con.name, bound,
+                                 f"{fam.label}{_where(where.entity, where.period)} ({sense} {rhs_text})"))
     diag.iis_left_out += sum(1 for b in report["col_bounds"] if int(b) in _BOUND_IN_CONFLICT)
     diag.iis = members

@@ -44,7 +44,8 @@ def measure_limits(result, options, top: int = DEFAULT_MEASURED, jobs: int = 2, 
             r = lim.loc[i]
             p = Parameter.parse(r["parameter"])
             sign = 1.0 if r["shadow_price"] > 0 else -1.0
-            points.append((r["parameter"], base_value(inst, p) + sign * r["step_size"] / _rhs_per_unit(inst, p)))
+            per_unit = sens.rhs_per_unit.get(r["parameter"], 1.0)  # the row holds this much of the number
+            points.append((r["parameter"], base_value(inst, p) + sign * r["step_size"] / per_unit))
         for i, row in zip(wanted, solve_points(inst, points, opts, jobs=jobs, progress=progress),
                           strict=True):
             done.add(i)
@@ -55,12 +56,3 @@ def measure_limits(result, options, top: int = DEFAULT_MEASURED, jobs: int = 2, 
         wanted = [i for i in limits.index[:top] if measurable[i] and i not in done]
     sens.limits = _sorted(lim)
     return time.perf_counter() - t0
-
-
-def _rhs_per_unit(inst, p) -> float:
-    """Units of the row's right-hand side per unit of the parameter: capacity rows hold
-    (1 − reserve) of the period's hours; every other limit row holds its number itself."""
-    if p.kind == "capacity":
-        res = inst.tables["resources"].set_index("resource")
-        return 1.0 - float(res.at[p.target, "reserve"])
-    return 1.0

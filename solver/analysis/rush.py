@@ -65,12 +65,14 @@ from formulations.extensions.replan import (
 from formulations.extensions.replan import (
     change_penalty as change_penalty_ext,
 )
+from formulations.families import Step
+from formulations.plan_data import PlanData
+from formulations.registry import row_family
 from formulations.setup.variants import formulation_extensions
 from solver.engine.highs import SolveOutcome, StandardForm, compile_model, solve_standard_form
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
 from solver.engine.results import Result, var_values
-from solver.engine.sensitivity import LIMIT_FAMILIES, ROW_FAMILIES
 from solver.engine.status import Status
 from solver.io.baseline import Baseline
 from solver.io.instance import Instance, freeze_tables
@@ -82,12 +84,7 @@ DEFAULT_CHANGE_PENALTY = 1.0  # currency per unit changed: a tie-break that keep
 TOL = 1e-6
 CTP_CAP_FACTOR = 2.0  # the CTP run's demand row: this many times the order, ×4 while the plan reaches it
 CTP_CAP_RAISES = 4
-# constraint families that can block an order, in the order a planner reads them
-BLOCKING_FAMILIES = (
-    "capacity", "overtime limit", "budget per period", "budget horizon ceiling", "budget pool",
-    "emergency pool", "minimum cash", "credit limit", "stock balance", "stock target max",
-    "stock target min", "minimum lot", "minimum order quantity", "demand",
-)
+ONE_UNIT = Step("one unit", lambda rhs: 1.0)  # the step of a blocking row that declares none
 
 
 @dataclass(frozen=True)
@@ -499,6 +496,7 @@ class _Probe:
     inst: Instance
     sf: StandardForm
     outcome: SolveOutcome
+    data: PlanData
 
     @property
     def ok(self) -> bool:
@@ -537,7 +535,7 @@ def _probe(name: str, inst: Instance, baseline: Baseline, delivery: _Delivery, r
         sf.cost[cols] = 1.0
     out = solve_standard_form(sf, dataclasses.replace(options, gap=0.0) if maximise else options)
     shipped = float(out.values[cols].sum()) if out.status.has_plan else math.nan
-    return _Probe(name, out.status, shipped, time.perf_counter() - t0, inst2, sf, out)
+    return _Probe(name, out.status, shipped, time.perf_counter() - t0, inst2, sf, out, built.data)
 
 
 def _correct_capacity(result: Result, reserve: dict[str, float]) -> None:
@@ -737,7 +735,7 @@ def _empty_blocking() -> pd.DataFrame:
 
 def _blocking(probe: _Probe, o: _Resolved, freeze: int) -> pd.DataFrame:
     """Limits that hold the order back, ranked by the extra units of the order that one
-    relaxation step would ship.
+    relaxation step would ship, in the words each row family declares (`Blocking`).
 
     The capable-to-promise run maximises the order's shipments, so the duals of its
     fixed-integer LP (the polish) are order units shipped per unit of extra right-hand side
@@ -748,87 +746,35 @@ def _blocking(probe: _Probe, o: _Resolved, freeze: int) -> pd.DataFrame:
         return _empty_blocking()
     per = np.asarray(out.row_duals, dtype=float)[: sf.num_rows]
     periods = probe.inst.periods
-    items = probe.inst.tables["items"].set_index("item")
     cur = probe.inst.currency
+    frozen = f", and production and purchases of the first {freeze} period(s) are frozen" if freeze else ""
     rows = []
     for j in np.flatnonzero(np.abs(per) > 1e-9):
         con, kind = sf.rows[j]
-        comp = con.parent_component().name
-        family, names, _unit = ROW_FAMILIES.get(comp, (comp, (), ""))
-        if family not in BLOCKING_FAMILIES:
+        fam = row_family(con)
+        if fam.blocking is None:
             continue
-        entity, period = _entity_period(con.index(), names, periods)
-        if family == "demand" and entity.endswith(f" / {o.rush_channel}"):
+        where = fam.place(con.index(), periods)
+        # the order itself: its own demand row, and the stock of its product
+        if fam.name == "sales.demand" and where.key[1] == o.rush_channel:
             continue
-        if family == "stock balance" and entity == o.product:
+        if fam.name == "inventory.balance" and where.key[0] == o.product:
             continue
         rhs = float(sf.row_upper[j] if kind == 1 else sf.row_lower[j])
         per_unit = abs(float(per[j]))
-        if family == "stock balance":
-            step_name, step = "one unit of the item", 1.0
-            text = _shortage_text(entity, period, items, per_unit, o.product, freeze)
-        else:
-            step_name, step_of = LIMIT_FAMILIES.get(family, ("one unit", lambda rhs: 1.0))
-            step = step_of(rhs)
-            text = _limit_text(family, entity, period, rhs, per_unit, cur, o.product, items)
-        rows.append((family, entity, period, rhs, float(per[j]), per_unit * step, step_name, text, comp))
+        step = fam.blocking.step or (fam.limit.step if fam.limit is not None else ONE_UNIT)
+        text = (fam.blocking.text.format(**fam.text_fields(probe.inst, probe.data, where), rhs=rhs, frozen=frozen)
+                + f"; each extra {fam.blocking.gain.format(currency=cur)} would ship {per_unit:,.3g} more {o.product}")
+        rows.append((fam.label, where.entity, where.period, rhs, float(per[j]), per_unit * step.of_rhs(rhs), step.text,
+                     text, fam.name))
     df = pd.DataFrame(rows, columns=list(_empty_blocking().columns))
     if df.empty:
         return _empty_blocking()
     df = df[df["units_per_step"] >= 0.01 * df["units_per_step"].max()]  # next to nothing more: not a limit
     # limits a planner can act on first (capacity, material, budget, cash), other firm orders last
-    df = df.assign(_rank=df["family"].map(BLOCKING_FAMILIES.index))
+    df = df.assign(_rank=df["constraint"].map(lambda name: row_family(name).blocking.rank))
     return df.sort_values(["_rank", "units_per_step", "entity", "period"], ascending=[True, False, True, True],
                           ignore_index=True).drop(columns="_rank")
-
-
-def _entity_period(index, names: tuple[str, ...], periods: Sequence[str]) -> tuple[str, str]:
-    if index is None:
-        return "", ""
-    idx = index if isinstance(index, tuple) else (index,)
-    entity = " / ".join(str(v) for v, n in zip(idx, names, strict=False) if n != "t")
-    period = periods[int(idx[names.index("t")]) - 1] if "t" in names else ""
-    return entity, period
-
-
-def _shortage_text(item: str, period: str, items: pd.DataFrame, per_unit: float, product: str, freeze: int) -> str:
-    kind = str(items.at[item, "kind"]) if item in items.index else "item"
-    lead = int(items.at[item, "lead_time"]) if item in items.index else 0
-    how = "bought" if kind == "material" else "made"
-    why = f"{how} with a lead time of {lead} period(s)"
-    if freeze:
-        why += f", and production and purchases of the first {freeze} period(s) are frozen"
-    return (f"{kind} {item} runs short in {period} ({why}); each extra unit on hand would ship "
-            f"{per_unit:,.3g} more {product}")
-
-
-def _limit_text(family: str, entity: str, period: str, rhs: float, per_unit: float, currency: str, product: str,
-                items: pd.DataFrame) -> str:
-    when = f" in {period}" if period else ""
-    gain = f"; each extra {{}} would ship {per_unit:,.3g} more {product}"
-    if family == "capacity":
-        return f"capacity of {entity}{when} is fully used ({rhs:,.0f} h including the rush reserve)" + gain.format("hour")
-    if family == "overtime limit":
-        return f"overtime of {entity}{when} is at its limit ({rhs:,.0f} h)" + gain.format("hour")
-    if family in ("budget per period", "budget horizon ceiling"):
-        return f"budget line {entity}{when} is at its ceiling ({rhs:,.0f} {currency})" + gain.format(currency)
-    if family == "budget pool":
-        return f"the budget pool is used up ({rhs:,.0f} {currency})" + gain.format(currency)
-    if family == "emergency pool":
-        return f"the emergency budget pool is used up ({rhs:,.0f} {currency})" + gain.format(currency)
-    if family == "minimum cash":
-        return f"cash{when} is at its minimum balance ({rhs:,.0f} {currency})" + gain.format(f"{currency} of cash")
-    if family == "credit limit":
-        return f"the credit line{when} is fully drawn ({rhs:,.0f} {currency})" + gain.format(f"{currency} of credit")
-    if family == "stock target max":
-        return f"warehouse limit of {entity}{when} ({rhs:,.0f} units)" + gain.format("unit of space")
-    if family == "stock target min":
-        soft = entity in items.index and pd.notna(items.at[entity, "safety_penalty"])
-        state = "is already drawn down to nothing" if soft else "is a hard target"
-        return f"safety stock of {entity}{when} ({rhs:,.0f} units) {state}" + gain.format("unit less")
-    if family == "demand":
-        return f"firm (must) demand of {entity}{when} ({rhs:,.0f} units) takes the same resources" + gain.format("unit less")
-    return f"{family} {entity}{when} ({rhs:,.4g})" + gain.format("unit")
 
 
 def _reasons(inst: Instance, o: _Resolved, rules: Rules, ctp: float, blocking: pd.DataFrame) -> list[str]:

@@ -48,10 +48,10 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from formulations.context import Context
+from formulations.registry import row_family
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
 from solver.engine.results import Result, var_values
-from solver.engine.sensitivity import ROW_FAMILIES
 from solver.engine.status import Status
 from solver.io.instance import Instance, freeze_tables
 from solver.money import money
@@ -262,7 +262,7 @@ def _budget_row(inst: Instance, budget: pd.DataFrame, line: str, t: int, slack: 
         comp, text = "budget.pool", f"the budget pool, first short on {line} in {period}"
     else:
         comp, text = "budget.period_ceiling", f"the {line} budget in {period}"
-    return (ROW_FAMILIES[comp][0], comp, line, period, t, slack, text)
+    return (row_family(comp).label, comp, line, period, t, slack, text)
 
 
 def _cash_row(inst: Instance, t: int, slack: float) -> tuple:
@@ -270,7 +270,7 @@ def _cash_row(inst: Instance, t: int, slack: float) -> tuple:
     credit = inst.cash.credit_limit
     text = f"the minimum cash in {period}" + (
         f" (credit line of {money(credit, inst.currency)} fully drawn)" if credit > 0 else "")
-    return (ROW_FAMILIES["cash.min_cash"][0], "cash.min_cash", "", period, t, slack, text)
+    return (row_family("cash.min_cash").label, "cash.min_cash", "", period, t, slack, text)
 
 
 # ---------------------------------------------------------------------------- step 5

@@ -8,6 +8,7 @@ import time
 
 from rich.console import Console
 
+from formulations.registry import limits
 from solver.analysis.diagnosis import (
     DEFAULT_WEIGHTS,
     Diagnosis,
@@ -21,8 +22,8 @@ from solver.io.loading import load_instance
 from solver.io.writers import to_jsonable
 from solver.present.terminal import console as make_console
 
-MAIN_KEYS = ("capacity", "overtime", "budget", "budget-horizon", "pool", "emergency-pool", "min-cash",
-             "credit", "safety-stock", "max-stock", "demand")
+# the name each family is listed by (its first declared key)
+MAIN_KEYS = tuple(f.limit.keys[0] if f.limit.keys else f.label.replace(" ", "-") for f in limits())
 
 
 def add_arguments(p) -> None:

@@ -43,6 +43,7 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 
 from formulations.assembly import Extension, build_model
+from formulations.registry import row_family
 from formulations.setup.variants import formulation_extensions
 from solver.engine.bound_worker import BackgroundBound, BoundJob, highs_lp
 from solver.engine.exact import solve_exact
@@ -412,7 +413,7 @@ class _Dive:
         A = self.sf.A.tocsr()
         rows, owner = [], []
         for i, (con, _kind) in enumerate(self.sf.rows):
-            if con.parent_component().name not in ("production.min_lot", "procurement.moq"):
+            if row_family(con).role != "lot":  # minimum lot / MOQ: x - m·y >= 0
                 continue
             ks = [pos[int(c)] for c in A.indices[A.indptr[i]:A.indptr[i + 1]] if self.sf.is_integer[c]]
             if len(ks) == 1:
@@ -557,8 +558,8 @@ def _lot_columns(sf: StandardForm, int_cols: np.ndarray) -> dict[int, tuple[int 
     least: dict[int, float] = {}
     A = sf.A.tocsr()
     for i, (con, _kind) in enumerate(sf.rows):
-        name = con.parent_component().name
-        if name not in ("production.setup_link", "procurement.order_link", "production.min_lot", "procurement.moq"):
+        role = row_family(con).role  # link: x - M·y <= 0; lot: x - m·y >= 0
+        if role not in ("link", "lot"):
             continue
         cols = A.indices[A.indptr[i]:A.indptr[i + 1]]
         vals = A.data[A.indptr[i]:A.indptr[i + 1]]
@@ -567,7 +568,7 @@ def _lot_columns(sf: StandardForm, int_cols: np.ndarray) -> dict[int, tuple[int 
         if len(yc) != 1 or len(xc) != 1:
             continue
         y = int(cols[yc[0]])
-        if name.endswith("link"):
+        if role == "link":
             out[y] = [int(cols[xc[0]]), float(abs(vals[yc[0]]))]
         else:
             least[y] = float(abs(vals[yc[0]]))

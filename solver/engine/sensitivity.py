@@ -13,12 +13,14 @@ within the reported range; the exact value of a larger change is measured by re-
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 import pandas as pd
 
+from formulations.families import Place, RowFamily
+from formulations.registry import ROWS, row_family, var_family
 from solver.engine.highs import in_user_units
 from solver.money import money
 
@@ -30,60 +32,6 @@ LP_LABEL = "Shadow prices and ranges of the LP (no integer decisions): exact wit
 UNRANGED_LABEL = ("Ranges are not given: the LP without HiGHS's money scaling did not end optimal from the plan's "
                   "basis, so no ranging in your units could be read.")
 
-# constraint component -> (family, index names, unit of the right-hand side)
-ROW_FAMILIES: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "capacity.hours": ("capacity", ("resource", "t"), "hour"),
-    "capacity.overtime_limit": ("overtime limit", ("resource", "t"), "hour"),
-    "budget.commit": ("budget commitment", ("line", "t"), "money"),
-    "budget.period_ceiling": ("budget per period", ("line", "t"), "money"),
-    "budget.line_ceiling": ("budget horizon ceiling", ("line",), "money"),
-    "budget.pool": ("budget pool", (), "money"),
-    "budget.emergency_pool": ("emergency pool", (), "money"),
-    "cash.balance": ("cash balance", ("t",), "money"),
-    "cash.min_cash": ("minimum cash", ("t",), "money"),
-    "cash.credit_limit": ("credit limit", ("t",), "money"),
-    "inventory.balance": ("stock balance", ("item", "t"), "unit"),
-    "inventory.target_min": ("stock target min", ("item", "t"), "unit"),
-    "inventory.target_max": ("stock target max", ("item", "t"), "unit"),
-    "sales.demand": ("demand", ("product", "channel", "t"), "unit"),
-    "sales.backlog_end": ("end backlog", ("product", "channel", "t"), "unit"),
-    "production.setup_link": ("setup link", ("item", "routing", "t"), "unit"),
-    "production.min_lot": ("minimum lot", ("item", "routing", "t"), "unit"),
-    "procurement.order_link": ("order link", ("item", "t"), "unit"),
-    "procurement.moq": ("minimum order quantity", ("item", "t"), "unit"),
-}
-# families a planner can relax, with the step their value is quoted for
-LIMIT_FAMILIES = {
-    "capacity": ("one day of capacity (1/30 of the period's hours)", lambda rhs: abs(rhs) / 30 if rhs else 8.0),
-    "overtime limit": ("one day of overtime (1/30 of the limit)", lambda rhs: abs(rhs) / 30 if rhs else 1.0),
-    "budget per period": ("10 % of the ceiling", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
-    "budget horizon ceiling": ("10 % of the ceiling", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
-    "budget pool": ("10 % of the pool", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
-    "emergency pool": ("10 % of the pool", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
-    "minimum cash": ("10 % of the minimum", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
-    "credit limit": ("10 % of the credit line", lambda rhs: 0.1 * abs(rhs) if rhs else 1000.0),
-    "stock target min": ("10 % of the target", lambda rhs: 0.1 * abs(rhs) if rhs else 1.0),
-    "stock target max": ("10 % of the limit", lambda rhs: 0.1 * abs(rhs) if rhs else 1.0),
-    "demand": ("10 % of the demand", lambda rhs: 0.1 * abs(rhs) if rhs else 1.0),
-}
-VAR_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "production.x": ("production", ("item", "routing", "t")),
-    "production.y": ("setup", ("item", "routing", "t")),
-    "procurement.q": ("purchase", ("item", "t")),
-    "procurement.z": ("order placed", ("item", "t")),
-    "inventory.stock": ("stock", ("item", "t")),
-    "inventory.shortfall": ("safety shortfall", ("item", "t")),
-    "sales.ship": ("shipment", ("product", "channel", "t")),
-    "sales.backlog": ("backlog", ("product", "channel", "t")),
-    "sales.lost": ("lost sales", ("product", "channel", "t")),
-    "capacity.overtime": ("overtime", ("resource", "t")),
-    "budget.alloc": ("budget allocation", ("line", "t")),
-    "budget.emergency": ("emergency budget", ("line", "t")),
-    "cash.cash": ("closing cash", ("t",)),
-    "cash.loan": ("loan", ("t",)),
-}
-# extra demand is an opportunity, not a limit to relax: ranked after the limits
-OPPORTUNITY_FAMILIES = {"demand"}
 TOL = 1e-7
 
 
@@ -93,6 +41,9 @@ class Sensitivity:
     variables: pd.DataFrame
     limits: pd.DataFrame
     label: str
+    # sweep parameter -> units of its row's right-hand side per unit of the parameter (capacity
+    # rows hold 1 − reserve of the hours): what solver.analysis.limits moves the number by
+    rhs_per_unit: dict[str, float] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -100,19 +51,6 @@ class Sensitivity:
             "sensitivity_variables": self.variables,
             "limits": self.limits,
         }
-
-
-def _split_index(index, names: tuple[str, ...], periods: tuple[str, ...]) -> tuple[str, str]:
-    """(entity, period label) from a component index."""
-    if index is None:
-        return "", ""
-    idx = index if isinstance(index, tuple) else (index,)
-    entity = [str(v) for v, n in zip(idx, names, strict=False) if n != "t"]
-    period = ""
-    if "t" in names:
-        t = idx[names.index("t")]
-        period = periods[int(t) - 1]
-    return " / ".join(entity), period
 
 
 def compute_sensitivity(result, options=None) -> Sensitivity | None:
@@ -126,6 +64,7 @@ def compute_sensitivity(result, options=None) -> Sensitivity | None:
         return None
     inst = result.instance
     periods = inst.periods
+    data = result.built.data if result.built is not None else None
     h = in_user_units(out.highs)
     ranged = h is not None
     h = h if ranged else out.highs
@@ -149,10 +88,13 @@ def compute_sensitivity(result, options=None) -> Sensitivity | None:
 
     # ---- constraints
     recs = []
+    per_unit: dict[str, float] = {}
     for j, (con, kind) in enumerate(sf.rows):
-        comp = con.parent_component().name
-        family, names, unit = ROW_FAMILIES.get(comp, (comp, (), ""))
-        entity, period = _split_index(con.index(), names, periods)
+        fam = row_family(con)
+        where = fam.place(con.index(), periods)
+        parameter = _parameter(fam, where)
+        if parameter and data is not None:
+            per_unit[parameter] = fam.limit.per_unit(data, where.key)
         rhs = sf.row_upper[j] if kind == 1 else sf.row_lower[j]
         act = row_value[j]
         slack = rhs - act if kind == 1 else (act - rhs if kind == -1 else 0.0)
@@ -166,9 +108,9 @@ def compute_sensitivity(result, options=None) -> Sensitivity | None:
         if j in soft:
             price, inc, dec = soft[j](price, inc, dec, rhs)
         binding = abs(slack) <= TOL * max(1.0, abs(rhs)) and (kind == 0 or abs(price) > TOL)
-        recs.append((family, entity, period, comp, act, "<=" if kind == 1 else (">=" if kind == -1 else "="),
-                     rhs, slack, binding, price, _nonnegative(inc), _nonnegative(dec), unit,
-                     _parameter(comp, con.index(), periods)))
+        recs.append((fam.label, where.entity, where.period, fam.name, act,
+                     "<=" if kind == 1 else (">=" if kind == -1 else "="), rhs, slack, binding, price,
+                     _nonnegative(inc), _nonnegative(dec), fam.unit, parameter))
     cons = pd.DataFrame(recs, columns=[
         "family", "entity", "period", "constraint", "final_value", "sense", "rhs", "slack",
         "binding", "shadow_price", "allowable_increase", "allowable_decrease", "rhs_unit", "parameter",
@@ -178,17 +120,17 @@ def compute_sensitivity(result, options=None) -> Sensitivity | None:
     # ---- variables
     vrecs = []
     for j, var in enumerate(sf.columns):
-        comp = var.parent_component().name
-        family, names = VAR_FAMILIES.get(comp, (comp, ()))
-        entity, period = _split_index(var.index(), names, periods)
+        fam = var_family(var)
+        where = fam.place(var.index(), periods)
         c = sf.cost[j]
-        vrecs.append((family, entity, period, var.name, col_value[j], col_dual[j], c,
+        vrecs.append((fam.label, where.entity, where.period, var.name, col_value[j], col_dual[j], c,
                       _nonnegative(cost_up[j] - c), _nonnegative(c - cost_dn[j]), bool(sf.is_integer[j])))
     variables = pd.DataFrame(vrecs, columns=[
         "family", "entity", "period", "variable", "final_value", "reduced_cost",
         "objective_coefficient", "allowable_increase", "allowable_decrease", "fixed_integer",
     ])
-    return Sensitivity(constraints=cons, variables=variables, limits=rank_limits(cons, inst.currency), label=label)
+    return Sensitivity(constraints=cons, variables=variables, limits=rank_limits(cons, inst.currency), label=label,
+                       rhs_per_unit=per_unit)
 
 
 def _nonnegative(x: float) -> float:
@@ -236,28 +178,12 @@ LOWER_BOUND = "lower_bound"  # price × the part of the step the price holds for
 WITHIN_RANGE = "within_range"  # extra demand: price × the part of the step the price holds for
 DEFAULT_MEASURED = 8  # limits `solve --sensitivity` re-solves (the number the terminal shows)
 
-# row component -> the instance number (solver.analysis.parametric) a planner moves to move that row
-# alone, and how many units of the row's rhs one unit of it is. The credit line and the overtime
-# allowance are one number for every period: no single period's row can be moved alone.
-_PARAMETER_OF = {
-    "capacity.hours": lambda idx, at: f"capacity:{idx[0]}@{at(idx[1])}",
-    "budget.period_ceiling": lambda idx, at: f"budget:{idx[0]}@{at(idx[1])}",
-    "budget.line_ceiling": lambda idx, at: f"line_ceiling:{idx[0]}",
-    "budget.pool": lambda idx, at: "budget_pool",
-    "budget.emergency_pool": lambda idx, at: "emergency_pool",
-    "cash.min_cash": lambda idx, at: f"min_cash@{at(idx[0])}",
-    "inventory.target_min": lambda idx, at: f"target_min:{idx[0]}@{at(idx[1])}",
-    "inventory.target_max": lambda idx, at: f"target_max:{idx[0]}@{at(idx[1])}",
-}
-
-
-def _parameter(comp: str, index, periods: tuple[str, ...]) -> str:
-    """The `prodbudget sweep --param` name of the number behind this row, or ""."""
-    make = _PARAMETER_OF.get(comp)
-    if make is None:
+def _parameter(fam: RowFamily, where: Place) -> str:
+    """The `prodbudget sweep --param` name of the number behind this row, or "" (the family's
+    declaration says which number moves one row alone)."""
+    if fam.limit is None or fam.limit.parameter is None:
         return ""
-    idx = index if isinstance(index, tuple) else (index,)
-    return make(idx, lambda t: periods[int(t) - 1])
+    return fam.limit.parameter.format(**where.fields(fam.dims))
 
 
 def rank_limits(cons: pd.DataFrame, currency: str) -> pd.DataFrame:
@@ -269,20 +195,20 @@ def rank_limits(cons: pd.DataFrame, currency: str) -> pd.DataFrame:
     many times more."""
     rows = []
     for r in cons.itertuples(index=False):
-        if r.family not in LIMIT_FAMILIES or abs(r.shadow_price) <= TOL:
+        fam = ROWS.get(r.constraint)
+        if fam is None or fam.limit is None or abs(r.shadow_price) <= TOL:
             continue
-        step_name, step_of = LIMIT_FAMILIES[r.family]
-        step = step_of(r.rhs)
+        step_name, step = fam.limit.step.text, fam.limit.step.of_rhs(r.rhs)
         up = r.shadow_price > 0  # which way of moving the rhs gains profit
         valid = r.allowable_increase if up else r.allowable_decrease
         worth = abs(r.shadow_price) * min(step, valid)
         unit = currency if r.rhs_unit == currency else r.rhs_unit
         one = f"{'+' if up else '−'}{_one(unit, currency)}"
         where = ", ".join(x for x in (r.entity, r.period) if x)
-        text = (f"{r.family}{' ' + where if where else ''}: {one} of {_what(r.family)} is worth "
+        text = (f"{r.family}{' ' + where if where else ''}: {one} of {fam.limit.noun} is worth "
                 f"{_per_unit_money(abs(r.shadow_price), currency)} profit, valid "
                 f"{'up to +' if up else 'down to −'}{_amount(valid, unit, currency)}")
-        kind = "opportunity" if r.family in OPPORTUNITY_FAMILIES else "limit"
+        kind = "opportunity" if fam.limit.opportunity else "limit"
         basis = WITHIN_RANGE if kind == "opportunity" else LOWER_BOUND
         rows.append((kind, r.family, r.entity, r.period, r.rhs, r.shadow_price, step_name, step, worth, basis,
                      math.nan, valid, r.parameter, text))
@@ -303,15 +229,6 @@ def _one(unit: str, currency: str) -> str:
     if unit == currency:
         return money(1, currency)
     return f"1 {unit}"
-
-
-def _what(family: str) -> str:
-    return {
-        "capacity": "capacity", "overtime limit": "overtime allowance", "budget per period": "ceiling",
-        "budget horizon ceiling": "ceiling", "budget pool": "pool", "emergency pool": "emergency pool",
-        "minimum cash": "minimum cash", "credit limit": "credit line", "stock target min": "target",
-        "stock target max": "limit", "demand": "demand",
-    }.get(family, "right-hand side")
 
 
 def _per_unit_money(value: float, currency: str) -> str:
