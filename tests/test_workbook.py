@@ -319,6 +319,28 @@ def test_result_workbook_sensitivity_sheets_in_solver_layout(solved, tmp_path):
 
 
 @pytest.mark.solver
+def test_sensitivity_sheet_highlights_binding_business_limits_only(solved, tmp_path):
+    """Issue 17: stock balances and demand equalities always hold with no slack; only binding
+    rows of a family a planner can change (capacity here) are marked, with a legend."""
+    wb = openpyxl.load_workbook(write_result_workbook(solved, tmp_path / "result.xlsx"))
+    ws = wb["sensitivity_constraints"]
+    head_row = int(ws.freeze_panes[1:]) - 1
+    header = [c.value for c in ws[head_row]]
+    col = {name: header.index(name) + 1 for name in ("constraint", "binding")}
+    assert any("Orange rows" in str(ws.cell(row=r, column=1).value) for r in range(1, head_row))
+    marked, equalities = [], 0
+    for r in range(head_row + 1, ws.max_row + 1):
+        name, binding = ws.cell(row=r, column=col["constraint"]).value, ws.cell(row=r, column=col["binding"]).value
+        if ws.cell(row=r, column=1).fill.fgColor.rgb == "00FCE4D6":
+            marked.append(name)
+            assert binding
+        elif binding and name in ("inventory.balance", "sales.demand", "cash.balance"):
+            equalities += 1
+    assert marked and set(marked) <= {"capacity.hours", "capacity.overtime_limit"}, marked
+    assert equalities > 0  # binding balances exist and are left unmarked
+
+
+@pytest.mark.solver
 def test_solve_xlsx_flag(tmp_path):
     out = tmp_path / "r.xlsx"
     run = prodbudget("solve", TINY / "budget_pool", "--xlsx", out)

@@ -77,6 +77,8 @@ REQUIRED_FILL = PatternFill("solid", fgColor="1F3864")
 TITLE_FONT = Font(bold=True, size=14)
 SECTION_FONT = Font(bold=True, size=12, color="305496")
 BINDING_FILL = PatternFill("solid", fgColor="FCE4D6")  # light orange: a limit the plan hits
+BINDING_LEGEND = ("Orange rows: business limits the plan sits at (capacity, overtime, budgets, pools, minimum cash, "
+                  "credit line, stock targets); balances, demand rows and links always hold and are not marked.")
 BINDING_FONT = Font(bold=True, color="C00000")
 
 
@@ -666,7 +668,10 @@ def _column_format(table: str, column: str, series: pd.Series, money: str) -> st
 
 
 def binding_rows(table: str, df: pd.DataFrame) -> pd.Series:
-    """Rows that sit at a limit: capacity ≥ 99.9 % used, budget at a ceiling, cash at its minimum."""
+    """Rows that sit at a limit: capacity ≥ 99.9 % used, budget at a ceiling, cash at its minimum;
+    in the sensitivity report, the binding rows of business limits only (the row family's
+    declaration says which: stock and cash balances, demand equalities and links always hold
+    with no slack and are not marked)."""
     none = pd.Series(False, index=df.index)
     if df.empty:
         return none
@@ -686,7 +691,12 @@ def binding_rows(table: str, df: pd.DataFrame) -> pd.Series:
         minimum = df["minimum"].astype(float)
         return df["closing"].astype(float) <= minimum + 1e-6 * minimum.abs().clip(lower=1000.0)
     if table == "sensitivity_constraints" and "binding" in df:
-        return df["binding"].astype(bool)
+        # the model's declarations, loaded only for a solved plan's sheets (templates stay light)
+        from formulations.registry import row_family
+
+        limit = (df["constraint"].map(lambda name: row_family(str(name)).is_business_limit)
+                 if "constraint" in df else pd.Series(False, index=df.index))
+        return df["binding"].astype(bool) & limit.astype(bool)
     return none
 
 
@@ -789,7 +799,7 @@ def result_workbook(tables: Mapping[str, pd.DataFrame], kpis: Mapping[str, objec
             df = _constraint_names(sensitivity["sensitivity_constraints"])
             cols = list(SOLVER_CONSTRAINTS) + [(c, c) for c in df.columns if c not in dict(SOLVER_CONSTRAINTS)]
             _frame_sheet(wb, "sensitivity_constraints", "sensitivity_constraints", df, money, cols,
-                         preamble=["Sensitivity Report: Constraints", note])
+                         preamble=["Sensitivity Report: Constraints", note, BINDING_LEGEND])
     wb.active = 0
     return wb
 
