@@ -123,3 +123,66 @@ def test_infeasible_relaxation_stops_the_large_route_at_once(monkeypatch, tmp_pa
     steps = [(step[0], step[2]) for step in r.kpis["heuristic"]]
     assert ("lp relaxation", "Infeasible") in steps
     assert not [s for s in steps if s[0] == "bound"]
+
+
+def _count_builds(monkeypatch) -> list:
+    """Record every model build of the solve paths (the pipeline's and any re-build)."""
+    import formulations.assembly
+    import solver.engine.exact as exact_route
+
+    calls = []
+    real = formulations.assembly.build_model
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exact_route, "build_model", counting)
+    monkeypatch.setattr(heuristics, "build_model", counting)
+    return calls
+
+
+@pytest.mark.solver
+def test_large_route_builds_the_model_once(monkeypatch, appliance_optimum):
+    """Issue 18: the large route re-built the whole model for its final fixed-integer LP (2.2 s
+    at 400 × 24) whenever duals were asked for or the plan came from HiGHS; the integers are now
+    fixed by column bounds on the model already built. Same plan, one build."""
+    import solver.engine.pipeline as planning
+
+    inst, exact = appliance_optimum
+    monkeypatch.setattr(planning, "LARGE_ROWS", 0)
+    monkeypatch.setattr(heuristics, "LARGE_ROWS", 0)
+    builds = _count_builds(monkeypatch)
+    r = solve(inst, SolveOptions(time_limit=30, sensitivity=True))
+    assert r.kpis["strategy"] == "relax-and-fix" and r.status.has_plan
+    assert len(builds) == 1
+    assert len(check_plan(inst, r.tables)) == 0
+    assert r.sensitivity is not None
+    assert r.objective <= exact.objective * (1 + 1e-6) <= r.bound * (1 + 2e-6)
+
+
+@pytest.mark.solver
+def test_no_bound_process_when_it_cannot_help(monkeypatch, appliance_optimum):
+    """With less time left after the LP relaxation than a bound process needs to start, solve
+    that LP again and cut, none is started (it cost 2.1 s and returned nothing at a 1 s limit);
+    the answer still comes from one build. With time, it is started (see
+    test_lp_built_plan_is_feasible_and_bounded)."""
+    inst, _exact = appliance_optimum
+    monkeypatch.setattr(heuristics, "LARGE_ROWS", 0)
+    started = []
+
+    class Recorded(BackgroundBound):
+        def __init__(self, job):
+            started.append(job)
+            super().__init__(job)
+
+    monkeypatch.setattr(heuristics, "BackgroundBound", Recorded)
+    builds = _count_builds(monkeypatch)
+    assert not heuristics.bound_worth_starting(heuristics.BOUND_START_SECONDS - 0.1, 0.0)
+    assert not heuristics.bound_worth_starting(10.0, 5.0)
+    r = heuristics.solve_with_heuristic(inst, SolveOptions(time_limit=1))
+    assert started == []
+    assert not [step for step in r.kpis["heuristic"] if step[0] == "bound"]
+    assert len(builds) == 1
+    r = heuristics.solve_with_heuristic(inst, SolveOptions(time_limit=40))
+    assert len(started) == 1

@@ -23,8 +23,9 @@ Above `LARGE_ROWS` rows a MIP window cannot even leave HiGHS's root in time, so 
 `_lp_guided`: the plan from an LP dive (relax-and-fix done with warm-started LPs), the bound
 from the whole MIP in a background process (measured in benchmarks/results/heuristics.md).
 
-The plan returned is re-built and re-solved by `solver.engine.pipeline.solve` with every integer
-fixed at the incumbent (an LP), so its tables, polish and KPIs are those of every other plan,
+The plan returned is re-solved on the exact route (`solver.engine.exact.solve_exact`, on the
+model already built) with every integer fixed at the incumbent (an LP), so its tables, polish
+and KPIs are those of every other plan,
 and it passes `solver.analysis.checker`. Where a window's MIP finds no plan in its time slice (or is
 infeasible because of earlier fixings), the window's integers are left to the next window
 (relax-and-fix) or the window is skipped (fix-and-optimize).
@@ -39,7 +40,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pyomo.environ as pyo
 import scipy.sparse as sp
 
 from formulations.assembly import Extension, build_model
@@ -80,11 +80,6 @@ class HeuristicLog:
     steps: list[tuple[str, str, str, float, float, float]]
 
 
-def var_key(v) -> tuple[str, object]:
-    """Stable name of a variable across builds: (component name, index)."""
-    return v.parent_component().name, v.index()
-
-
 def _period(index) -> int | None:
     t = index[-1] if isinstance(index, tuple) else index
     return int(t) if isinstance(t, (int, np.integer)) else None
@@ -94,17 +89,13 @@ def _item(index) -> str | None:
     return index[0] if isinstance(index, tuple) and isinstance(index[0], str) else None
 
 
-def fix_integers(values: dict[tuple[str, object], float]) -> Extension:
-    """Extension: fix every integer variable whose key is in `values` at its rounded value."""
-
-    def extend(ctx) -> None:
-        for v in ctx.model.component_data_objects(pyo.Var, descend_into=True):
-            if v.is_integer():
-                val = values.get(var_key(v))
-                if val is not None:
-                    v.fix(float(round(val)))
-
-    return extend
+def integers_fixed(sf: StandardForm, values: np.ndarray) -> StandardForm:
+    """`sf` with every integer column fixed at its rounded value in `values` (by its bounds; the
+    arrays of `sf` are not changed): the model of the plan's fixed-integer LP."""
+    ints = np.flatnonzero(sf.is_integer)
+    lower, upper = sf.col_lower.copy(), sf.col_upper.copy()
+    lower[ints] = upper[ints] = np.round(np.asarray(values, dtype=float)[ints])
+    return replace(sf, col_lower=lower, col_upper=upper)
 
 
 class _Subproblems:
@@ -167,12 +158,13 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
     final_reserve = 1.5 * build_seconds + 2.0  # the final re-build and LP
 
     if sf.num_integers == 0:
-        return solve_exact(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
+        return solve_exact(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext,
+                           model=(built, sf))
 
     if sf.num_rows > LARGE_ROWS:
         incumbent, bound, log, exact = _lp_guided(sf, base, deadline - final_reserve, trace)
-        return _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline,
-                       exact_on=(built, sf) if exact else None)
+        return _finish(inst, (built, sf), base, options, all_ext, incumbent, bound, log, build_seconds, t_start,
+                       deadline, exact=exact)
 
     sub = _Subproblems(sf, base, deadline - final_reserve)
     sub.trace = trace
@@ -252,20 +244,24 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
         if out.status.has_plan and (incumbent is None or better(out.objective, inc_obj)):
             incumbent, inc_obj = out.values.copy(), out.objective
 
-    return _finish(inst, sf, base, options, all_ext, incumbent, bound, sub.log, build_seconds, t_start, deadline)
+    return _finish(inst, (built, sf), base, options, all_ext, incumbent, bound, sub.log, build_seconds, t_start,
+                   deadline)
 
 
-def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline,
-            exact_on=None) -> Result:
-    """The plan as a Result: every integer fixed at the incumbent, the LP re-built and re-solved.
+def _finish(inst, model, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline,
+            exact: bool = False) -> Result:
+    """The plan as a Result: every integer fixed at the incumbent and the LP re-solved, on the
+    model already built (`model` = (BuiltModel, StandardForm); the integers are fixed by their
+    column bounds, not by building the model again: at 400 × 24 a build is 2 s).
 
-    `exact_on`: the (BuiltModel, StandardForm) whose columns the incumbent is an LP optimum of
-    with every integer fixed (the dive's last LP): its tables are read off that model, neither
-    re-built nor re-solved, unless duals are wanted (sensitivity). At 1,000 × 24 the cold
-    fixed-integer LP took longer than the whole dive."""
+    `exact`: the incumbent is an LP optimum of the model with every integer fixed (the dive's
+    last LP): its tables are read off it, not re-solved, unless duals are wanted (sensitivity).
+    At 1,000 × 24 the cold fixed-integer LP took longer than the whole dive."""
+    built, sf = model
     maximize = sf.maximize
     if incumbent is None:
-        result = solve_exact(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext)
+        result = solve_exact(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext,
+                             model=model)
         result.kpis.update(strategy="relax-and-fix", heuristic=list(log),
                            heuristic_message="the heuristic found no plan: the whole MIP was run instead")
         lp = next((step for step in log if step[0] == "lp relaxation"), None)
@@ -274,13 +270,11 @@ def _finish(inst, sf, base, options, all_ext, incumbent, bound, log, build_secon
                               f"{lp[5]:.0f} s ({lp[2]}); give a longer --time-limit")
             result.kpis["message"] = result.message
         return result
-    int_cols = np.flatnonzero(sf.is_integer)
-    keyed = {var_key(sf.columns[j]): float(incumbent[j]) for j in int_cols}
     final = replace(base, time_limit=max(deadline - time.perf_counter(), 10.0))
-    if exact_on is not None and not options.sensitivity:
-        result = solve_exact(inst, final, extensions=all_ext, plan=incumbent, model=exact_on)
+    if exact and not options.sensitivity:
+        result = solve_exact(inst, final, extensions=all_ext, plan=incumbent, model=model)
     else:
-        result = solve_exact(inst, final, extensions=[*all_ext, fix_integers(keyed)])
+        result = solve_exact(inst, final, extensions=all_ext, model=(built, integers_fixed(sf, incumbent)))
     if result.status.has_plan:
         obj = result.kpis.get("objective_with_penalties", result.objective)  # the model's objective
         if math.isfinite(bound) and ((obj > bound) if maximize else (obj < bound)):
@@ -320,48 +314,45 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
       (it is read while HiGHS is still in its root cut loop), and any better plan it finds
       replaces ours. (A plan handed to it through HiGHS's user-solution callback was not taken:
       the callback works in the user-scaled space, and HiGHS does not leave the root anyway.)
+
+    The child starts once the dive's LP relaxation is solved, and only if the time left can
+    buy a bound better than that LP's (`bound_worth_starting`): it must start (a Python
+    process: ~2 s on a busy 2-core machine), solve the same LP again and then cut. With less
+    time it would only take the CPU the dive needs (at 400 × 24 and a 1 s limit it cost 2.1 s
+    and returned nothing).
     """
     log: list[tuple] = []
     maximize = sf.maximize
     better = (lambda a, b: a > b) if maximize else (lambda a, b: a < b)
     one = replace(options, threads=1)
+    background: BackgroundBound | None = None
 
     def note(phase, window_name, status, obj, bound, seconds):
+        nonlocal background
         log.append((phase, window_name, status, obj, bound, seconds))
         if trace:
             trace(log[-1])
+        if phase == "lp relaxation" and status == "optimal" and background is None:
+            left = deadline - time.perf_counter()
+            if bound_worth_starting(left, seconds):
+                background = BackgroundBound(_bound_job(sf, options, left))
 
-    split = split_dense_rows(sf)
-    work = split.sf if split is not None else sf
-    A = work.A.tocsc()
-    highs_options = {
-        "threads": 1, "random_seed": int(options.seed), "mip_rel_gap": float(options.gap), "mip_abs_gap": MIP_ABS_GAP,
-        "time_limit": max(deadline - time.perf_counter(), 1.0), **scaling_options(sf),
-    }
-    if split is not None:
-        highs_options["presolve_rule_off"] = _PRESOLVE_AGGREGATOR
-    job = BoundJob(
-        cost=work.cost, col_lower=work.col_lower, col_upper=work.col_upper, row_lower=work.row_lower,
-        row_upper=work.row_upper, indptr=A.indptr.astype(np.int32), indices=A.indices.astype(np.int32),
-        data=A.data.astype(float), is_integer=work.is_integer, maximize=work.maximize, offset=work.offset,
-        options=highs_options,
-    )
-    background = BackgroundBound(job)
     try:
         incumbent, inc_obj, lp_bound = _lp_dive(sf, one, deadline, note)
         exact = incumbent is not None
         lp = next((step for step in log if step[0] == "lp relaxation"), None)
         if lp is not None and lp[2] == "Infeasible":
-            background.kill()  # no plan exists: the caller's MIP says so and diagnoses it
-            return None, math.nan, log, False
+            return None, math.nan, log, False  # no plan exists: the caller's MIP says so and diagnoses it
         # the bound keeps tightening (HiGHS may improve the plan) until the deadline; without a
         # dive plan, time is kept for a fixed-integer LP of HiGHS's (about half the relaxation)
         lp_seconds = lp[5] if lp is not None else 0.0
-        background.wait(deadline - STOP_GRACE - (0.0 if exact else 0.5 * lp_seconds))
+        if background is not None:
+            background.wait(deadline - STOP_GRACE - (0.0 if exact else 0.5 * lp_seconds))
     except BaseException:  # an interrupt: the child goes now, without its report
-        background.kill()
+        if background is not None:
+            background.kill()
         raise
-    report = background.result(timeout=STOP_GRACE)
+    report = background.result(timeout=STOP_GRACE) if background is not None else None
     mip_bound = math.nan
     if report is not None:
         b = report["bound"]
@@ -374,6 +365,35 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
     candidates = [b for b in (lp_bound, mip_bound) if math.isfinite(b)]
     bound = (min(candidates) if maximize else max(candidates)) if candidates else math.nan
     return incumbent, bound, log, exact
+
+
+BOUND_START_SECONDS = 2.0  # starting the bound process (spawn, imports, the model sent), measured busy
+
+
+def bound_worth_starting(left: float, lp_seconds: float) -> bool:
+    """Whether the background MIP can improve on the LP bound in the `left` seconds: it starts,
+    solves the LP relaxation again (`lp_seconds`, as long as the dive's) and needs at least as
+    long again for its cuts to move the bound."""
+    return left >= BOUND_START_SECONDS + 2.0 * lp_seconds
+
+
+def _bound_job(sf: StandardForm, options: SolveOptions, seconds: float) -> BoundJob:
+    """The whole MIP for the background process, long money rows split (`split_dense_rows`)."""
+    split = split_dense_rows(sf)
+    work = split.sf if split is not None else sf
+    A = work.A.tocsc()
+    highs_options = {
+        "threads": 1, "random_seed": int(options.seed), "mip_rel_gap": float(options.gap), "mip_abs_gap": MIP_ABS_GAP,
+        "time_limit": max(seconds, 1.0), **scaling_options(sf),
+    }
+    if split is not None:
+        highs_options["presolve_rule_off"] = _PRESOLVE_AGGREGATOR
+    return BoundJob(
+        cost=work.cost, col_lower=work.col_lower, col_upper=work.col_upper, row_lower=work.row_lower,
+        row_upper=work.row_upper, indptr=A.indptr.astype(np.int32), indices=A.indices.astype(np.int32),
+        data=A.data.astype(float), is_integer=work.is_integer, maximize=work.maximize, offset=work.offset,
+        options=highs_options,
+    )
 
 
 DIVE_PENALTY = 10.0  # per unit short of a minimum lot, in multiples of the largest cost coefficient
