@@ -142,6 +142,13 @@ class Server:
         record.setdefault("progress", (record.get("history") or [{}])[-1] if record.get("history") else {})
         return record
 
+    def recent_plans(self, limit: int = 1000) -> list[dict]:
+        """Plans, newest first: those running or waiting, then those kept in the workspace."""
+        live = [self.plan_view(j.id) for j in list(self.queue.jobs.values()) if j.kind == "plan" and j.active]
+        ids = {p["id"] for p in live}
+        rows = live + [p for p in self.ws.plans() if p["id"] not in ids]
+        return [_summary(p) for p in sorted(rows, key=lambda r: r.get("created", 0), reverse=True)[:limit]]
+
     def submit_plan(self, version: str, options: SolveSettings, label: str = "") -> dict:
         pid = uuid.uuid4().hex[:12]
         meta = self.ws.version(version)
@@ -285,11 +292,7 @@ def create_app(root: str | Path, workspace: str | Path | None = None, token: str
     @app.get("/api/plans", tags=["plans"])
     def list_plans(limit: int = Query(50, ge=1, le=1000)) -> list[dict]:
         """Plans, newest first: those running or waiting, then those kept in the workspace."""
-        live = [server.plan_view(j.id) for j in list(server.queue.jobs.values()) if j.kind == "plan" and j.active]
-        kept = ws.plans()
-        ids = {p["id"] for p in live}
-        rows = live + [p for p in kept if p["id"] not in ids]
-        return [_summary(p) for p in sorted(rows, key=lambda r: r.get("created", 0), reverse=True)[:limit]]
+        return server.recent_plans(limit)
 
     @app.get("/api/plans/{pid}", tags=["plans"])
     def get_plan(pid: str) -> dict:
@@ -395,6 +398,9 @@ def create_app(root: str | Path, workspace: str | Path | None = None, token: str
         """Plan b against plan a: KPIs, production, purchases, sales, budget and cash differences (b − a)."""
         return to_jsonable({k: v.to_dict("records") for k, v in compare_outputs(ws, a, b).items()})
 
+    from solver.web.pages import add_pages
+
+    add_pages(app, server)
     return app
 
 
