@@ -34,6 +34,8 @@ def _number(value, digits: int = 0) -> str:
         return ""
     if math.isinf(v):
         return "∞" if v > 0 else "−∞"
+    if abs(v) < 1e-6:  # solver noise reads as zero
+        return "0"
     return f"{v:,.{digits}f}" if abs(v) >= 1 or v == 0 else f"{v:,.4g}"
 
 

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import re
+import threading
 import time
 import tomllib
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from pathlib import Path
 from solver.io.schema import TABLES
 from solver.io.writers import real_path, write_folder_atomically, write_json
 
+_VERSION_LOCK = threading.Lock()  # one writer of versions at a time in this server
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 SCAN_DEPTH = 4  # folders below ROOT searched for instances
@@ -190,6 +192,11 @@ class Workspace:
                                                                       *([changes] if changes else [])]})
 
     def _store_version(self, vid: str, fill, meta: dict) -> str:
+        """Write the version once: requests for the same one wait for the first writer."""
+        with _VERSION_LOCK:
+            return self._write_version(vid, fill, meta)
+
+    def _write_version(self, vid: str, fill, meta: dict) -> str:
         if (self.version_dir(vid) / "version.json").is_file():
             return vid
 

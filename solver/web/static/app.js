@@ -22,7 +22,7 @@ function pageData(id = "page-data") {
 function money(v, cur) {
   if (v === null || v === undefined || Number.isNaN(v)) return "—";
   try {
-    return new Intl.NumberFormat("en", {style: "currency", currency: cur || "CNY", maximumFractionDigits: 0}).format(v);
+    return new Intl.NumberFormat("en", {style: "currency", currency: cur || "CNY", currencyDisplay: "narrowSymbol", maximumFractionDigits: 0}).format(v);
   } catch (e) {
     return `${Math.round(v).toLocaleString("en")} ${cur || ""}`;
   }
@@ -210,7 +210,7 @@ function planCharts(d) {
   if (ch.capacity) {
     const res = [...new Set(ch.capacity.map((r) => r.resource))];
     const z = res.map((r) => periods.map((p) => { const row = ch.capacity.find((c) => c.resource === r && c.period === p); return row && row.utilisation !== null ? row.utilisation : null; }));
-    plot("chart-capacity", [{type: "heatmap", x: periods, y: res, z, colorscale: "YlOrRd", zmin: 0, zmax: 1, hovertemplate: "%{y}<br>%{x}: %{z:.1%}<extra></extra>", colorbar: {tickformat: ".0%"}}],
+    plot("chart-capacity", [{type: "heatmap", x: periods, y: res, z, colorscale: "YlOrRd", reversescale: true, zmin: 0, zmax: 1, hovertemplate: "%{y}<br>%{x}: %{z:.1%}<extra></extra>", colorbar: {tickformat: ".0%"}}],
       {margin: {l: 170, r: 20, t: 10, b: 50}, height: Math.max(260, 40 + 30 * res.length)});
   }
   if (ch.budget) {
