@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Literal
 
-import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -310,7 +309,7 @@ def create_app(root: str | Path, workspace: str | Path | None = None, token: str
 
     @app.get("/api/plans/{pid}/tables", tags=["plans"])
     def plan_tables(pid: str) -> list[str]:
-        out = _out_folder(ws, pid)
+        out = ws.out_folder(pid)
         return [t for t in PLAN_TABLES if (out / f"{t}.csv").is_file()]
 
     @app.get("/api/plans/{pid}/tables/{table}", tags=["plans"])
@@ -318,7 +317,7 @@ def create_app(root: str | Path, workspace: str | Path | None = None, token: str
         """One plan table (README *Results*), as JSON records or as the CSV file."""
         if table not in PLAN_TABLES:
             raise HTTPException(404, f"no table {table!r}; tables: {', '.join(PLAN_TABLES)}")
-        f = _out_folder(ws, pid) / f"{table}.csv"
+        f = ws.out_folder(pid) / f"{table}.csv"
         if not f.is_file():
             raise HTTPException(404, f"this plan has no table {table!r}")
         if format == "csv":
@@ -396,7 +395,7 @@ def create_app(root: str | Path, workspace: str | Path | None = None, token: str
     @app.get("/api/compare", tags=["plans"])
     def compare(a: str, b: str) -> dict:
         """Plan b against plan a: KPIs, production, purchases, sales, budget and cash differences (b − a)."""
-        return to_jsonable({k: v.to_dict("records") for k, v in compare_outputs(ws, a, b).items()})
+        return to_jsonable({k: v.to_dict("records") for k, v in ws.compare(a, b).items()})
 
     from solver.web.pages import add_pages
 
@@ -453,22 +452,6 @@ def _summary(p: dict) -> dict:
     out["objective"] = (p.get("kpis") or {}).get("objective")
     out["progress"] = p.get("progress") or {}
     return to_jsonable(out)
-
-
-def _out_folder(ws: Workspace, pid: str) -> Path:
-    out = ws.plan_dir(pid) / tasks.OUT_FOLDER
-    if not out.is_dir():
-        if ws.plan_record(pid) is None:
-            raise NotFound(f"no plan {pid!r} (or it has not finished)")
-        raise HTTPException(404, "this plan has no tables (no plan was found)")
-    return out
-
-
-def compare_outputs(ws: Workspace, a: str, b: str) -> dict[str, pd.DataFrame]:
-    from solver.analysis.comparison import compare_plans
-
-    outs = [read_output(_out_folder(ws, pid)) for pid in (a, b)]
-    return compare_plans(outs[0].tables, outs[0].kpis, outs[1].tables, outs[1].kpis, outs[1].periods or outs[0].periods)
 
 
 def _job_answer(job):

@@ -133,10 +133,8 @@ def add_pages(app, server) -> None:
 
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
     def compare_page(request: Request, a: str, b: str):
-        from solver.web.app import compare_outputs
-
         pa, pb = server.plan_view(a), server.plan_view(b)
-        diff = compare_outputs(ws, a, b)
+        diff = ws.compare(a, b)
         return page(request, "compare.html", a=pa, b=pb, diff={k: _frame(v) for k, v in diff.items()},
                     data={"cash": _frame(diff["cash"])["rows"], "budget": _frame(diff["budget"])["rows"]},
                     currency=pb.get("currency", "CNY"))

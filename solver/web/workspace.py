@@ -240,6 +240,23 @@ class Workspace:
                 out.append(rec)
         return sorted(out, key=lambda r: r.get("created", 0), reverse=True)
 
+    def out_folder(self, pid: str) -> Path:
+        """The plan's tables folder (`prodbudget solve --out` format)."""
+        out = self.plan_dir(pid) / "out"
+        if not out.is_dir():
+            if self.plan_record(pid) is None:
+                raise NotFound(f"no plan {pid!r} (or it has not finished)")
+            raise NotFound(f"plan {pid!r} has no tables (no plan was found)")
+        return out
+
+    def compare(self, a: str, b: str) -> dict:
+        """Plan b against plan a (solver.analysis.comparison.compare_plans), read from their folders."""
+        from solver.analysis.comparison import compare_plans
+        from solver.present.report import read_output
+
+        oa, ob = read_output(self.out_folder(a)), read_output(self.out_folder(b))
+        return compare_plans(oa.tables, oa.kpis, ob.tables, ob.kpis, ob.periods or oa.periods)
+
     def record_ended(self, record: dict) -> None:
         """A plan that ended without a solve's own record (cancelled, refused input, worker
         failure): its plan.json alone, so that it is listed and reopened like the others."""
