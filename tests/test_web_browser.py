@@ -99,8 +99,12 @@ def test_plan_the_demo_and_read_its_profit(demo_plans, server, page) -> None:
     assert api["status"] == "optimal"
     assert demo_plans["base_profit"] == pytest.approx(api["kpis"]["objective"])
     assert demo_plans["shown"] == pytest.approx(api["kpis"]["objective"], abs=1.0)  # shown to the yuan
+    import time
+
+    started = time.perf_counter()
     page.goto(f"{server}/plans/{demo_plans['base']}")
-    page.wait_for_selector("#chart-capacity .main-svg")
+    page.wait_for_selector("#chart-stock .main-svg")
+    print(f"\nappliance plan page: loaded and every chart drawn in {time.perf_counter() - started:.2f} s")
     assert "顺德" in page.locator("#chart-capacity").inner_text()  # Chinese names drawn in the chart
     assert page.locator("#table-sales tbody tr").count() > 0
 
