@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from solver.present.formatting import label_maker
 from solver.present.report import (
     ReportError,
-    _label_maker,
     build_report,
     main_products,
     read_output,
@@ -25,11 +25,9 @@ TINY = REPO / "instances" / "tiny"
 CHARTS = ("capacity", "stock", "cash", "budget", "pnl")
 PERIODS = ["2027-01", "2027-02", "2027-03"]
 
-
 def prodbudget(*args: str | Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
-
 
 def write_output(folder: Path, limits: bool = True, long_rows: int = 0) -> Path:
     """A solve output folder by hand (the columns `solve --out` writes), with Chinese names."""
@@ -79,7 +77,6 @@ def write_output(folder: Path, limits: bool = True, long_rows: int = 0) -> Path:
         df.to_csv(folder / f"{name}.csv", index=False)
     return folder
 
-
 def test_report_is_one_self_contained_page(tmp_path):
     page = build_report(write_output(tmp_path / "out"))
     refs = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', page)
@@ -89,7 +86,6 @@ def test_report_is_one_self_contained_page(tmp_path):
     assert page.count('src="data:image/png;base64,') == len(CHARTS)
     for chart in CHARTS:
         assert f'id="chart-{chart}"' in page
-
 
 def test_report_holds_kpis_limits_and_plan_tables(tmp_path):
     page = build_report(write_output(tmp_path / "out"), top_limits=1)
@@ -101,16 +97,13 @@ def test_report_holds_kpis_limits_and_plan_tables(tmp_path):
     assert "冰箱 RF-300" in page and "总装线 L1" in page  # names untouched in the tables
     assert '<tr class="bind">' in page  # the capacity row at 100 %, cash at its minimum
 
-
 def test_long_tables_are_truncated_with_a_note(tmp_path):
     page = build_report(write_output(tmp_path / "out", long_rows=100), max_rows=25)
     assert "Showing the first 25 of 100 rows" in page and "production.csv" in page
 
-
 def test_without_limits_the_page_says_how_to_get_them(tmp_path):
     page = build_report(write_output(tmp_path / "out", limits=False))
     assert "--sensitivity" in page
-
 
 def test_missing_or_foreign_folder_is_a_report_error(tmp_path):
     with pytest.raises(ReportError):
@@ -122,35 +115,30 @@ def test_missing_or_foreign_folder_is_a_report_error(tmp_path):
     assert run.returncode == 2 and "summary.json" in run.stderr
     assert not (tmp_path / "r.html").exists()
 
-
 def test_main_products_by_revenue(tmp_path):
     out = read_output(write_output(tmp_path / "out"))
     assert main_products(out) == ["冰箱 RF-300"]  # products only, materials never
 
-
 def test_chart_labels_fall_back_to_the_latin_part_without_a_cjk_font():
-    latin = _label_maker(False)
+    latin = label_maker(False)
     assert latin("挂机空调 AC-12K") == "AC-12K"
     assert latin("plain name") == "plain name"
     assert latin("总装线") == "总装线"  # nothing Latin to show: kept
-    assert _label_maker(True)("挂机空调 AC-12K") == "挂机空调 AC-12K"
-
+    assert label_maker(True)("挂机空调 AC-12K") == "挂机空调 AC-12K"
 
 def test_report_renders_without_a_cjk_font(tmp_path, monkeypatch):
-    import solver.present.report as report
+    import solver.present.formatting as formatting
 
-    monkeypatch.setattr(report, "cjk_font", lambda: None)
+    monkeypatch.setattr(formatting, "cjk_font", lambda: None)
     page = build_report(write_output(tmp_path / "out"))
     assert page.count("data:image/png;base64,") == len(CHARTS)
     assert "No CJK font" in page
-
 
 def test_write_report_is_atomic_and_readable(tmp_path):
     html = write_report(write_output(tmp_path / "out"), tmp_path / "report.html")
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert html.stat().st_mode & 0o044  # not a private temp file
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-
 
 @pytest.mark.solver
 def test_report_from_a_real_solve(tmp_path):

@@ -26,7 +26,9 @@ from solver.analysis.parametric import (
     ParameterError,
     apply_parameter,
     base_value,
-    mark_breakpoints,
+    breakpoint_table,
+    locate_breakpoints,
+    marginal_value,
     sweep,
 )
 from solver.cli.main import main as cli_main
@@ -504,8 +506,8 @@ def test_sweeps_are_monotone(tmp_path: Path, param: str, values: list[float], di
     """More budget, capacity or credit never lowers optimal profit; a higher minimum cash never
     raises it (each point is a re-solved MIP: up to its gap)."""
     folder = write_spec(tmp_path / "setups", SETUPS)
-    df = sweep(str(folder), param, values, EXACT, jobs=1)
-    assert list(df["value"]) == values and (df["status"] == "optimal").all()
+    df = sweep(str(folder), param, values, EXACT, jobs=1)  # with the points that locate breakpoints
+    assert list(df.loc[df["point"] == "grid", "value"]) == values and (df["status"] == "optimal").all()
     profit = df["profit"].to_numpy()
     tol = EXACT.gap * np.abs(profit).max() + 1e-6
     assert (direction * np.diff(profit) >= -tol).all(), df[["value", "profit"]]
@@ -549,38 +551,134 @@ def test_apply_parameter_from_a_zero_base(tmp_path: Path) -> None:
 def test_sweep_jobs_and_breakpoints_on_the_hand_lp(tmp_path: Path) -> None:
     """Profit against the capacity R of the hand-solved LP (see its docstring): 6R up to
     R = 70 (only A, capacity binds), 520 + 10/3 (R − 100) on [70, 190], then flat 820
-    (B at its demand, A held to 30 by the budget). Kinks at 70 and 190."""
+    (B at its demand, A held to 30 by the budget). Kinks at 70 and 190, both between grid
+    points: the slope from point to point changes at 100 and at 160, which the sweep used to
+    flag as breakpoints (grid artefacts). The tangents (marginal values 6, 10/3, 10/3, 0) meet
+    at 70 and at 190: two probes, each on both tangents, locate them exactly."""
     folder = write_spec(tmp_path / "hand", HAND)
-    values = [40.0, 70.0, 130.0, 190.0, 220.0]
+    values = [40.0, 100.0, 160.0, 220.0]
     one = sweep(str(folder), "capacity:L", values, EXACT, jobs=1)
     two = sweep(str(folder), "capacity:L", values, EXACT, jobs=2)
-    cols = ["parameter", "value", "status", "profit", "service_level", "marginal_value", "breakpoint"]
+    cols = ["parameter", "value", "point", "status", "profit", "service_level", "marginal_value", "slope_before",
+            "breakpoint"]
     pd.testing.assert_frame_equal(one[cols], two[cols])
-    expected = [6 * 40, 6 * 70, 520 + 10 / 3 * 30, 820, 820]
-    assert one["profit"].to_numpy() == pytest.approx(expected)
-    assert list(one.loc[one["breakpoint"], "value"]) == [70.0, 190.0]
-    assert one["marginal_value"].iloc[1:].to_numpy() == pytest.approx([6, 10 / 3, 10 / 3, 0])
+    assert list(one["value"]) == pytest.approx([40, 70, 100, 160, 190, 220])
+    assert list(one["point"]) == ["grid", "probe", "grid", "grid", "probe", "grid"]
+    assert one["profit"].to_numpy() == pytest.approx([240, 420, 520, 720, 820, 820])
+    assert one["marginal_value"].to_numpy() == pytest.approx([6, 6, 10 / 3, 10 / 3, 0, 0], abs=1e-9)
+    assert list(one.loc[one["breakpoint"], "value"]) == pytest.approx([70.0, 190.0])
+    table = breakpoint_table(one, EXACT.gap)
+    assert table["exact"].all() and list(table["value"]) == pytest.approx([70, 190])
+    assert list(table["slope_before"]) == pytest.approx([6, 10 / 3]) and list(table["slope_after"]) == pytest.approx([10 / 3, 0])
 
 
-def test_mark_breakpoints_on_a_made_up_curve() -> None:
+def test_without_refinement_a_kink_between_grid_points_is_an_interval(tmp_path: Path) -> None:
+    """No grid point is called a breakpoint when the slope changes between two of them."""
+    folder = write_spec(tmp_path / "hand", HAND)
+    df = sweep(str(folder), "capacity:L", [40.0, 100.0, 160.0, 220.0], EXACT, jobs=1, refine=0)
+    assert not df["breakpoint"].any() and (df["point"] == "grid").all()
+    table = breakpoint_table(df, EXACT.gap)
+    assert not table["exact"].any()
+    assert list(zip(table["low"], table["high"], strict=True)) == [(40, 100), (160, 220)]
+
+
+@pytest.mark.solver
+@pytest.mark.parametrize(("param", "values"), [("credit_limit", [0, 100, 200, 400]),
+                                                ("budget:procurement", [200, 300, 400, 500])])
+def test_a_flagged_breakpoint_is_real_by_re_solving_around_it(tmp_path: Path, param: str, values: list[float]) -> None:
+    """Every breakpoint the sweep flags on the setup MIP is where the re-solved profit changes
+    slope: solving at θ − δ, θ and θ + δ gives the slopes the sweep reports on each side, and
+    they differ."""
+    folder = write_spec(tmp_path / "setups", SETUPS)
+    df = sweep(str(folder), param, values, EXACT, jobs=1)
+    table = breakpoint_table(df, EXACT.gap)
+    exact = table[table["exact"]]
+    assert len(exact) >= 2, table
+    inst, p = load_instance(folder), Parameter.parse(param)
+    points = df["value"].to_numpy()
+
+    def profit(v: float) -> float:
+        r = solve(apply_parameter(inst, p, v), EXACT)
+        assert r.status == "optimal"
+        return r.objective
+
+    for row in exact.itertuples(index=False):
+        theta = row.value
+        delta = 0.25 * min(abs(points[points != theta] - theta).min(), theta if theta > 0 else math.inf)
+        here = profit(theta)
+        left, right = (here - profit(theta - delta)) / delta, (profit(theta + delta) - here) / delta
+        assert here == pytest.approx(row.profit, abs=1e-6)
+        assert left == pytest.approx(row.slope_before, abs=1e-6) and right == pytest.approx(row.slope_after, abs=1e-6)
+        assert abs(left - right) > 1e-3, row
+
+
+@pytest.mark.solver
+@pytest.mark.parametrize(("spec", "param", "values"), [
+    ("HAND", "capacity:L", [40.0, 100.0, 190.0]), ("HAND", "budget:production", [150.0, 280.0]),
+    ("SETUPS", "credit_limit", [125.0]), ("SETUPS", "min_cash", [100.0, 175.0]),
+    ("SETUPS", "budget:procurement", [300.0, 350.0]), ("BUDGETS", "emergency_pool", [10.0]),
+])
+def test_marginal_value_is_the_slope_of_the_re_solved_profit(tmp_path: Path, spec: str, param: str,
+                                                             values: list[float]) -> None:
+    """The plan's marginal value (envelope theorem on its polished LP) equals the profit's
+    slope measured by re-solving the changed instance on one side (both, away from a kink)."""
+    folder = write_spec(tmp_path / spec, globals()[spec])
+    inst, p = load_instance(folder), Parameter.parse(param)
+    for v in values:
+        r = solve(apply_parameter(inst, p, v), EXACT)
+        got = marginal_value(inst, p, v, r, EXACT)
+        eps = 1e-3
+        right = (solve(apply_parameter(inst, p, v + eps), EXACT).objective - r.objective) / eps
+        left = (r.objective - solve(apply_parameter(inst, p, v - eps), EXACT).objective) / eps
+        assert min(abs(got - left), abs(got - right)) < 1e-5, (v, got, left, right)
+
+
+def test_locate_breakpoints_on_a_made_up_curve() -> None:
+    """min(3v, 2v + 5.6): kink at 5.6. Every third point collinear: the kink between 5 and 6 is
+    an interval whose probe is its midpoint; with the tangents known the probe is 5.6 itself,
+    and with that point solved the kink is exact."""
     values = np.arange(0.0, 11.0)
-    df = pd.DataFrame({"value": values, "profit": np.minimum(3 * values, 2 * values + 5)})  # kink at 5
-    marked = mark_breakpoints(df)
-    assert list(marked.loc[marked["breakpoint"], "value"]) == [5.0]
-    assert marked["marginal_value"].iloc[1:].to_numpy() == pytest.approx([3] * 5 + [2] * 5)
-    flat = mark_breakpoints(pd.DataFrame({"value": values, "profit": 4 * values + 1e-9 * values**2}))
-    assert not flat["breakpoint"].any()
+    curve = pd.DataFrame({"value": values, "profit": np.minimum(3 * values, 2 * values + 5.6), "status": "optimal"})
+    marked, probes = locate_breakpoints(curve)
+    assert not marked["breakpoint"].any() and probes == pytest.approx([5.5])
+    tangents = curve.assign(marginal_value=np.where(values < 5.6, 3.0, 2.0))
+    _, probes = locate_breakpoints(tangents)
+    assert probes == pytest.approx([5.6])
+    probe = pd.DataFrame({"value": [5.6], "profit": [16.8], "status": "optimal", "marginal_value": [2.5]})
+    marked, probes = locate_breakpoints(pd.concat([tangents, probe]))
+    assert probes == [] and list(marked.loc[marked["breakpoint"], "value"]) == pytest.approx([5.6])
+    at_grid = pd.DataFrame({"value": values, "profit": np.minimum(3 * values, 2 * values + 5), "status": "optimal"})
+    assert list(locate_breakpoints(at_grid)[0].query("breakpoint")["value"]) == [5.0]
+    flat = pd.DataFrame({"value": values, "profit": 4 * values + 1e-9 * values**2, "status": "optimal"})
+    assert not locate_breakpoints(flat)[0]["breakpoint"].any()
+
+
+def test_gap_noise_is_not_a_breakpoint() -> None:
+    """A straight profit line whose points each sit up to their MIP gap below the optimum
+    (bound − profit) has no breakpoint; the same wiggle with proven-optimal points has one."""
+    values = np.arange(0.0, 7.0)
+    profit = 1000 * values + np.array([0, 40, 0, 35, 0, 0, 0])
+    noisy = pd.DataFrame({"value": values, "profit": profit, "bound": profit + 50, "status": "feasible"})
+    assert not locate_breakpoints(noisy)[0]["breakpoint"].any()
+    exact = noisy.assign(bound=profit, status="optimal")
+    assert locate_breakpoints(exact)[0]["breakpoint"].any() or locate_breakpoints(exact)[1]
 
 
 def test_cli_sweep_writes_csv_and_png_and_rejects_unknown_parameter(tmp_path: Path, capsys) -> None:
     folder = write_spec(tmp_path / "setups", SETUPS)
     out = tmp_path / "out"
     code = cli_main(["sweep", str(folder), "--param", "budget:procurement", "--from", "-30%", "--to", "+30%",
-                     "--steps", "2", "--jobs", "1", "--out", str(out)])
+                     "--steps", "2", "--jobs", "1", "--refine", "3", "--out", str(out)])
     assert code == 0
     df = pd.read_csv(out / "sweep.csv")
-    assert list(df["value"]) == pytest.approx([280, 520])
-    assert {"parameter", "value", "status", "profit", "marginal_value", "breakpoint"} <= set(df.columns)
+    assert list(df.loc[df["point"] == "grid", "value"]) == pytest.approx([280, 520])
+    assert (df["point"] == "probe").sum() <= 3
+    assert {"parameter", "value", "status", "profit", "marginal_value", "slope_before", "breakpoint"} <= set(df.columns)
+    breaks = pd.read_csv(out / "breakpoints.csv")
+    assert list(breaks.columns) == ["exact", "value", "low", "high", "profit", "slope_before", "slope_after"]
+    assert list(breaks.loc[breaks["exact"], "value"]) == pytest.approx(list(df.loc[df["breakpoint"], "value"]))
+    printed = capsys.readouterr().out
+    assert "breakpoint " in printed
     assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert cli_main(["sweep", str(folder), "--param", "warp_drive", "--out", str(tmp_path / "x")]) == 2
     assert cli_main(["sweep", str(folder), "--param", "capacity:NOPE", "--out", str(tmp_path / "y")]) == 2

@@ -110,8 +110,8 @@ def test_start_is_mapped_by_name_onto_the_model_solve_builds(warm_instance: Path
 @pytest.mark.solver
 def test_warm_sweep_gives_the_cold_profits(warm_instance: Path) -> None:
     values = [200.0, 300.0, 400.0, 500.0, 600.0, 700.0]
-    cold = sweep(str(warm_instance), str(PROCUREMENT), values, EXACT, jobs=1, warm=False)
-    warm = sweep(str(warm_instance), str(PROCUREMENT), values, EXACT, jobs=1, warm=True)
+    cold = sweep(str(warm_instance), str(PROCUREMENT), values, EXACT, jobs=1, warm=False, refine=0)
+    warm = sweep(str(warm_instance), str(PROCUREMENT), values, EXACT, jobs=1, warm=True, refine=0)
     assert (cold["status"] == "optimal").all() and (warm["status"] == "optimal").all()
     for a, b in zip(cold["profit"], warm["profit"], strict=True):
         assert _close(a, b, EXACT.gap), (a, b)
@@ -119,7 +119,7 @@ def test_warm_sweep_gives_the_cold_profits(warm_instance: Path) -> None:
     assert not cold["warm_start"].any()
     # every point but the middle one started from a neighbour's plan
     assert warm["warm_start"].tolist() == [True, True, True, False, True, True]
-    two = sweep(str(warm_instance), str(PROCUREMENT), values, EXACT, jobs=2, warm=True)
+    two = sweep(str(warm_instance), str(PROCUREMENT), values, EXACT, jobs=2, warm=True, refine=0)
     cols = ["value", "status", "profit", "warm_start", "marginal_value", "breakpoint"]
     pd.testing.assert_frame_equal(warm[cols], two[cols])  # same plans whatever finishes first
 

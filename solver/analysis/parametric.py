@@ -38,6 +38,9 @@ PARAMETERS = {
     "demand:PRODUCT@PERIOD": "demand quantities of one product in one period (scale factor, base 1)",
     "demand@PERIOD": "demand quantities of every product in one period (scale factor, base 1)",
 }
+PARAMETER_UNITS = {"budget": "money", "line_ceiling": "money", "credit_limit": "money", "min_cash": "money",
+                   "budget_pool": "money", "emergency_pool": "money", "capacity": "hour", "reserve": "fraction",
+                   "target_min": "unit", "target_max": "unit", "demand": "factor"}
 _TARGETED = {"budget", "line_ceiling", "capacity", "reserve", "target_min", "target_max"}
 _OPTIONAL_TARGET = {"demand"}  # a product, or every product without one
 _PER_PERIOD = {"budget", "capacity", "min_cash", "target_min", "target_max", "demand"}  # may name one period
@@ -79,6 +82,12 @@ class Parameter:
     def __str__(self) -> str:
         text = f"{self.kind}:{self.target}" if self.target else self.kind
         return f"{text}@{self.period}" if self.period else text
+
+    @property
+    def unit(self) -> str:
+        """What the parameter's values are: "money", "hour", "unit", "fraction" or "factor"
+        (the sweep chart words its axis by it)."""
+        return PARAMETER_UNITS.get(self.kind, "factor")
 
 
 def _period_index(inst: Instance, p: Parameter) -> int:
@@ -358,26 +367,76 @@ def mark_warm(result, columns: int) -> None:
 
 
 def _solve_point(source: str | Instance, scenario: str, param: str, value: float, options: SolveOptions,
-                 plan: PlanValues | None = None, keep_plan: bool = False) -> dict:
+                 plan: PlanValues | None = None, keep_plan: bool = False, marginal: bool = False) -> dict:
     """One point: the instance (a path to load, or the Instance itself) with `param` = `value`,
-    solved from `plan`'s setups and orders when given. Runs in a worker process."""
+    solved from `plan`'s setups and orders when given; with `marginal`, also the plan's marginal
+    value there (`marginal_value`). Runs in a worker process."""
     from solver.engine.pipeline import solve
     from solver.io.loading import load_instance
 
     t0 = time.perf_counter()
-    inst = source if isinstance(source, Instance) else load_instance(source, scenario=scenario)
-    inst = apply_parameter(inst, Parameter.parse(param), value)
+    base = source if isinstance(source, Instance) else load_instance(source, scenario=scenario)
+    parameter = Parameter.parse(param)
+    inst = apply_parameter(base, parameter, value)
     start, columns = warm_start(inst, options, plan)
     r = solve(inst, options, start=start)
     mark_warm(r, columns)
     k = r.kpis
+    slope = marginal_value(base, parameter, value, r, options) if marginal else math.nan
     return {"_plan": plan_values(r) if keep_plan else None} | {
         "value": value, "status": str(r.status), "profit": r.objective, "bound": r.bound, "gap": r.gap,
+        "marginal_value": slope,
         "service_level": k.get("service_level", math.nan), "min_cash_headroom": k.get("min_cash_headroom", math.nan),
         "emergency_drawn": k.get("emergency_drawn", math.nan), "seconds": time.perf_counter() - t0,
         "seconds_highs": k.get("seconds_highs", math.nan), "warm_start": k["warm_start"],
         "warm_start_fallback": k["warm_start_fallback"],
     }
+
+
+def marginal_value(inst: Instance, p: Parameter, value: float, result, options: SolveOptions) -> float:
+    """d profit / d parameter at `value` for the plan's setup and order pattern: the envelope
+    theorem on the polished LP (its duals y, reduced costs z and values x at `value`),
+
+        dV/dθ = Δc·x + Δoffset + y·(Δb − ΔA·x) + z·Δbounds,   Δ = (data at θ + h − data at θ) / h,
+
+    where b is each row's bound the plan sits at. The instance's data are linear in the
+    parameter (scaled ceilings, hours, targets, demand), so the difference quotient of the
+    data is exact for any h; only the duals are local. NaN when there is nothing to read
+    (no plan, no duals: a large plan's heuristic route) or the model changes shape with the
+    parameter. At a breakpoint the duals give one slope between the two sides'."""
+    from formulations.setup.bigm import UnboundedOrderError
+    from solver.engine.exact import build
+
+    out, sf = getattr(result, "outcome", None), getattr(result, "standard_form", None)
+    if not result.has_plan or out is None or sf is None or out.row_duals is None or out.col_duals is None:
+        return math.nan
+    h = 1e-3 * max(abs(value), abs(base_value(inst, p)), 1.0)
+    if p.kind == "reserve" and value + h >= 1:
+        h = -h
+    try:
+        _, moved, _, _ = build(apply_parameter(inst, p, value + h), options, ())
+    except (UnboundedOrderError, ParameterError):
+        return math.nan
+    if moved.A.shape != sf.A.shape or [str(v) for v in moved.columns] != [str(v) for v in sf.columns]:
+        return math.nan
+    n, m = sf.num_cols, sf.num_rows
+    x = np.asarray(out.values, dtype=float)[:n]
+    y = np.asarray(out.row_duals, dtype=float)[:m]
+    z = np.asarray(out.col_duals, dtype=float)[:n]
+
+    def at_bound(activity, lower, upper, lower2, upper2):
+        """Change of the bound each row (column) sits at; 0 where that bound is infinite."""
+        with np.errstate(invalid="ignore"):  # inf − inf where a side is unbounded
+            near_lower = (lower == upper) | (np.abs(activity - lower) <= np.abs(activity - upper))
+            d = np.where(near_lower, lower2 - lower, upper2 - upper)
+        return np.where(np.isfinite(d), d, 0.0)
+
+    activity = sf.A @ x
+    d_rows = at_bound(activity, sf.row_lower, sf.row_upper, moved.row_lower, moved.row_upper) - (moved.A - sf.A) @ x
+    d_cols = at_bound(x, sf.col_lower, sf.col_upper, moved.col_lower, moved.col_upper)
+    d_cols[sf.is_integer] = 0.0  # the polished LP holds them at the plan's values
+    change = (moved.cost - sf.cost) @ x + (moved.offset - sf.offset) + y @ d_rows + z @ d_cols
+    return float(change / h)
 
 
 def solve_points(inst: Instance, points: list[tuple[str, float]], options: SolveOptions, jobs: int = 2,
@@ -432,10 +491,19 @@ def warm_order(values: list[float], jobs: int = 2) -> dict[int, int | None]:
 
 
 def sweep(path: str, param: str, values: list[float], options: SolveOptions, scenario: str = "base",
-          jobs: int = 2, progress=None, warm: bool = False) -> pd.DataFrame:
-    """Solve every point in worker processes; `progress(done, total)` is called as they finish.
+          jobs: int = 2, progress=None, warm: bool = False, refine: int | None = None) -> pd.DataFrame:
+    """Solve every point in worker processes, then locate the breakpoints (`locate_breakpoints`)
+    by solving up to `refine` more points (default: as many as `values`, at least
+    DEFAULT_REFINE; 0: none) where the
+    grid leaves a slope change unlocated. `progress(done, total)` is called as points finish.
 
-    With `warm`, each point starts from a neighbouring point's plan, its setups and orders
+    Rows, sorted by value: the grid's points (`point` = "grid") and the refinement's ("probe"),
+    each with its profit, bound, gap, the plan's marginal value there (`marginal_value`), the
+    slope of the profit from the previous point (`slope_before`) and `breakpoint`: the slope
+    changes exactly there. `breakpoint_table(df)` lists the breakpoints, also those only
+    bracketed.
+
+    With `warm`, each grid point starts from a neighbouring point's plan, its setups and orders
     mapped by name (`warm_order`, `warm_start`). HiGHS 1.16 may stop a warm-started run on a
     mis-valued incumbent; solver/engine/highs.py then re-solves that point without the start, so every
     point meets the gap as a cold solve does. Off by default: on the appliance sweep it was
@@ -443,6 +511,7 @@ def sweep(path: str, param: str, values: list[float], options: SolveOptions, sce
     bound, which a start does not shorten, and the guard's cold re-solves come on top.
     """
     n = len(values)
+    budget = max(n, DEFAULT_REFINE) if refine is None else max(int(refine), 0)
     pred = warm_order(values, jobs) if warm else dict.fromkeys(range(n))
     children: dict[int, list[int]] = {i: [] for i in range(n)}
     for i, p in pred.items():
@@ -452,25 +521,30 @@ def sweep(path: str, param: str, values: list[float], options: SolveOptions, sce
     plans: dict[int, PlanValues | None] = {}
     rows: list[dict] = []
 
+    def report(total: int) -> None:
+        if progress:
+            progress(len(rows), total)
+
     def finished(i: int, row: dict) -> list[int]:
         plans[i] = row.pop("_plan")
-        rows.append(row)
-        if progress:
-            progress(len(rows), n)
+        rows.append(row | {"point": "grid"})
+        report(n)
         return children[i]
 
     def args(i: int) -> tuple:
         p = pred[i]
-        return (path, scenario, param, values[i], options, plans.get(p) if p is not None else None, i in has_children)
+        return (path, scenario, param, values[i], options, plans.get(p) if p is not None else None, i in has_children,
+                True)
 
     roots = [i for i in sorted(pred, key=lambda i: values[i]) if pred[i] is None]
-    if jobs <= 1:
-        stack = list(reversed(roots))
-        while stack:
-            i = stack.pop()
-            stack.extend(reversed(finished(i, _solve_point(*args(i)))))
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+    try:
+        if pool is None:
+            stack = list(reversed(roots))
+            while stack:
+                i = stack.pop()
+                stack.extend(reversed(finished(i, _solve_point(*args(i)))))
+        else:
             running = {pool.submit(_solve_point, *args(i)): i for i in roots}
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -478,21 +552,137 @@ def sweep(path: str, param: str, values: list[float], options: SolveOptions, sce
                     i = running.pop(fut)
                     for c in finished(i, fut.result()):
                         running[pool.submit(_solve_point, *args(c))] = c
-    df = pd.DataFrame(rows).sort_values("value", ignore_index=True)
+        while budget > 0:  # refine: one probe per unlocated slope change, all of a round at once
+            probes = locate_breakpoints(_frame(rows, param), options.gap)[1][:budget]
+            if not probes:
+                break
+            budget -= len(probes)
+            total = len(rows) + len(probes)
+            point_args = [(path, scenario, param, v, options, None, False, True) for v in probes]
+            solved = (map(lambda a: _solve_point(*a), point_args) if pool is None
+                      else pool.map(_solve_point, *zip(*point_args, strict=True)))
+            for row in solved:
+                row.pop("_plan")
+                rows.append(row | {"point": "probe"})
+                report(total)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return locate_breakpoints(_frame(rows, param), options.gap)[0]
+
+
+def _frame(rows: list[dict], param: str) -> pd.DataFrame:
+    df = pd.DataFrame(rows).sort_values("value", ignore_index=True, kind="stable")
     df.insert(0, "parameter", param)
-    return mark_breakpoints(df)
-
-
-def mark_breakpoints(df: pd.DataFrame, rel_tol: float = 1e-3) -> pd.DataFrame:
-    """Marginal value (Δprofit/Δparameter) between points, and where it changes."""
-    df = df.copy()
-    dv = df["value"].diff()
-    slope = df["profit"].diff() / dv.replace(0, np.nan)
-    df["marginal_value"] = slope
-    change = slope.diff().abs()
-    scale = np.maximum(slope.abs().shift(1).fillna(0), slope.abs()).fillna(0) + 1e-9
-    df["breakpoint"] = False
-    # the point between two segments of different slope is a breakpoint
-    flags = (change > rel_tol * scale + 1e-9).fillna(False).to_numpy()
-    df.loc[np.flatnonzero(flags) - 1, "breakpoint"] = True
     return df
+
+
+# ---------------------------------------------------------------- breakpoints
+#
+# The profit against a limit of the LP is concave and piecewise linear; against a limit of the
+# MIP it is the upper envelope of such pieces, one per setup and order pattern. A breakpoint is
+# where the slope changes. Between two solved points the slope changes nowhere when the
+# tangent at one point (the marginal value of its plan, `marginal_value`) passes through the
+# other point, or when three neighbouring points lie on one line (a concave function that meets
+# a line three times follows it between them). Otherwise the tangents of the two points meet
+# where the slope changes if it changes once: that value is solved next ("probe"), and when its
+# profit lies on both tangents the breakpoint is exactly there. "On a line" allows each point's
+# own uncertainty: its MIP gap (bound − profit) and the LP's tolerance.
+
+DEFAULT_REFINE = 8  # at least this many points solved to locate breakpoints (more: as many as the grid has)
+BRACKET_TOL = 1e-6  # an interval this small a fraction of the sweep's range is not split further
+
+
+def _tolerances(df: pd.DataFrame, gap: float) -> np.ndarray:
+    profit = df["profit"].to_numpy(dtype=float)
+    bound = df["bound"].to_numpy(dtype=float) if "bound" in df else np.full(len(df), np.nan)
+    mip = np.where(np.isfinite(bound), np.abs(bound - profit), gap * np.abs(profit))
+    scale = float(np.nanmax(np.abs(profit))) if len(profit) else 0.0
+    return np.maximum(mip, 0.0) + 1e-7 * max(scale, 1.0)
+
+
+def locate_breakpoints(df: pd.DataFrame, gap: float = 1e-4) -> tuple[pd.DataFrame, list[float]]:
+    """(`df` with `slope_before` and `breakpoint`, the values to solve next to locate the slope
+    changes the points leave unlocated). Points without a plan are left out of the analysis;
+    `marginal_value` (NaN where unknown) makes it exact with fewer points."""
+    df, _ok, unlocated = _analyse(df, gap)
+    open_ = [(miss, target) for _lo, _hi, target, miss in unlocated if target is not None]
+    return df, [target for _miss, target in sorted(open_, key=lambda m: -m[0])]  # the largest misses first
+
+
+def _analyse(df: pd.DataFrame, gap: float) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple]]:
+    """(df marked, its points with a plan, the unlocated intervals of those as (index of the
+    left point, of the right one, the value to solve next or None when too narrow to split,
+    how far the left tangent misses the right point: what locating it is worth))."""
+    df = df.sort_values("value", ignore_index=True, kind="stable").copy()
+    df["slope_before"] = math.nan
+    df["breakpoint"] = False
+    ok = df["status"].isin(["optimal", "feasible"]).to_numpy(copy=True) if "status" in df else np.ones(len(df), bool)
+    ok &= np.isfinite(df["profit"].to_numpy(dtype=float))
+    idx = np.flatnonzero(ok)
+    if len(idx) < 2:
+        return df, df.iloc[idx].reset_index(drop=True), []
+    v = df["value"].to_numpy(dtype=float)[idx]
+    f = df["profit"].to_numpy(dtype=float)[idx]
+    s = (df["marginal_value"].to_numpy(dtype=float)[idx] if "marginal_value" in df else np.full(len(idx), np.nan))
+    tol = _tolerances(df.iloc[idx], gap)
+    width = v[1:] - v[:-1]
+    slope = np.divide(f[1:] - f[:-1], width, out=np.full(len(width), np.nan), where=width > 0)
+    df.loc[idx[1:], "slope_before"] = slope
+    span = max(v[-1] - v[0], 1e-300)
+
+    def collinear(a: int, b: int, c: int) -> bool:
+        if a < 0 or c >= len(v) or v[c] <= v[a]:
+            return False
+        line = f[a] + (f[c] - f[a]) * (v[b] - v[a]) / (v[c] - v[a])
+        return abs(f[b] - line) <= tol[a] + tol[b] + tol[c]
+
+    def tangent_reaches(a: int, b: int) -> bool:
+        return bool(np.isfinite(s[a]) and abs(f[b] - f[a] - s[a] * (v[b] - v[a])) <= tol[a] + tol[b])
+
+    def straight(k: int) -> bool:
+        if width[k] <= 0:
+            return False
+        if np.isfinite(s[k]) and np.isfinite(s[k + 1]):  # the tangents tell; three points might by chance
+            return tangent_reaches(k, k + 1) or tangent_reaches(k + 1, k)
+        return (tangent_reaches(k, k + 1) or tangent_reaches(k + 1, k) or collinear(k - 1, k, k + 1)
+                or collinear(k, k + 1, k + 2))
+
+    linear = np.array([straight(k) for k in range(len(width))], dtype=bool)
+    for k in range(1, len(v) - 1):  # a change of slope between two straight intervals: exactly at v[k]
+        if linear[k - 1] and linear[k]:
+            noise = (tol[k - 1] + tol[k]) / width[k - 1] + (tol[k] + tol[k + 1]) / width[k]
+            if abs(slope[k] - slope[k - 1]) > noise:
+                df.loc[idx[k], "breakpoint"] = True
+    unlocated: list[tuple] = []
+    for k in np.flatnonzero(~linear):
+        lo, hi = v[k], v[k + 1]
+        target: float | None = None
+        if width[k] > BRACKET_TOL * span:
+            target = 0.5 * (lo + hi)
+            if np.isfinite(s[k]) and np.isfinite(s[k + 1]) and abs(s[k] - s[k + 1]) > 1e-12:
+                meet = (f[k + 1] - f[k] + s[k] * lo - s[k + 1] * hi) / (s[k] - s[k + 1])
+                if lo + 1e-3 * width[k] < meet < hi - 1e-3 * width[k]:
+                    target = float(meet)
+        miss = abs(f[k + 1] - f[k] - (s[k] if np.isfinite(s[k]) else slope[k]) * width[k])
+        unlocated.append((int(k), int(k) + 1, target, float(miss)))
+    return df, df.iloc[idx].reset_index(drop=True), unlocated
+
+
+def breakpoint_table(df: pd.DataFrame, gap: float = 1e-4) -> pd.DataFrame:
+    """The breakpoints of a sweep: `exact` ones at `value`, the others bracketed between `low`
+    and `high` (the slope changes somewhere there; a sweep with more points or more refinement
+    locates them), with the slope of the profit before and after."""
+    _, ok, unlocated = _analyse(df, gap)
+    v, slope = ok["value"].to_numpy(dtype=float), ok["slope_before"].to_numpy(dtype=float)
+
+    def slope_at(i: int) -> float:  # of the interval ending at point i
+        return float(slope[i]) if 0 < i < len(v) else math.nan
+
+    rows = [{"exact": True, "value": v[k], "low": v[k], "high": v[k], "profit": float(ok["profit"].iloc[k]),
+             "slope_before": slope_at(k), "slope_after": slope_at(k + 1)}
+            for k in np.flatnonzero(ok["breakpoint"].to_numpy())]
+    rows += [{"exact": False, "value": math.nan, "low": v[a], "high": v[b], "profit": math.nan,
+              "slope_before": slope_at(a), "slope_after": slope_at(b + 1)} for a, b, _, _ in unlocated]
+    cols = ["exact", "value", "low", "high", "profit", "slope_before", "slope_after"]
+    return pd.DataFrame(rows, columns=cols).sort_values("low", ignore_index=True)

@@ -33,7 +33,6 @@ from solver.io.writers import (
 )
 from solver.money import money
 from solver.present.charts import scenario_chart
-from solver.present.formatting import plain_text_charts
 from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
 
@@ -96,8 +95,7 @@ def write_comparison(comp: ScenarioComparison, out: str | Path, force: bool = Fa
     def fill(tmp: Path) -> None:
         write_csv(comp.table(), tmp / "comparison.csv", csv_safe)
         write_csv(comp.rows(), tmp / "scenarios.csv", csv_safe)
-        with plain_text_charts():
-            scenario_chart(comp).savefig(tmp / "comparison.png", dpi=100)
+        scenario_chart(comp, tmp / "comparison.png")
         for sub, plans in (("plans", comp.plans), ("robust", comp.robust or {})):
             written = {s: res for s, res in plans.items() if res.has_plan}
             if not written:

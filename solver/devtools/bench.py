@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from solver.engine.options import OPTIONS, SolveOptions, parse_option
-from solver.present.formatting import drawn_as_plain_text
+from solver.present.formatting import drawn_in_chart_style
 
 # --- where things live -----------------------------------------------------------------
 
@@ -1030,7 +1030,7 @@ def _new_figure(w: float, h: float):
     return Figure(figsize=(w, h), layout="constrained")
 
 
-@drawn_as_plain_text  # configuration and suite names are data, not TeX
+@drawn_in_chart_style  # configuration and suite names are data, not TeX
 def plot_performance_profile(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
@@ -1059,7 +1059,7 @@ def plot_performance_profile(table: pd.DataFrame, path: str | os.PathLike[str]) 
     return p
 
 
-@drawn_as_plain_text
+@drawn_in_chart_style
 def plot_times_vs_size(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     fig = _new_figure(10, 4.2)
     axes = fig.subplots(1, 2)

@@ -6,8 +6,8 @@ comparison.csv when present) and renders KPIs, matplotlib charts embedded as bas
 loan, budget allocated / spent / ceiling, monthly P&L), the top binding limits and the plan
 tables, with inline CSS and no external reference, so the page can be mailed or archived.
 
-Item names are often Chinese: the charts use a CJK-capable font when one is installed
-(Noto Sans CJK, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang…). Without one
+Item names are often Chinese: the charts use the CJK-capable font `solver.present.formatting`
+finds for every chart (Noto Sans CJK, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang…). Without one
 the charts still render and label items by the Latin part of their names (a note says so).
 Pyplot is not used (no global state): each chart is a `matplotlib.figure.Figure`.
 """
@@ -20,29 +20,21 @@ import html
 import io
 import json
 import math
-import re
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from solver.money import money, short_money
-from solver.present.formatting import PLAIN_TEXT_RC, money_axis
+from solver.present import formatting
+from solver.present.formatting import chart_style, money_axis
 
 PLAN_TABLES = ("production", "purchases", "sales", "inventory", "capacity", "budget", "cash", "pnl", "balances")
 ID_COLUMNS = ("item", "routing", "period", "product", "channel", "resource", "plant", "line", "terms",
               "budget_line", "family", "entity", "arrival", "available", "service", "kind", "constraint",
               "variable", "step", "text", "min_cash_period")
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-             "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR", "WenQuanYi Zen Hei",
-             "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC",
-             "Hiragino Sans GB", "Droid Sans Fallback", "AR PL UMing CN", "Arial Unicode MS")
-_CJK_FILE_HINTS = ("notosanscjk", "notoserifcjk", "sourcehansans", "wqy", "msyh", "simhei", "simsun",
-                   "pingfang", "droidsansfallback", "uming", "ukai", "arialuni", "notosanssc")
 MAX_SMALL_MULTIPLES = 6
 COLORS = {"alloc": "#4472C4", "spent": "#ED7D31", "ceiling": "#C00000", "cash": "#2F5597",
           "min": "#C00000", "loan": "#F4B183", "profit": "#000000", "revenue": "#70AD47"}
@@ -141,50 +133,6 @@ def _read_table(file: Path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- fonts and formats
-
-
-@cache
-def cjk_font() -> str | None:
-    """The name of an installed CJK-capable font matplotlib can use, or None."""
-    from matplotlib import font_manager as fm
-
-    def known() -> set[str]:
-        return {f.name for f in fm.fontManager.ttflist}
-
-    names = known()
-    for name in CJK_FONTS:
-        if name in names:
-            return name
-    def key(path: str) -> str:
-        return Path(path).name.lower().replace("-", "").replace("_", "")
-
-    try:  # matplotlib's font cache predates fonts installed later: look at the system fonts
-        found = [p for p in fm.findSystemFonts() if any(h in key(p) for h in _CJK_FILE_HINTS)]
-        for path in found[:12]:  # every weight, so that bold text finds its face
-            try:
-                fm.fontManager.addfont(path)
-            except (OSError, RuntimeError, ValueError):
-                continue
-    except Exception:  # font discovery is best effort; the report works without it
-        return None
-    names = known()
-    return next((n for n in CJK_FONTS if n in names), None) or next(
-        (n for n in sorted(names) if "CJK" in n or "Han Sans" in n), None)
-
-
-def _label_maker(has_cjk: bool) -> Callable[[str], str]:
-    """Names as chart labels: unchanged with a CJK font; else their Latin part (if any)."""
-    if has_cjk:
-        return str
-
-    def latin(name: str) -> str:
-        name = str(name)
-        if name.isascii():
-            return name
-        parts = [p for p in re.split(r"\s+", name) if p and p.isascii()]
-        return " ".join(parts) if parts else name
-
-    return latin
 
 
 # --------------------------------------------------------------------------- charts
@@ -592,16 +540,10 @@ def _limits_section(out: Output, top: int) -> str:
 
 def build_report(folder: str | Path, max_rows: int = 40, top_limits: int = 15) -> str:
     """The report page as one HTML string (charts embedded, no external reference)."""
-    import matplotlib
-
     out = read_output(folder)
-    font = cjk_font()
-    label = _label_maker(font is not None)
-    rc = {"font.family": "sans-serif", "font.sans-serif": ([font] if font else []) + ["DejaVu Sans"],
-          "axes.unicode_minus": False, "axes.spines.top": False, "axes.spines.right": False, **PLAIN_TEXT_RC}
+    font = formatting.cjk_font()
     charts: list[tuple[str, str, str]] = []  # (anchor, caption, base64 png)
-    with matplotlib.rc_context(rc), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # missing-glyph warnings when no CJK font is installed
+    with chart_style({"axes.spines.top": False, "axes.spines.right": False}) as label:
         for anchor, caption, make in (
             ("capacity", "Capacity utilisation by resource and month.", lambda: chart_capacity(out, label)),
             ("stock", "Closing stock of the main products against the safety target and the warehouse limit.", lambda: chart_stock(out, label)),
