@@ -105,15 +105,43 @@ def test_billion_yen_budgets_beside_gram_materials(tmp_path):
 
 # ----------------------------------------------------------------------------- time limit
 
-def test_time_limit_returns_the_best_plan_with_gap_and_warning(small, tmp_path):
+def test_a_solver_limit_returns_the_best_plan_with_gap_and_warning(small, tmp_path, monkeypatch):
+    """HiGHS stopped before it proved optimality (here deterministically: after its first improving
+    plan, a solution limit; a time limit takes the same path): the best plan is written, with its
+    gap, status feasible and a warning — never a crash, never silence."""
+    from solver.engine import highs
+
+    plain = highs.new_highs
+
+    def stopping_early(options):
+        h = plain(options)
+        h.setOptionValue("mip_max_improving_sols", 1)
+        return h
+
+    monkeypatch.setattr(highs, "new_highs", stopping_early)
     out = tmp_path / "plan"
-    rc, stdout, stderr = cli(["solve", small, "--time-limit", "1.5", "--out", out])
+    rc, stdout, stderr = cli(["solve", small, "--time-limit", "60", "--out", out])
     assert rc == 0, stdout + stderr
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "feasible"
     assert summary["gap"] > 0 and summary["objective"] is not None
     assert "warning" in stderr and "gap" in stderr and "not proven optimal" in stderr
-    assert "feasible" in stdout
+
+
+def test_a_short_time_limit_ends_with_a_plan_or_an_explanation(small, tmp_path):
+    """A real wall-clock limit: whether HiGHS found a plan in 1.5 s depends on the machine, so the
+    test asserts the contract for both outcomes, not which one happens."""
+    out = tmp_path / "plan"
+    rc, stdout, stderr = cli(["solve", small, "--time-limit", "1.5", "--out", out])
+    if rc == 0:
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert summary["status"] in ("feasible", "optimal")
+        if summary["status"] == "feasible":
+            assert "not proven optimal" in stderr
+    else:
+        assert rc == 1, stdout + stderr
+        assert not out.exists()
+        assert "time limit" in (stdout + stderr).lower()
 
 
 # ----------------------------------------------------------------------------- Ctrl-C

@@ -457,13 +457,15 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
     if ms == _MS.kOptimal:
         status, message = Status.OPTIMAL, "optimal"
     elif ms in _LIMITS and has_plan:
-        status, message = Status.FEASIBLE, f"stopped at a limit ({h.modelStatusToString(ms)}) with a plan"
+        status, message = Status.FEASIBLE, f"stopped at {_limit_words(ms, options)} with a plan"
     elif ms == _MS.kInfeasible:
         status, message = Status.INFEASIBLE, "no plan satisfies all constraints"
     elif ms in (_MS.kUnbounded, _MS.kUnboundedOrInfeasible):
         status, message = _unbounded_or_infeasible(sf, options, ms)
     elif ms in _LIMITS:
-        status, message = Status.ERROR, f"{h.modelStatusToString(ms)} reached before any plan was found"
+        status, message = Status.ERROR, f"no plan found before {_limit_words(ms, options)}"
+        if ms == _MS.kTimeLimit:
+            message += ": give a longer --time-limit"
     else:
         status, message = Status.ERROR, f"HiGHS ended with {h.modelStatusToString(ms)}"
     out = SolveOutcome(status=status, message=message, solve_seconds=seconds, solver_version=version())
@@ -498,6 +500,17 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
             out.solve_seconds, out.polish_seconds = cold.solve_seconds, cold.polish_seconds
             out.message += "; re-solved without the MIP start, no better plan in the time left"
     return out
+
+
+def _limit_words(ms, options: SolveOptions) -> str:
+    """The limit HiGHS stopped at, as a planner reads it."""
+    if ms == _MS.kTimeLimit:
+        return f"the time limit ({options.time_limit:g} s)"
+    if ms == _MS.kInterrupt:
+        return "an interrupt"
+    if ms == _MS.kSolutionLimit:
+        return "a solution or node limit"
+    return "the iteration limit"
 
 
 def _unbounded_or_infeasible(sf: StandardForm, options: SolveOptions, ms) -> tuple[Status, str]:
