@@ -31,8 +31,8 @@ OTHER_FONT = "DejaVu Sans Mono"  # ships with matplotlib: stands for "the CJK fo
 def test_money_ticks_one_scale_and_enough_decimals_to_differ():
     # the sweep's profit axis printed ¥144M four times
     assert tick_labels([144.40e6, 144.42e6, 144.44e6, 144.46e6], "¥") == ["¥144.40M", "¥144.42M", "¥144.44M", "¥144.46M"]
-    assert tick_labels([0, 5e7, 1e8, 1.5e8], "¥") == ["¥0M", "¥50M", "¥100M", "¥150M"]  # one scale, no 1e8
-    assert tick_labels([-2.5e6, 0, 2.5e6], "¥") == ["-¥2.5M", "¥0.0M", "¥2.5M"]
+    assert tick_labels([0, 5e7, 1e8, 1.5e8], "¥") == ["¥0", "¥50M", "¥100M", "¥150M"]  # one scale, no 1e8
+    assert tick_labels([-2.5e6, 0, 2.5e6], "¥") == ["-¥2.5M", "¥0", "¥2.5M"]
     assert tick_labels([0, 200, 400], "¥") == ["¥0", "¥200", "¥400"]
     assert tick_labels([1.2e9, 1.4e9]) == ["1.2B", "1.4B"]
 

@@ -153,3 +153,138 @@ def test_report_from_a_real_solve(tmp_path):
     assert "What limits the plan" in page and 'class="lim"' in page
     again = prodbudget("report", out, "--html", html)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+# ------------------------------------------------------------------ issue 17: what stands out
+
+
+def _rows_with_class(page: str, table_id: str, css: str) -> list[str]:
+    """The rows of one table (after its heading) whose class holds `css`."""
+    start = page.index(f'id="{table_id}"')
+    end = page.index("</table>", start)
+    return re.findall(rf'<tr class="[^"]*\b{css}\b[^"]*">(.*?)</tr>', page[start:end])
+
+
+def test_lost_and_late_sales_stand_out(tmp_path):
+    """A channel that loses its whole demand in a period (RF-300 e-commerce at 618) is named
+    above a table of every row lost or late, and marked in the sales table."""
+    folder = write_output(tmp_path / "out")
+    sales = pd.read_csv(folder / "sales.csv")
+    sales.loc[1, ["shipped", "lost", "revenue"]] = [0.0, 30.0, 0.0]  # 2027-02: all 30 lost
+    late = sales.iloc[[2]].assign(channel="大客户", service="backlog", shipped=20.0, backlog=10.0, lost=0.0)
+    pd.concat([sales, late]).to_csv(folder / "sales.csv", index=False)
+    page = build_report(folder)
+    assert 'id="service"' in page and 'href="#service"' in page
+    alert = page[page.index('<div class="alert">'):page.index("</div>", page.index('<div class="alert">'))]
+    assert "32 units lost" in alert and "1 row served late" in alert
+    assert "冰箱 RF-300 · 电商 · 2027-02: all 30 units" in alert
+    service = page[page.index('id="service"'):page.index('id="chart-capacity"')]
+    rows = re.findall(r'<tr class="([^"]*)">', service)
+    assert rows == ["lost-all", "lost", "lost", "late"]  # by revenue lost, then the late row
+    assert "100.0%" in service and "¥15,000" in service  # share lost and revenue lost (30 × ¥500)
+    assert len(_rows_with_class(page, "table-sales", "lost-all")) == 1
+    assert len(_rows_with_class(page, "table-sales", "late")) == 1
+
+
+def test_everything_served_says_so(tmp_path):
+    folder = write_output(tmp_path / "out")
+    sales = pd.read_csv(folder / "sales.csv").assign(lost=0.0, shipped=30.0)
+    sales.to_csv(folder / "sales.csv", index=False)
+    assert "nothing lost, nothing late" in build_report(folder)
+
+
+def _wide_headers(page: str, table_id: str) -> list[str]:
+    start = page.index(f'id="{table_id}"')
+    head = page[page.index("<thead>", start):page.index("</thead>", start)]
+    return re.findall(r"<th>(.*?)</th>", head)
+
+
+def test_cash_and_pnl_fit_a_screen_key_columns_first_in_thousands(tmp_path):
+    """Closing cash, minimum and headroom were off-screen to the right: they come first, the
+    model's period number and columns zero in every period go, and yuan-sized money is shown in
+    thousands (said above the table)."""
+    folder = write_output(tmp_path / "out")
+    cash = pd.read_csv(folder / "cash.csv")
+    for col in ("opening", "receipts", "pay_materials", "closing", "minimum", "headroom", "borrowing", "loan"):
+        cash[col] = cash[col] * 1000.0  # ¥ millions
+    cash["pay_ordering"] = 0.0
+    cash.to_csv(folder / "cash.csv", index=False)
+    page = build_report(folder)
+    headers = _wide_headers(page, "table-cash")
+    assert headers[:4] == ["period", "closing", "minimum", "headroom"] and "t" not in headers
+    assert "pay ordering" not in headers and "interest" not in headers
+    section = page[page.index('id="table-cash"'):page.index('id="table-pnl"')]
+    assert "Amounts in thousands of CNY" in section and "not shown: interest, pay_ordering" in section
+    assert ">1,500<" in section and "¥1,500,000" not in section  # closing 1.5M in thousands
+    pnl = _wide_headers(page, "table-pnl")
+    assert pnl[:3] == ["period", "profit", "revenue"]
+    assert "thousands" not in page[page.index('id="table-pnl"'):page.index('id="table-balances"')]  # small money stays ¥
+
+
+def test_rows_are_counted_in_words(tmp_path):
+    page = build_report(write_output(tmp_path / "out"))
+    assert "(1 row)" in page and "(1 rows)" not in page and "(3 rows)" in page
+
+
+def test_stock_chart_has_no_bar_where_there_is_no_stock(tmp_path):
+    """A period with no stock below its target was a hatched bar up to the target, which reads
+    as full; it is now a marker on the axis labelled 0, and a period below target a red bar."""
+    from solver.present.report import chart_stock
+
+    folder = write_output(tmp_path / "out")
+    inv = pd.read_csv(folder / "inventory.csv")
+    inv.loc[1, ["closing", "shortfall"]] = [0.0, 4.0]  # RF-300, 2027-02: empty, target 4
+    inv.loc[2, ["closing", "shortfall"]] = [3.0, 1.0]  # 2027-03: below target
+    inv.to_csv(folder / "inventory.csv", index=False)
+    fig = chart_stock(read_output(folder), str)
+    ax = fig.axes[0]
+    bars = {round(p.get_x() + p.get_width() / 2): (p.get_height(), p.get_facecolor()) for p in ax.patches}
+    assert all(not p.get_hatch() for p in ax.patches)
+    assert 1 not in bars or bars[1][0] == 0  # nothing drawn up to the target in the empty period
+    assert bars[2][0] == 3.0 and bars[0][0] == 5.0 and bars[2][1] != bars[0][1]  # below target: another colour
+    assert "0" in [t.get_text() for t in ax.texts]
+    legend = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert "no stock (0 units) below target" in legend and "closing stock below the safety target" in legend
+
+
+def test_budget_chart_legend_names_the_emergency_budget(tmp_path):
+    """The emergency entry was in the legend of the first line's panel only, so it went
+    missing when another line drew the emergency budget."""
+    from solver.present.report import chart_budget
+
+    folder = write_output(tmp_path / "out")
+    bud = pd.read_csv(folder / "budget.csv")
+    bud.loc[4, ["spent", "emergency"]] = [8.0, 3.0]  # production (second panel), 2027-02
+    bud.to_csv(folder / "budget.csv", index=False)
+    fig = chart_budget(read_output(folder), str)
+    legend = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert {"allocated", "spent", "period ceiling", "of which emergency"} <= set(legend)
+    assert all(ax.get_legend() is None for ax in fig.axes)  # one legend for every panel
+
+
+def test_report_of_a_roll_output_shows_the_plan_diff_and_plan_versus_actual(tmp_path):
+    folder = write_output(tmp_path / "out")
+    pd.DataFrame({"item": ["冰箱 RF-300"], "routing": ["main"], "period": ["2027-03"], "t": [3], "previous": [10.0],
+                  "replan": [14.0], "change": [4.0], "frozen": [False]}).to_csv(folder / "diff_production.csv", index=False)
+    pd.DataFrame({"line": ["procurement"], "period": ["2027-01"], "planned": [100.0], "actual": [120.0],
+                  "variance": [20.0], "variance_pct": [0.2]}).to_csv(folder / "variance_budget.csv", index=False)
+    page = build_report(folder)
+    for anchor in ('id="replan"', 'id="variance"', 'id="table-diff_production"', 'id="table-variance_budget"',
+                   'href="#replan"', 'href="#variance"'):
+        assert anchor in page, anchor
+    variance = page[page.index('id="table-variance_budget"'):]
+    assert "20.0%" in variance  # variance_pct as a percentage
+    assert 'id="replan"' not in build_report(write_output(tmp_path / "plain"))
+
+
+@pytest.mark.solver
+def test_report_of_a_real_roll_output(tmp_path):
+    from solver.cli.main import main
+
+    instance = REPO / "instances" / "tiny" / "rolling_basic"
+    assert main(["solve", str(instance), "--out", str(tmp_path / "base")]) == 0
+    assert main(["roll", str(instance), "--baseline", str(tmp_path / "base"), "--actuals", str(instance / "actuals"),
+                 "--from", "2027-02", "--out", str(tmp_path / "rolled")]) == 0
+    page = build_report(tmp_path / "rolled")
+    assert 'id="variance"' in page and 'id="table-variance_budget"' in page and 'id="table-variance_sales"' in page
+    assert 'id="replan"' in page and 'id="table-diff_production"' in page

@@ -126,15 +126,16 @@ SCALES = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
 
 
 def tick_labels(values: Sequence[float], prefix: str = "", suffix: str = "", factor: float = 1.0,
-                scaled: bool = True) -> list[str]:
+                scaled: bool = True, scale_from: float = 1e3) -> list[str]:
     """Labels for the ticks `values` of one axis: one scale for all (k, M, B of the largest,
-    when `scaled`), the fewest decimals that write every tick exactly (at most 6; beyond, the
-    fewest that keep them apart), `prefix` after the sign (¥) and `suffix` after the number (%,
-    h). `factor` multiplies first (100 for fractions shown as percent)."""
+    when `scaled` and the largest reaches `scale_from`), the fewest decimals that write every
+    tick exactly (at most 6; beyond, the fewest that keep them apart), `prefix` after the sign
+    (¥) and `suffix` after the number (%, h); zero is plain 0. `factor` multiplies first (100
+    for fractions shown as percent)."""
     xs = [float(v) * factor for v in values]
     finite = [abs(x) for x in xs if math.isfinite(x)]
     top = max(finite, default=0.0)
-    div, unit = next(((d, u) for d, u in SCALES if scaled and top >= d), (1.0, ""))
+    div, unit = next(((d, u) for d, u in SCALES if scaled and top >= max(d, scale_from)), (1.0, ""))
     scaled_xs = [x / div for x in xs]
     decimals = _decimals([x for x in scaled_xs if math.isfinite(x)])
     out = []
@@ -143,8 +144,10 @@ def tick_labels(values: Sequence[float], prefix: str = "", suffix: str = "", fac
             out.append("∞" if x > 0 else "-∞" if x < 0 else "")
             continue
         text = f"{abs(x):,.{decimals}f}"
-        sign = "-" if x < 0 and float(text.replace(",", "")) != 0 else ""
-        out.append(f"{sign}{prefix}{text}{unit}{suffix}")
+        if float(text.replace(",", "")) == 0:
+            out.append(f"{prefix}0{suffix}")
+            continue
+        out.append(f"{'-' if x < 0 else ''}{prefix}{text}{unit}{suffix}")
     return out
 
 
@@ -166,20 +169,20 @@ def _tick_wording_class():
     class TickWording(Formatter):
         """A matplotlib tick formatter worded by `tick_labels` (all ticks of the axis together)."""
 
-        def __init__(self, prefix: str = "", suffix: str = "", factor: float = 1.0, scaled: bool = True):
-            self.prefix, self.suffix, self.factor, self.scaled = prefix, suffix, factor, scaled
+        def __init__(self, prefix: str = "", suffix: str = "", factor: float = 1.0, scaled: bool = True,
+                     scale_from: float = 1e3):
+            self.words = {"prefix": prefix, "suffix": suffix, "factor": factor, "scaled": scaled, "scale_from": scale_from}
             self._labels: dict[float, str] = {}
 
         def set_locs(self, locs) -> None:
             super().set_locs(locs)
             locs = [float(v) for v in locs]
-            self._labels = dict(zip(locs, tick_labels(locs, self.prefix, self.suffix, self.factor, self.scaled),
-                                    strict=True))
+            self._labels = dict(zip(locs, tick_labels(locs, **self.words), strict=True))
 
         def __call__(self, x, pos=None) -> str:
             if x in self._labels:
                 return self._labels[x]
-            return tick_labels([x], self.prefix, self.suffix, self.factor, self.scaled)[0]  # one value alone
+            return tick_labels([x], **self.words)[0]  # one value alone
 
         def get_offset(self) -> str:
             return ""  # never "+9.083e1" or "1e8" beside the axis
@@ -187,10 +190,11 @@ def _tick_wording_class():
     return TickWording
 
 
-def tick_wording(prefix: str = "", suffix: str = "", factor: float = 1.0, scaled: bool = True):
+def tick_wording(prefix: str = "", suffix: str = "", factor: float = 1.0, scaled: bool = True,
+                 scale_from: float = 1e3):
     """A matplotlib tick formatter worded by `tick_labels`: all ticks of an axis together, no
     offset or exponent beside the axis."""
-    return _tick_wording_class()(prefix, suffix, factor, scaled)
+    return _tick_wording_class()(prefix, suffix, factor, scaled, scale_from)
 
 
 def currency_symbol(currency: str) -> str:
@@ -209,8 +213,9 @@ def money_axis(ax, currency: str = "", axis: str = "y"):
 
 
 def quantity_axis(ax, axis: str = "y", suffix: str = ""):
-    """Units or hours: 1,200, 12.5k, 3M (with `suffix`, e.g. ' h')."""
-    fmt = tick_wording(suffix=suffix)
+    """Units or hours: 1,200, 8,000, 125k, 3M (with `suffix`, e.g. ' h'); whole numbers up to
+    a hundred thousand."""
+    fmt = tick_wording(suffix=suffix, scale_from=1e5)
     _axis(ax, axis).set_major_formatter(fmt)
     return fmt
 

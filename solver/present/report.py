@@ -20,23 +20,23 @@ import html
 import io
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from solver.money import money, short_money
+from solver.money import money, quantity, short_money
 from solver.present import formatting
-from solver.present.formatting import chart_style, money_axis
+from solver.present.formatting import chart_style, money_axis, percent_axis, quantity_axis
 
 PLAN_TABLES = ("production", "purchases", "sales", "inventory", "capacity", "budget", "cash", "pnl", "balances")
 ID_COLUMNS = ("item", "routing", "period", "product", "channel", "resource", "plant", "line", "terms",
               "budget_line", "family", "entity", "arrival", "available", "service", "kind", "constraint",
               "variable", "step", "text", "min_cash_period")
 MAX_SMALL_MULTIPLES = 6
-COLORS = {"alloc": "#4472C4", "spent": "#ED7D31", "ceiling": "#C00000", "cash": "#2F5597",
+COLORS = {"stock": "#9DC3E6", "short": "#C0392B", "alloc": "#4472C4", "spent": "#ED7D31", "ceiling": "#C00000", "cash": "#2F5597",
           "min": "#C00000", "loan": "#F4B183", "profit": "#000000", "revenue": "#70AD47"}
 PNL_COSTS = (  # (label, columns summed), drawn as negative stacked bars
     ("purchases", ("purchases",)),
@@ -188,7 +188,7 @@ def chart_capacity(out: Output, label: Callable[[str], str]):
     ax.set_title("Capacity utilisation: used ÷ available regular hours (framed: ≥ 99.9 %, a binding limit; > 100 % = overtime)",
                  fontsize=10, loc="left")
     cb = fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01)
-    cb.ax.yaxis.set_major_formatter(_pct_formatter())
+    percent_axis(cb.ax)
     cb.ax.tick_params(labelsize=8)
     return fig
 
@@ -197,12 +197,6 @@ def _rect(c: int, r: int):
     from matplotlib.patches import Rectangle
 
     return Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.4)
-
-
-def _pct_formatter():
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(lambda v, _pos: f"{v:.0%}")
 
 
 def main_products(out: Output, limit: int = MAX_SMALL_MULTIPLES) -> list[str]:
@@ -220,59 +214,77 @@ def main_products(out: Output, limit: int = MAX_SMALL_MULTIPLES) -> list[str]:
 
 
 def chart_stock(out: Output, label: Callable[[str], str]):
+    """Closing stock of the main products against their targets. A period below the safety
+    target is a red bar; an empty one (0 units) is a red marker on the axis and says 0: no bar
+    ever stands for stock that is not there."""
     inv = out.table("inventory")
     products = main_products(out)
     if inv.empty or not products:
         return None
     cols = 3 if len(products) > 4 else 2 if len(products) > 1 else 1
     rows = math.ceil(len(products) / cols)
-    fig = _figure(12, 2.7 * rows + 0.4)
+    fig = _figure(12, 2.7 * rows + 0.8)
     axes = fig.subplots(rows, cols, squeeze=False)
     x_all = list(range(len(out.periods)))
     for k, product in enumerate(products):
         ax = axes[k // cols][k % cols]
         df = _ordered(inv[inv["item"].eq(product)], out.periods)
         x = df["_x"].to_numpy()
-        ax.bar(x, df["closing"], color="#9DC3E6", label="closing stock", width=0.7)
-        if "target_min" in df and df["target_min"].fillna(0).gt(0).any():
-            ax.step(x, df["target_min"], where="mid", color=COLORS["min"], linestyle="--", linewidth=1.5,
+        closing = df["closing"].fillna(0.0).to_numpy(dtype=float)
+        target = df["target_min"].fillna(0.0).to_numpy(dtype=float) if "target_min" in df else np.zeros(len(df))
+        below = closing < target - 1e-6 * np.maximum(target, 1.0)
+        empty = closing <= 1e-6
+        ax.bar(x[~below], closing[~below], color=COLORS["stock"], label="closing stock", width=0.7)
+        if (below & ~empty).any():
+            ax.bar(x[below & ~empty], closing[below & ~empty], color=COLORS["short"], width=0.7,
+                   label="closing stock below the safety target")
+        if (below & empty).any():
+            ax.plot(x[below & empty], np.zeros(int((below & empty).sum())), linestyle="none", marker="^",
+                    color=COLORS["short"], markersize=8, clip_on=False, zorder=5, label="no stock (0 units) below target")
+            for xe in x[below & empty]:
+                ax.annotate("0", (xe, 0), xytext=(0, 7), textcoords="offset points", ha="center", fontsize=7,
+                            color=COLORS["short"], fontweight="bold")
+        if target.any():
+            ax.step(x, target, where="mid", color=COLORS["min"], linestyle="--", linewidth=1.5,
                     label="target min (safety)")
         if "target_max" in df:
             mx = df["target_max"].astype(float)
             if np.isfinite(mx).any():
                 ax.step(x, mx.where(np.isfinite(mx)), where="mid", color="#7F7F7F", linestyle=":", linewidth=1.5,
                         label="target max")
-        if "shortfall" in df and df["shortfall"].fillna(0).gt(1e-6).any():
-            short = df["shortfall"].fillna(0)
-            ax.bar(x, short, bottom=df["closing"], color="none", edgecolor=COLORS["min"], hatch="///",
-                   width=0.7, label="short of target")
         ax.set_title(label(product), fontsize=9.5, loc="left")
         ax.set_xticks(x_all)
         ax.set_xticklabels([p[-2:] if len(p) > 4 else p for p in out.periods], fontsize=7.5)
         ax.tick_params(axis="y", labelsize=8)
-        ax.yaxis.set_major_formatter(_count_formatter())
         ax.yaxis.set_major_locator(_integer_locator())
-        ax.set_ylim(bottom=0, top=None if df["closing"].max() > 0 or df.get("target_min", pd.Series([0])).max() > 0 else 1)
+        quantity_axis(ax)
+        ax.set_ylim(bottom=0, top=None if closing.max() > 0 or target.max() > 0 else 1)
         ax.grid(axis="y", alpha=0.3)
-        if k == 0:
-            ax.legend(fontsize=7.5, loc="upper right")
     for k in range(len(products), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
+    _figure_legend(fig)
     fig.suptitle("Stock against its targets (main products by revenue; units, closing stock per period)",
                  fontsize=10, x=0.01, ha="left")
     return fig
+
+
+def _figure_legend(fig, ncol: int = 6) -> None:
+    """One legend under the small multiples with every entry any of them drew (an entry only
+    one panel has, like the emergency budget of one line, is not lost)."""
+    handles, labels = [], []
+    for ax in fig.axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(ncol, len(labels)), fontsize=8, frameon=False)
 
 
 def _integer_locator():
     from matplotlib.ticker import MaxNLocator
 
     return MaxNLocator(integer=True, min_n_ticks=1)
-
-
-def _count_formatter():
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(lambda v, _pos: short_money(v) if abs(v) >= 1e6 else f"{v:,.0f}")
 
 
 def chart_cash(out: Output):
@@ -310,7 +322,7 @@ def chart_budget(out: Output, label: Callable[[str], str]):
         lines = sorted(lines, key=lambda ln: -float(spent.get(ln, 0.0)))[:MAX_SMALL_MULTIPLES]
     cols = 2 if len(lines) > 1 else 1
     rows = math.ceil(len(lines) / cols)
-    fig = _figure(12, 3.0 * rows + 0.4)
+    fig = _figure(12, 3.0 * rows + 0.8)
     axes = fig.subplots(rows, cols, squeeze=False)
     for k, line in enumerate(lines):
         ax = axes[k // cols][k % cols]
@@ -341,10 +353,9 @@ def chart_budget(out: Output, label: Callable[[str], str]):
         ax.set_xticklabels([p[-2:] if len(p) > 4 else p for p in out.periods], fontsize=7.5)
         ax.tick_params(axis="y", labelsize=8)
         ax.grid(axis="y", alpha=0.3)
-        if k == 0:
-            ax.legend(fontsize=7.5, loc="upper left")
     for k in range(len(lines), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
+    _figure_legend(fig)
     fig.suptitle(f"Budget by line and month: allocated, spent and ceiling ({out.currency})", fontsize=10, x=0.01, ha="left")
     return fig
 
@@ -404,13 +415,22 @@ td{padding:3px 7px;border-bottom:1px solid #e6e9ef;white-space:nowrap}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr:nth-child(even) td{background:#f7f9fc}
 tr.bind td{background:#fce4d6}
+tr.lost td{background:#f8d7da}tr.lost-all td{background:#f1aeb5;font-weight:600}tr.late td{background:#fff3cd}
+table.wide th{white-space:normal;min-width:52px;vertical-align:bottom}table.wide td,table.wide th{padding:3px 6px}
+.key{display:inline-block;width:12px;height:12px;margin:0 4px -2px 10px;border:1px solid #ccc}
 .note{font-size:12px;color:#666;margin:2px 0 10px}
+.alert{border-left:4px solid #c0392b;background:#fdf0f0;padding:6px 12px;margin:8px 0;font-size:13px}
 .lim td.text{white-space:normal;min-width:420px}
 """
 
 
-def _fmt_cell(column: str, value: object, currency: str) -> tuple[str, bool]:
-    """(text, is_number) for a table cell."""
+REPORT_PCT_COLUMNS = {"lost_share", "variance_pct"}
+ZERO_TOL = 5e-7
+REPORT_MONEY_COLUMNS = {"revenue_lost"}
+
+
+def _fmt_cell(column: str, value: object, currency: str, money_unit: float = 1.0) -> tuple[str, bool]:
+    """(text, is_number) for a table cell; money divided by `money_unit` when it is not 1."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "", False
     if isinstance(value, bool | np.bool_):
@@ -421,40 +441,47 @@ def _fmt_cell(column: str, value: object, currency: str) -> tuple[str, bool]:
         v = float(value)
         if math.isinf(v):
             return ("∞" if v > 0 else "−∞"), True
-        if v == 0:
+        if abs(v) < ZERO_TOL:  # a solver's 1e-9 is no amount: "0", never "-0.0"
             return "0", True
         from solver.io.workbook import INT_COLUMNS, MONEY_COLUMNS, PCT_COLUMNS
 
-        if column in PCT_COLUMNS:
+        if column in PCT_COLUMNS or column in REPORT_PCT_COLUMNS:
             return f"{v:.1%}", True
         if column in INT_COLUMNS:
             return f"{v:g}", True
-        if column in MONEY_COLUMNS or column.startswith("money:"):
+        if column in MONEY_COLUMNS or column in REPORT_MONEY_COLUMNS or column.startswith("money:"):
+            if money_unit != 1.0:
+                return f"{v / money_unit:,.0f}".replace("-", "−"), True
             return money(v, currency, 2 if abs(v) < 1000 else 0), True
         return f"{v:,.1f}", True
     return str(value), False
 
 
 def html_table(df: pd.DataFrame, currency: str, table: str = "", max_rows: int | None = None,
-               css_class: str = "", columns: Iterable[str] | None = None) -> str:
-    """An HTML table with formatted numbers; binding rows highlighted; long tables truncated."""
+               css_class: str = "", columns: Iterable[str] | None = None, row_classes: Sequence[str] | None = None,
+               money_unit: float = 1.0) -> str:
+    """An HTML table with formatted numbers; binding rows highlighted (and any `row_classes`,
+    one per row of `df`); long tables truncated. `money_unit` (1000: thousands) divides the
+    money of the table for display (the caller says so beside the table)."""
     from solver.io.workbook import MONEY_TABLES, binding_rows
 
     columns = [c for c in (columns or df.columns) if c in df.columns]
     shown = df if max_rows is None or len(df) <= max_rows else df.head(max_rows)
     binding = binding_rows(table, shown).to_numpy() if table else np.zeros(len(shown), dtype=bool)
-    money_all = table in MONEY_TABLES
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    money_all = table in MONEY_TABLES or table in ("diff_budget", "variance_budget")
+    head = "".join(f"<th>{html.escape(str(c).replace('_', ' ') if 'wide' in css_class else str(c))}</th>"
+                   for c in columns)
     body = []
     arrays = [shown[c].to_numpy(dtype=object) for c in columns]
     for k in range(len(shown)):
         cells = []
         for c, arr in zip(columns, arrays, strict=True):
             key = f"money:{c}" if money_all and c not in ("t", "carryover") else c
-            text, num = _fmt_cell(key, arr[k], currency)
+            text, num = _fmt_cell(key, arr[k], currency, money_unit)
             cls = "num" if num else ("text" if c == "text" else "")
             cells.append(f'<td class="{cls}">{html.escape(text)}</td>' if cls else f"<td>{html.escape(text)}</td>")
-        body.append('<tr class="bind">' if binding[k] else "<tr>")
+        classes = " ".join(c for c in ("bind" if binding[k] else "", row_classes[k] if row_classes else "") if c)
+        body.append(f'<tr class="{classes}">' if classes else "<tr>")
         body.append("".join(cells) + "</tr>")
     out = [f'<div class="scroll"><table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>',
            "".join(body), "</tbody></table></div>"]
@@ -462,6 +489,138 @@ def html_table(df: pd.DataFrame, currency: str, table: str = "", max_rows: int |
         out.append(f'<p class="note">Showing the first {len(shown):,} of {len(df):,} rows; '
                    f"the full table is {html.escape(table or 'the')}.csv in the output folder.</p>")
     return "".join(out)
+
+
+def rows_text(n: int) -> str:
+    """"1 row", "2,016 rows"."""
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+# the columns a reader looks for first in the wide money tables (the rest follow in file order)
+KEY_COLUMNS = {"cash": ("period", "closing", "minimum", "headroom", "loan", "borrowing", "opening", "receipts"),
+               "pnl": ("period", "profit", "revenue")}
+WIDE_MONEY_TABLES = ("cash", "pnl")  # a column per cash flow or P&L line: in thousands, to fit a screen
+
+
+def _served_classes(sales: pd.DataFrame) -> list[str]:
+    """Per sales row: "lost-all" (the whole demand lost), "lost", "late" (backlog open at the
+    period's end) or ""."""
+    lost = sales["lost"].fillna(0.0).to_numpy(dtype=float) if "lost" in sales else np.zeros(len(sales))
+    late = sales["backlog"].fillna(0.0).to_numpy(dtype=float) if "backlog" in sales else np.zeros(len(sales))
+    demand = sales["demand"].fillna(0.0).to_numpy(dtype=float) if "demand" in sales else np.zeros(len(sales))
+    out = []
+    for d, lo, la in zip(demand, lost, late, strict=True):
+        if lo > UNIT_TOL and lo >= d - UNIT_TOL:
+            out.append("lost-all")
+        elif lo > UNIT_TOL:
+            out.append("lost")
+        elif la > UNIT_TOL:
+            out.append("late")
+        else:
+            out.append("")
+    return out
+
+
+UNIT_TOL = 1e-6
+
+
+def plan_table_section(out: Output, name: str, max_rows: int | None) -> str:
+    """One plan table as the report shows it: without the model's period number `t`; cash and
+    P&L with their key columns first, columns zero in every period left out (named below) and
+    money in thousands, so that they fit a 1280 px screen; sales rows lost or late marked."""
+    df = out.tables[name].drop(columns=["t"], errors="ignore")
+    notes, css, unit, classes = [], "", 1.0, None
+    if name in WIDE_MONEY_TABLES:
+        zero = [c for c in df.columns if c not in ID_COLUMNS and pd.api.types.is_numeric_dtype(df[c])
+                and not pd.api.types.is_bool_dtype(df[c]) and df[c].fillna(0).eq(0).all()
+                and c not in KEY_COLUMNS[name]]
+        df = df.drop(columns=zero)
+        first = [c for c in KEY_COLUMNS[name] if c in df.columns]
+        df = df[first + [c for c in df.columns if c not in first]]
+        money_cols = [c for c in df.columns if c not in ID_COLUMNS]
+        biggest = float(df[money_cols].abs().max().max()) if money_cols and len(df) else 0.0
+        if biggest >= 1e6:
+            unit = 1000.0
+            notes.append(f"Amounts in thousands of {html.escape(out.currency)} ({html.escape(money(1000, out.currency, 0))}"
+                         f" = 1); {html.escape(name)}.csv holds them to the cent.")
+        if zero:
+            notes.append("Zero in every period, not shown: " + html.escape(", ".join(zero)) + ".")
+        css = "wide"
+    if name == "sales" and "lost" in df:
+        classes = _served_classes(df)
+        notes.append('<span class="key" style="background:#f1aeb5"></span>whole demand lost'
+                     '<span class="key" style="background:#f8d7da"></span>part lost'
+                     '<span class="key" style="background:#fff3cd"></span>served late (backlog open at the end of the period)')
+    parts = [f'<h3 id="table-{name}">{html.escape(name)} <span class="sub">({rows_text(len(df))})</span></h3>']
+    parts += [f'<p class="note">{n}</p>' for n in notes]
+    parts.append(html_table(df, out.currency, name, max_rows, css, row_classes=classes, money_unit=unit))
+    return "".join(parts)
+
+
+def service_section(out: Output, max_rows: int | None = 20) -> str:
+    """Demand not served: every sales row with units lost or served late, largest revenue lost
+    first; rows that lose their whole demand are named above the table."""
+    sales = out.table("sales")
+    if sales.empty or "lost" not in sales or "demand" not in sales:
+        return ""
+    classes = np.array(_served_classes(sales))
+    hit = sales[classes != ""].copy()
+    if hit.empty:
+        return '<p class="note">Every unit of demand is shipped in its period: nothing lost, nothing late.</p>'
+    hit["lost_share"] = np.where(hit["demand"] > 0, hit["lost"].fillna(0.0) / hit["demand"].where(hit["demand"] > 0), 0.0)
+    price = hit["price"].fillna(0.0) if "price" in hit else 0.0
+    hit["revenue_lost"] = hit["lost"].fillna(0.0) * price
+    hit["_class"] = classes[classes != ""]
+    hit = hit.sort_values(["revenue_lost", "lost", "backlog" if "backlog" in hit else "lost"], ascending=False,
+                          kind="stable")
+    cur = out.currency
+    lost_units, late_rows = float(sales["lost"].fillna(0).sum()), int((classes == "late").sum())
+    revenue = float(hit["revenue_lost"].sum())
+    whole = hit[hit["_class"].eq("lost-all")]
+    text = [f"<b>{quantity(lost_units)} units lost</b> ({html.escape(money(revenue, cur, 0))} of revenue at their "
+            f"prices) in {rows_text(int((classes == 'lost').sum() + (classes == 'lost-all').sum()))}"
+            + (f"; {rows_text(late_rows)} served late" if late_rows else "") + "."]
+    if len(whole):
+        names = [f"{html.escape(str(r.product))} · {html.escape(str(r.channel))} · {html.escape(str(r.period))}: "
+                 f"all {quantity(float(r.demand))} units" for r in whole.itertuples(index=False)]
+        text.append(f"<b>Whole demand lost in {rows_text(len(whole))}</b>: " + "; ".join(names) + ".")
+    cols = [c for c in ("product", "channel", "period", "demand", "shipped", "lost", "backlog", "lost_share",
+                        "price", "revenue_lost", "service") if c in hit.columns]
+    table = html_table(hit.rename(columns={"backlog": "late"}), cur, "", max_rows,
+                       columns=[("late" if c == "backlog" else c) for c in cols], row_classes=list(hit["_class"]))
+    return '<div class="alert">' + "<br>".join(text) + "</div>" + table
+
+
+REPLAN_TABLES = ("diff_production", "diff_purchases", "diff_sales", "diff_budget")
+VARIANCE_TABLES = ("variance_budget", "variance_sales", "variance_production", "variance_stock")
+
+
+def roll_sections(out: Output, max_rows: int | None) -> list[str]:
+    """A `roll` output's plan diff (previous plan against the re-plan, changed rows) and plan
+    versus actual (预实比较) for the periods the actuals cover; nothing for a plain solve."""
+    parts = []
+    diff = [t for t in REPLAN_TABLES if t in out.tables]
+    if diff:
+        parts.append('<h2 id="replan">What the re-plan changes</h2><p class="note">Previous plan against the re-plan for '
+                     "the re-planned periods, rows that changed only (<code>frozen</code>: a period held at the previous "
+                     "plan's production and purchases).</p>")
+        for name in diff:
+            df = out.tables[name]
+            parts.append(f'<h3 id="table-{name}">{html.escape(name)} <span class="sub">({rows_text(len(df))})</span></h3>')
+            parts.append(html_table(df.drop(columns=["t"], errors="ignore"), out.currency, name, max_rows))
+    var = [t for t in VARIANCE_TABLES if t in out.tables]
+    if var:
+        parts.append('<h2 id="variance">Plan versus actual (预实比较)</h2><p class="note">What the previous plan planned '
+                     "for the periods the actuals cover, what happened, and the variance (actual − planned); "
+                     '<span class="key" style="background:#fff3cd"></span>off the plan.</p>')
+        for name in var:
+            df = out.tables[name]
+            off = (df["variance"].abs() > 1e-6 * df["planned"].abs().clip(lower=1.0)).to_numpy() if "variance" in df else []
+            parts.append(f'<h3 id="table-{name}">{html.escape(name)} <span class="sub">({rows_text(len(df))}'
+                         f"{f', {int(sum(off))} off the plan' if len(off) else ''})</span></h3>")
+            parts.append(html_table(df.drop(columns=["t"], errors="ignore"), out.currency, name, max_rows,
+                                    row_classes=["late" if o else "" for o in off] if len(off) else None))
+    return parts
 
 
 def _kpi_cards(out: Output) -> str:
@@ -556,8 +715,13 @@ def build_report(folder: str | Path, max_rows: int = 40, top_limits: int = 15) -
                 charts.append((anchor, caption, _png(fig)))
     k = out.kpis
     title = f"{k.get('name') or out.folder.name} · scenario {k.get('scenario', 'base')}"
-    nav = ['<a href="#kpis">KPIs</a>'] + [f'<a href="#chart-{a}">{a}</a>' for a, _, _ in charts] + [
-        '<a href="#limits">limits</a>', '<a href="#tables">plan tables</a>']
+    service = service_section(out)
+    rolled = roll_sections(out, max_rows)
+    nav = (['<a href="#kpis">KPIs</a>'] + (['<a href="#service">demand not served</a>'] if service else [])
+           + [f'<a href="#chart-{a}">{a}</a>' for a, _, _ in charts] + ['<a href="#limits">limits</a>']
+           + (['<a href="#replan">re-plan changes</a>'] if any(t in out.tables for t in REPLAN_TABLES) else [])
+           + (['<a href="#variance">plan vs actual</a>'] if any(t in out.tables for t in VARIANCE_TABLES) else [])
+           + ['<a href="#tables">plan tables</a>'])
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -573,6 +737,8 @@ def build_report(folder: str | Path, max_rows: int = 40, top_limits: int = 15) -
     if font is None:
         parts.append('<p class="note">No CJK font was found for the charts: item names are shown by their Latin part '
                      "(install e.g. fonts-noto-cjk for the full names). The tables show the full names.</p>")
+    if service:
+        parts += ['<h2 id="service">Demand not served</h2>', service]
     if "comparison" in out.tables:
         parts += ["<h3>Joint plan against plan-then-cut</h3>", html_table(out.tables["comparison"], out.currency, "comparison")]
     parts.append("<h2>Charts</h2>")
@@ -580,14 +746,14 @@ def build_report(folder: str | Path, max_rows: int = 40, top_limits: int = 15) -
         parts.append(f'<figure id="chart-{anchor}"><img alt="{html.escape(anchor)} chart" '
                      f'src="data:image/png;base64,{png}"><figcaption>{html.escape(caption)}</figcaption></figure>')
     parts += ['<h2 id="limits">What limits the plan</h2>', _limits_section(out, top_limits)]
+    parts += rolled
     parts.append('<h2 id="tables">Plan tables</h2>')
-    parts.append('<p class="note">Highlighted rows sit at a limit: capacity used ≥ 99.9 %, budget at its ceiling, '
-                 "cash at its minimum.</p>")
+    parts.append('<p class="note"><span class="key" style="background:#fce4d6"></span>at a limit: capacity used '
+                 "≥ 99.9 %, budget at its ceiling, cash at its minimum; sales rows lost or late are marked in the sales "
+                 "table.</p>")
     for name in PLAN_TABLES:
         if name in out.tables:
-            df = out.tables[name]
-            parts.append(f'<h3 id="table-{name}">{html.escape(name)} <span class="sub">({len(df):,} rows)</span></h3>')
-            parts.append(html_table(df, out.currency, name, max_rows))
+            parts.append(plan_table_section(out, name, max_rows))
     parts.append("</main></body></html>")
     return "\n".join(parts)
 
