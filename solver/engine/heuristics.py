@@ -338,11 +338,20 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
                 background = BackgroundBound(_bound_job(sf, options, left))
 
     try:
-        incumbent, inc_obj, lp_bound = _lp_dive(sf, one, deadline, note)
+        incumbent, inc_obj, lp_bound, dive, dive_final = _lp_dive(sf, one, deadline, note)
         exact = incumbent is not None
         lp = next((step for step in log if step[0] == "lp relaxation"), None)
         if lp is not None and lp[2] == "Infeasible":
             return None, math.nan, log, False  # no plan exists: the caller's MIP says so and diagnoses it
+        if exact:  # the time left improves the dive's plan (while the bound process works, if it runs)
+            incumbent, inc_obj, changed = _fix_and_optimize(sf, one, incumbent, inc_obj,
+                                                            deadline - STOP_GRACE - dive_final, note)
+            if changed:  # the plan's LP with every integer fixed, warm from the dive's basis
+                final = dive.plan_lp(incumbent)
+                if final is not None:
+                    incumbent, inc_obj = final
+                else:
+                    exact = False  # re-solved with its integers fixed by _finish
         # the bound keeps tightening (HiGHS may improve the plan) until the deadline; without a
         # dive plan, time is kept for a fixed-integer LP of HiGHS's (about half the relaxation)
         lp_seconds = lp[5] if lp is not None else 0.0
@@ -394,6 +403,107 @@ def _bound_job(sf: StandardForm, options: SolveOptions, seconds: float) -> Bound
         data=A.data.astype(float), is_integer=work.is_integer, maximize=work.maximize, offset=work.offset,
         options=highs_options,
     )
+
+
+FO_FREE = 100  # setup/order columns of the items a fix-and-optimize window frees (before its BOM closure)
+FO_SLICE = 20.0  # seconds at most per window
+FO_GAP = 1e-6  # relative MIP gap of a window (of the whole plan's profit)
+
+
+def _item_windows(sf: StandardForm) -> list[np.ndarray]:
+    """Fix-and-optimize windows on a large plan (Helber & Sahling 2010's product-oriented
+    decomposition): groups of items in name order, each with about FO_FREE setup/order
+    columns, closed under the BOM (a product's components and materials come with it, or its
+    production could not move); each window as the mask of the columns it frees: every column
+    of its items, and every column that belongs to no item (cash, loans, budget, overtime)."""
+    stock = [(j, v) for j, v in enumerate(sf.columns) if v.parent_component().name == "inventory.stock"]
+    items = sorted({v.index()[0] for _j, v in stock})
+    code = {name: k for k, name in enumerate(items)}
+    owner = np.full(sf.num_cols, -1)
+    for j, v in enumerate(sf.columns):
+        idx = v.index()
+        if isinstance(idx, tuple) and idx and idx[0] in code:
+            owner[j] = code[idx[0]]
+    # children from the stock balances: a parent's start columns appear in its children's rows
+    A = sf.A.tocsr()
+    balance = np.array([ref.parent_component().name == "inventory.balance" for ref, _k in sf.rows])
+    row_item = np.array([code.get(ref.index()[0], -1) if b else -1 for (ref, _k), b in zip(sf.rows, balance, strict=True)])
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    use = balance[rows] & (owner[A.indices] >= 0) & (row_item[rows] >= 0) & (owner[A.indices] != row_item[rows])
+    children: dict[int, set[int]] = defaultdict(set)
+    for parent, child in zip(owner[A.indices[use]], row_item[rows[use]], strict=True):
+        children[int(parent)].add(int(child))
+    ints_of = np.bincount(owner[sf.is_integer & (owner >= 0)], minlength=len(items))
+    windows, group, count = [], [], 0
+    for k in range(len(items)):
+        if not ints_of[k]:
+            continue
+        group.append(k)
+        count += ints_of[k]
+        if count >= FO_FREE or k == len(items) - 1:
+            closure, todo = set(group), list(group)
+            while todo:
+                for c in children.get(todo.pop(), ()):
+                    if c not in closure:
+                        closure.add(c)
+                        todo.append(c)
+            windows.append((owner < 0) | np.isin(owner, sorted(closure)))
+            group, count = [], 0
+    return windows
+
+
+def _restricted(sf: StandardForm, free: np.ndarray, values: np.ndarray) -> StandardForm:
+    """The model with every column outside `free` fixed at `values` and eliminated: its terms
+    move to the row bounds and the objective offset, rows left without a free column (which
+    `values` satisfy) are dropped. Small where the window is, so HiGHS neither presolves nor
+    re-solves the whole plan's LP for each window."""
+    A = sf.A.tocsc()
+    fixed = ~free
+    shift = A[:, fixed] @ values[fixed]
+    Af = A[:, free].tocsr()
+    keep = np.diff(Af.indptr) > 0
+    return StandardForm(
+        cost=sf.cost[free], col_lower=sf.col_lower[free], col_upper=sf.col_upper[free],
+        row_lower=(sf.row_lower - shift)[keep], row_upper=(sf.row_upper - shift)[keep], A=Af[keep].tocsc(),
+        maximize=sf.maximize, columns=[sf.columns[j] for j in np.flatnonzero(free)],
+        rows=[r for r, k in zip(sf.rows, keep, strict=True) if k], is_integer=sf.is_integer[free],
+        column_of={}, offset=sf.offset + float(sf.cost[fixed] @ values[fixed]),
+    )
+
+
+def _fix_and_optimize(sf: StandardForm, options: SolveOptions, incumbent: np.ndarray, inc_obj: float,
+                      deadline: float, note) -> tuple[np.ndarray, float, bool]:
+    """Fix-and-optimize (Helber & Sahling 2010) on the dive's plan for the time left: each
+    window (`_item_windows`) is a MIP over its items' columns with the rest of the plan fixed
+    (`_restricted`), solved from the plan (a feasible start); a better plan is kept. Windows
+    in order, round after round, until a round improves nothing or time runs out. Returns
+    (plan, objective, changed)."""
+    maximize = sf.maximize
+    windows = _item_windows(sf)
+    changed = False
+    improved_in_round = True
+    while improved_in_round and windows:
+        improved_in_round = False
+        for k, free in enumerate(windows):
+            left = deadline - time.perf_counter()
+            if left < MIN_SLICE:
+                return incumbent, inc_obj, changed
+            t0 = time.perf_counter()
+            sub = _restricted(sf, free, incumbent)
+            # the gap is relative to the whole plan's profit (the fixed part is in the offset):
+            # SUB_GAP would accept the start in every window
+            opts = replace(options, time_limit=min(FO_SLICE, left), gap=FO_GAP, polish=True,
+                           sensitivity=False, strategy="mip")
+            out = solve_standard_form(sub, opts, start=incumbent[free])
+            gain = (out.objective - inc_obj) if maximize else (inc_obj - out.objective)
+            note("fix-and-optimize", f"window {k + 1}/{len(windows)} ({int(free.sum())} columns)", str(out.status),
+                 out.objective, out.bound, time.perf_counter() - t0)
+            if out.status.has_plan and gain > 1e-7 * max(abs(inc_obj), 1.0):
+                incumbent = incumbent.copy()
+                incumbent[free] = out.values
+                inc_obj = out.objective
+                improved_in_round = changed = True
+    return incumbent, inc_obj, changed
 
 
 DIVE_PENALTY = 10.0  # per unit short of a minimum lot, in multiples of the largest cost coefficient
@@ -483,6 +593,15 @@ class _Dive:
     def values(self) -> np.ndarray:
         return np.array(self.h.getSolution().col_value)
 
+    def plan_lp(self, plan: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """The LP with every integer fixed at `plan`'s (slack off), warm from the last basis:
+        (values, objective), or None if it does not end optimal."""
+        self.state = np.round(plan[self.int_cols])
+        self.elastic(False)
+        if not self.solve():
+            return None
+        return self.values()[: self.sf.num_cols], self.objective()
+
     def objective(self) -> float:
         return self.h.getInfo().objective_function_value
 
@@ -523,7 +642,8 @@ class _Dive:
 
 
 def _lp_dive(sf: StandardForm, options: SolveOptions, deadline: float, note):
-    """The plan half of `_lp_guided`: (values, objective, LP bound), values None if no plan.
+    """The plan half of `_lp_guided`: (values, objective, LP bound, the dive, seconds of its
+    final LP), values None if no plan.
 
     A dive from the LP relaxation, period by period as relax-and-fix goes, on LPs only:
     setups/orders whose LP lot already reaches the minimum lot are fixed open; otherwise each
@@ -535,7 +655,7 @@ def _lp_dive(sf: StandardForm, options: SolveOptions, deadline: float, note):
     if not dive.solve():
         note("lp relaxation", "all", dive.h.modelStatusToString(dive.status), math.nan, math.nan,
              time.perf_counter() - t0)
-        return None, math.nan, math.nan
+        return None, math.nan, math.nan, dive, 0.0
     lp_bound = dive.objective()
     note("lp relaxation", "all", "optimal", lp_bound, lp_bound, time.perf_counter() - t0)
     dive.elastic()
@@ -561,15 +681,17 @@ def _lp_dive(sf: StandardForm, options: SolveOptions, deadline: float, note):
         if not dive.fix(decisions) and time.perf_counter() > deadline:
             break
     done = dive.fix([(int(k), 0.0) for k in np.flatnonzero(dive.state < 0)])
+    t_final = time.perf_counter()
     if done and not (dive.state < 0).any():
         dive.elastic(False)  # the plan is the model's own LP, not one with slack at ~1e-7
         done = dive.solve()
+    final_seconds = time.perf_counter() - t_final
     if not done or (dive.state < 0).any():
         note("plan", "LP dive", "no plan", math.nan, math.nan, time.perf_counter() - t1)
-        return None, math.nan, lp_bound
+        return None, math.nan, lp_bound, dive, 0.0
     note("plan", f"LP dive ({steps} steps, {dive.lp_solves} LPs)", "feasible", dive.objective(), math.nan,
          time.perf_counter() - t1)
-    return dive.values()[: sf.num_cols], dive.objective(), lp_bound
+    return dive.values()[: sf.num_cols], dive.objective(), lp_bound, dive, final_seconds
 
 
 def _lot_columns(sf: StandardForm, int_cols: np.ndarray) -> dict[int, tuple[int | None, float, float]]:
