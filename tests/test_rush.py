@@ -440,3 +440,27 @@ def test_cli_json_keys_and_text(baseline_dir, tmp_path, capsys):
     assert code == 0
     sel = json.loads(capsys.readouterr().out)
     assert sel["selected"] == [1]
+
+
+def test_an_answer_builds_one_model_per_demand_quantity(inst, baseline, monkeypatch):
+    """Issue 18: every run of an answer (capable-to-promise, the earliest-date probes, the plan
+    with the order) built its own model; they now share one per demand quantity (the order's,
+    the capable-to-promise cap) and differ by column bounds and costs only. 15 widgets by W3
+    take CTP (cap 30, reached, then 120), the plan and the earliest-date probes: one build
+    each for 15, 30 and 120 however many runs; the answer is the one
+    test_earliest_is_searched_not_the_due_date and
+    test_capable_to_promise_is_not_capped_at_the_request re-solve from scratch."""
+    import solver.analysis.rush as rush
+
+    builds = []
+    real = rush.build_model
+
+    def counting(inst2, *args, **kwargs):
+        builds.append(float(inst2.tables["demand"]["quantity"].iloc[-1]))
+        return real(inst2, *args, **kwargs)
+
+    monkeypatch.setattr(rush, "build_model", counting)
+    a = evaluate_order(inst, baseline, RushOrder("widget", 15, "W3", price=30))
+    assert a.feasible and a.earliest_period == "W2" and a.ctp_quantity == pytest.approx(90.0)
+    assert sorted(builds) == [15.0, 30.0, 120.0]
+    assert len(a.runs) >= 4  # two CTP runs, the plan, at least one probe

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from formulations.assembly import Extension, build_model
+from formulations.assembly import BuiltModel, Extension, build_model
 from formulations.extensions.replan import (
     OrderHours,
     choose_orders,
@@ -474,11 +474,22 @@ class _Run:
 
 
 def _run(name: str, inst: Instance, baseline: Baseline, deliveries: Sequence[_Delivery], rules: Rules,
-         options: SolveOptions, select: bool = False) -> _Run:
+         options: SolveOptions, select: bool = False, session: _Session | None = None) -> _Run:
+    """The profit-maximising plan with the orders; on `session`'s model of the order when one
+    is given (one order at its own price: nothing built again)."""
     t0 = time.perf_counter()
-    inst2 = with_orders(inst, deliveries)
-    exts = _extensions(inst, baseline, deliveries, rules, profit=True, select=select)
-    result = solve(inst2, options, extensions=exts)
+    if session is not None and session.serves(deliveries):
+        (d,) = deliveries
+        model = session.model(d.quantity)
+        inst2 = model.inst
+        exts = [*model.extensions, deliver_by([(d.order.product, d.order.rush_channel, d.by_t, d.firm)])]
+        result = solve(inst2, options, extensions=exts, model=(model.built, model.restricted(d.by_t, d.firm)))
+        if result.has_plan:
+            model.plan = result.outcome.values
+    else:
+        inst2 = with_orders(inst, deliveries)
+        exts = _extensions(inst, baseline, deliveries, rules, profit=True, select=select)
+        result = solve(inst2, options, extensions=exts)
     if result.has_plan:
         _correct_capacity(result, _reserve_of(inst))
     return _Run(name, result, inst2, tuple(deliveries), time.perf_counter() - t0)
@@ -514,28 +525,118 @@ class _Probe:
 
 
 def _probe(name: str, inst: Instance, baseline: Baseline, delivery: _Delivery, rules: Rules,
-           options: SolveOptions, maximise: bool) -> _Probe:
+           options: SolveOptions, maximise: bool, session: _Session | None = None) -> _Probe:
     """One solve under the rules with the objective replaced: the rush shipments up to
     `delivery.by_t` (`maximise`, MIP gap 0: the result is the proven maximum) or nothing (a
     feasibility question: HiGHS stops at the first plan). Built as `solve` builds (same
-    formulation and hand-off route)."""
+    formulation and hand-off route), or taken from `session` (built once per quantity)."""
     t0 = time.perf_counter()
-    inst2 = with_orders(inst, [delivery])
-    exts = _extensions(inst, baseline, [delivery], rules, profit=False)
-    built = build_model(inst2, [*exts, *formulation_extensions(options.formulation)],
-                        materialize=options.handoff == "pyomo")
-    sf = compile_model(built.model)
     o = delivery.order
-    cols = np.array([sf.column_of[id(v)] for (p, k, t), v in built.model.sales.ship.items()
-                     if p == o.product and k == o.rush_channel and t <= delivery.by_t and id(v) in sf.column_of],
-                    dtype=np.int64)
+    if session is not None and session.serves([delivery]):
+        model = session.model(delivery.quantity)
+        inst2, built = model.inst, model.built
+        sf = model.restricted(delivery.by_t, delivery.firm)
+        cols = model.ship[: delivery.by_t]
+        cols = cols[cols >= 0]
+    else:
+        inst2 = with_orders(inst, [delivery])
+        exts = _extensions(inst, baseline, [delivery], rules, profit=False)
+        built = build_model(inst2, [*exts, *formulation_extensions(options.formulation)],
+                            materialize=options.handoff == "pyomo")
+        sf = compile_model(built.model)
+        cols = np.array([sf.column_of[id(v)] for (p, k, t), v in built.model.sales.ship.items()
+                         if p == o.product and k == o.rush_channel and t <= delivery.by_t and id(v) in sf.column_of],
+                        dtype=np.int64)
     sf.cost = np.zeros(sf.num_cols)
     sf.offset = 0.0
     if maximise:
         sf.cost[cols] = 1.0
-    out = solve_standard_form(sf, dataclasses.replace(options, gap=0.0) if maximise else options)
+    start = None
+    if session is not None and session.serves([delivery]) and not maximise:
+        start = model.plan  # any plan answers a feasibility question: HiGHS checks this one first
+    out = solve_standard_form(sf, dataclasses.replace(options, gap=0.0) if maximise else options, start=start)
     shipped = float(out.values[cols].sum()) if out.status.has_plan else math.nan
     return _Probe(name, out.status, shipped, time.perf_counter() - t0, inst2, sf, out, built.data)
+
+
+@dataclass
+class _OrderModel:
+    """The model of one order at one demand quantity, built once: the instance copy, every rule
+    of `_extensions` as for a profit run delivering by the horizon's end (so nothing in it
+    depends on the delivery period), compiled. A run by period t restricts it with column
+    bounds only (`restricted`), which is the model `_extensions` builds for t: the order's
+    shipments after t and the reserve released after t are 0 (there they were fixed or not
+    created), a firm order has no backlog left at t; and the change-penalty columns, which a
+    probe's model lacked, cost nothing in a probe's objective and are free to follow the plan.
+
+    MIP starts (measured on the appliance's key-account order, benchmarks/results/rush.md): a
+    feasibility probe starts from the last profit plan of this model (half its CPU time). The
+    profit run gets none: started from the baseline plan HiGHS stops at a plan within the
+    0.01 % gap but worse than the one it finds unstarted (−¥500,556 instead of −¥487,163),
+    and is slower than unstarted to the same plan at gap 0; the capable-to-promise run gets
+    none either: no plan at hand helps its bound."""
+
+    inst: Instance
+    built: BuiltModel
+    sf: StandardForm
+    extensions: list[Extension]
+    ship: np.ndarray  # column of the order's shipment in period t at [t - 1] (-1: none)
+    backlog: np.ndarray  # … its backlog
+    reserve_used: np.ndarray  # (t, column) of every reserve-release variable
+    plan: np.ndarray | None = None  # the last profit run's plan on this model
+
+    def restricted(self, by_t: int, firm: bool) -> StandardForm:
+        """The compiled model of a run delivering by `by_t` (fresh cost and bound arrays)."""
+        upper = self.sf.col_upper.copy()
+        late = self.ship[by_t:]
+        upper[late[late >= 0]] = 0.0
+        if len(self.reserve_used):
+            upper[self.reserve_used[self.reserve_used[:, 0] > by_t, 1]] = 0.0
+        if firm:
+            if self.backlog[by_t - 1] < 0:
+                raise ValueError(f"no backlog column of the order in period {by_t}")
+            upper[self.backlog[by_t - 1]] = 0.0
+        return dataclasses.replace(self.sf, col_upper=upper, cost=self.sf.cost.copy())
+
+
+class _Session:
+    """The models of one order's answer (`evaluate_order`): one per demand quantity (the order's
+    for the feasibility and profit runs, the capable-to-promise cap for that run), each built
+    once and restricted per run. The runs it serves are those of this order at its price; any
+    other (another order, a price of the break-even check) is built as before."""
+
+    def __init__(self, inst: Instance, baseline: Baseline, order: _Resolved, rules: Rules, options: SolveOptions):
+        self.inst, self.baseline, self.order, self.rules, self.options = inst, baseline, order, rules, options
+        self._models: dict[float, _OrderModel] = {}
+
+    def serves(self, deliveries: Sequence[_Delivery]) -> bool:
+        return len(deliveries) == 1 and deliveries[0].order == self.order
+
+    def model(self, quantity: float) -> _OrderModel:
+        if quantity not in self._models:
+            self._models[quantity] = self._build(quantity)
+        return self._models[quantity]
+
+    def _build(self, quantity: float) -> _OrderModel:
+        o, n = self.order, self.inst.n
+        delivery = _Delivery(o, n, quantity, firm=False)
+        inst2 = with_orders(self.inst, [delivery])
+        exts = _extensions(self.inst, self.baseline, [delivery], self.rules, profit=True)
+        built = build_model(inst2, [*exts, *formulation_extensions(self.options.formulation)],
+                            materialize=self.options.handoff == "pyomo")
+        sf = compile_model(built.model)
+        m = built.model
+
+        def columns(component) -> np.ndarray:
+            out = np.full(n, -1, dtype=np.int64)
+            for (p, k, t), v in component.items():
+                if p == o.product and k == o.rush_channel and id(v) in sf.column_of:
+                    out[t - 1] = sf.column_of[id(v)]
+            return out
+
+        used = [(t, sf.column_of[id(v)]) for (_r, t), v in m.replan.reserve_used.items() if id(v) in sf.column_of]
+        return _OrderModel(inst2, built, sf, exts, columns(m.sales.ship), columns(m.sales.backlog),
+                           np.array(used, dtype=np.int64).reshape(-1, 2))
 
 
 def _correct_capacity(result: Result, reserve: dict[str, float]) -> None:
@@ -584,13 +685,13 @@ def _shipped_by(result: Result, o: _Resolved, by_t: int) -> pd.Series:
 
 
 def capable_to_promise(inst: Instance, baseline: Baseline, o: _Resolved, rules: Rules, options: SolveOptions,
-                       runs: list) -> _Probe:
+                       runs: list, session: _Session | None = None) -> _Probe:
     """The most units of the order deliverable by its due period: one maximising run whose
     cap (the demand row) is CTP_CAP_FACTOR × the order, raised ×4 while the plan reaches it."""
     cap = CTP_CAP_FACTOR * o.quantity
     for _ in range(CTP_CAP_RAISES + 1):
         probe = _probe("capable-to-promise", inst, baseline, _Delivery(o, o.due_t, cap, firm=False), rules,
-                       options, maximise=True)
+                       options, maximise=True, session=session)
         runs.append(probe)
         if not probe.ok or probe.shipped < cap * (1 - 1e-9) - TOL:
             return probe
@@ -642,10 +743,12 @@ def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: s
     o = resolve_order(inst, order)
     runs: list[_Run | _Probe] = []
     reasons: list[str] = []
+    session = _Session(inst, baseline, o, rules, options) if options.handoff == "direct" else None
 
     def firm(by_t: int, price: float | None = None, name: str = "plan with the order") -> _Run:
         oo = o if price is None else dataclasses.replace(o, price=price)
-        run = _run(name, inst, baseline, [_Delivery(oo, by_t, o.quantity, firm=True)], rules, options)
+        run = _run(name, inst, baseline, [_Delivery(oo, by_t, o.quantity, firm=True)], rules, options,
+                   session=session)
         runs.append(run)
         if run.ok:
             _label_rush(run.result, [oo])
@@ -656,7 +759,7 @@ def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: s
     def feasible_by(t: int) -> bool:
         if t not in known:
             probe = _probe(f"feasible by {inst.periods[t - 1]}?", inst, baseline, _Delivery(o, t, o.quantity, firm=True),
-                           rules, options, maximise=False)
+                           rules, options, maximise=False, session=session)
             runs.append(probe)
             if not probe.proven:
                 reasons.append(f"whether the order can be delivered by {inst.periods[t - 1]} is not proven "
@@ -664,7 +767,7 @@ def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: s
             known[t] = probe.ok
         return known[t]
 
-    ctp_run = capable_to_promise(inst, baseline, o, rules, options, runs)
+    ctp_run = capable_to_promise(inst, baseline, o, rules, options, runs, session)
     ctp = ctp_run.shipped if ctp_run.ok else 0.0
     ctp_bound = ctp_run.outcome.bound if ctp_run.ok else math.nan
     if not ctp_run.ok:
