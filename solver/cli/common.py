@@ -144,3 +144,44 @@ def input_location(path: str | None) -> str | None:
         return None
     p = Path(path)
     return str(p.parent) if p.name == "instance.toml" and p.is_file() else str(p)
+
+
+MONEY_CHOICES = ("auto", "yuan", "wan", "million")
+
+
+def add_xlsx_options(p: argparse.ArgumentParser, what: str = "the formatted result workbook") -> None:
+    """`--xlsx FILE` (also write `what`) and `--money` (how the workbook shows amounts)."""
+    p.add_argument("--xlsx", metavar="FILE", help=f"also write {what} (.xlsx)")
+    p.add_argument("--money", choices=MONEY_CHOICES, default="auto",
+                   help="how the workbook shows amounts: yuan (¥1,234,567), wan (¥123.5万), million (¥1.23百万); "
+                        "default auto: the currency unit below ten million, 万 (millions for other currencies) above; "
+                        "the cells always hold the full amounts")
+
+
+def check_xlsx_name(path: str | None) -> None:
+    from solver.io.writers import OutputError
+
+    if path and not path.lower().endswith(".xlsx"):
+        raise OutputError(f"--xlsx {path}: the workbook's name must end in .xlsx")
+
+
+def write_outputs(out: str | Path | None, fill: Callable[[Path], None] | None, xlsx: str | Path | None,
+                  workbook: Callable[[], object] | None, force: bool) -> None:
+    """The output folder (`fill(tmp)`) and the workbook (`workbook()`), both staged before
+    either is moved into place: both are written or neither."""
+    from solver.io.writers import commit_all, stage_file, stage_folder
+
+    staged = []
+    try:
+        if out and fill is not None:
+            staged.append(stage_folder(out, fill, force=force))
+        if xlsx and workbook is not None:
+            from solver.io.workbook import save_workbook
+
+            book = workbook()
+            staged.append(stage_file(xlsx, lambda tmp: save_workbook(book, tmp), force=force))
+    except BaseException:
+        for s in staged:
+            s.discard()
+        raise
+    commit_all(staged)

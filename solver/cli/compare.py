@@ -16,14 +16,17 @@ from solver.cli.common import (
     COUNT,
     add_csv_safe_option,
     add_solve_options,
+    add_xlsx_options,
+    check_xlsx_name,
     err_console,
     input_location,
     solve_options,
+    write_outputs,
 )
 from solver.io.loading import load_instance, scenario_weights
 from solver.io.problems import InputError, Problem
 from solver.io.writers import (
-    check_output,
+    check_outputs,
     result_filler,
     safe_file_names,
     to_jsonable,
@@ -48,6 +51,7 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the per-scenario rows as JSON")
     p.add_argument("--cold", action="store_true",
                    help="solve every scenario from scratch (default: start from the base scenario's plan)")
+    add_xlsx_options(p, "the comparison as a formatted workbook (metric × scenario, one row per scenario)")
     add_csv_safe_option(p)
     add_solve_options(p)
     p.set_defaults(run=run)
@@ -65,31 +69,51 @@ def _scenario_names(path: str, text: str | None) -> list[str]:
 
 
 def run(args) -> int:
-    if args.out:
-        check_output(args.out, inputs=[input_location(args.path)], force=args.force)
+    check_xlsx_name(args.xlsx)
+    check_outputs([(args.out, "--out", True), (args.xlsx, "--xlsx", False)], inputs=[input_location(args.path)],
+                  force=args.force)
     names = _scenario_names(args.path, args.scenarios)
     instances = {s: load_instance(args.path, scenario=s) for s in names}
     weights = scenario_weights(args.path, names)
     comp = compare_scenarios(instances, weights, solve_options(args), args.commit if args.robust else None,
                               warm=not args.cold)
-    if args.out:
-        write_comparison(comp, args.out, force=args.force, csv_safe=args.csv_safe)
+    if args.out or args.xlsx:
+        write_outputs(args.out, comparison_filler(comp, args.csv_safe), args.xlsx,
+                      lambda: comparison_workbook(comp, args.money), args.force)
     if args.json:
         print(json.dumps(to_jsonable(comp.rows().to_dict("records")), ensure_ascii=False, indent=2))
     else:
         render(comp, make_console())
         if args.out:
             err_console.print(f"comparison written to {args.out}/")
+        if args.xlsx:
+            err_console.print(f"comparison workbook written to {args.xlsx}")
     ok = all(r.has_plan for r in comp.plans.values()) and (comp.robust is None or all(r.has_plan for r in comp.robust.values()))
     return 0 if ok else 1
 
 
-def write_comparison(comp: ScenarioComparison, out: str | Path, force: bool = False, csv_safe: bool = False) -> Path:
-    """DIR/comparison.csv (metric × scenario), scenarios.csv (one row per scenario),
-    comparison.png, and each plan as a `solve --out` folder: plans/<folder>/ and (robust)
-    robust/<folder>/. Scenario names come from the data, so they never form a path by
-    themselves: plans/index.csv maps each scenario to its folder (`safe_file_names`; a plain
-    name such as `base` keeps its own), and each plan's summary.json names its scenario."""
+def comparison_workbook(comp: ScenarioComparison, money: str = "auto"):
+    """`--xlsx`: the side-by-side table (a row per metric, formatted by it) and a row per
+    scenario, after the key figures of the comparison."""
+    from solver.io.workbook import tables_workbook
+
+    kpis = {"currency": comp.currency, "scenarios": ", ".join(comp.scenarios),
+            "weights": ", ".join(f"{s} {w:.3g}" for s, w in comp.weights.items())}
+    if comp.robust is not None:
+        kpis |= {"robust plan": comp.robust_status, "periods committed": comp.commit,
+                 "expected profit (robust plan)": comp.expected_profit}
+    return tables_workbook("prodbudget · demand scenarios side by side",
+                           {"comparison": comp.table(), "scenarios": comp.rows()}, kpis, money,
+                           metric_sheets=["comparison"])
+
+
+def comparison_filler(comp: ScenarioComparison, csv_safe: bool = False):
+    """The `fill` of a comparison folder: comparison.csv (metric × scenario), scenarios.csv (one
+    row per scenario), comparison.png, and each plan as a `solve --out` folder:
+    plans/<folder>/ and (robust) robust/<folder>/. Scenario names come from the data, so they
+    never form a path by themselves: plans/index.csv maps each scenario to its folder
+    (`safe_file_names`; a plain name such as `base` keeps its own), and each plan's
+    summary.json names its scenario."""
     folders = safe_file_names(comp.scenarios)
 
     def fill(tmp: Path) -> None:
@@ -110,7 +134,7 @@ def write_comparison(comp: ScenarioComparison, out: str | Path, force: bool = Fa
                    "seconds": comp.seconds, "plan_folders": {s: folders[s] for s in comp.scenarios}}
         write_json(summary, tmp / "summary.json")
 
-    return write_folder_atomically(out, fill, force)
+    return fill
 
 
 def _fmt(metric: str, value: float, currency: str) -> str:

@@ -30,20 +30,17 @@ from solver.cli.common import (
     POSITIVE,
     add_csv_safe_option,
     add_solve_options,
+    add_xlsx_options,
+    check_xlsx_name,
     err_console,
     input_location,
     solve_options,
+    write_outputs,
 )
 from solver.io.baseline import load_baseline
 from solver.io.loading import load_instance, read_text_table
 from solver.io.problems import InputError, Problem
-from solver.io.writers import (
-    check_output,
-    to_jsonable,
-    write_csv,
-    write_folder_atomically,
-    write_json,
-)
+from solver.io.writers import check_outputs, to_jsonable, write_csv, write_json
 from solver.money import money, quantity
 from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
@@ -74,7 +71,8 @@ def add_arguments(p) -> None:
     e.add_argument("--verify", action="store_true", help="re-solve at the break-even price to confirm it")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.add_argument("--out", metavar="DIR", help="write the plan diff tables and answer.json here")
-    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    p.add_argument("--force", action="store_true", help="replace DIR (and FILE of --xlsx) if it exists")
+    add_xlsx_options(p, "the answer as a formatted workbook: the answer, the plan with the order, the diff tables")
     add_csv_safe_option(p)
     # each run is a re-plan near the baseline: a shorter default limit
     add_solve_options(p, defaults={"time_limit": DEFAULT_TIME_LIMIT}, notes={"time_limit": "per run, and an answer takes 3–8 runs"})
@@ -128,8 +126,9 @@ def read_orders(path: str | Path) -> list[RushOrder]:
 
 
 def run(args) -> int:
-    if args.out:
-        check_output(args.out, inputs=[input_location(args.path), args.baseline, args.orders], force=args.force)
+    check_xlsx_name(args.xlsx)
+    check_outputs([(args.out, "--out", True), (args.xlsx, "--xlsx", False)],
+                  inputs=[input_location(args.path), args.baseline, args.orders], force=args.force)
     inst = load_instance(args.path, scenario=args.scenario)
     baseline = load_baseline(args.baseline, inst)
     orders = _orders_from_args(args)
@@ -140,19 +139,25 @@ def run(args) -> int:
         if not args.orders:
             raise InputError([Problem("command line", None, None, "--select needs --orders CSV")])
         sel = select_orders(inst, baseline, orders, **kw)
-        if args.out and sel.plan is not None:
-            _write(args.out, sel.tables, sel.to_json(), args.force, {"orders": sel.orders}, args.csv_safe)
+        if (args.out or args.xlsx) and sel.plan is not None:
+            extra = {"orders": sel.orders}
+            write_outputs(args.out, _filler(sel.tables, sel.to_json(), extra, args.csv_safe), args.xlsx,
+                          lambda: answer_workbook(sel.to_json(), sel.plan, {**extra, **sel.tables}, args.money),
+                          args.force)
         if args.json:
             print(json.dumps(to_jsonable(sel.to_json()), ensure_ascii=False, indent=2))
         else:
             _render_selection(sel, inst.currency, make_console())
         return 0 if sel.plan is not None else 1
     answers = [evaluate_order(inst, baseline, o, verify=args.verify, **kw) for o in orders]
-    if args.out:
+    if args.out or args.xlsx:
         if len(answers) == 1:
-            _write(args.out, answers[0].tables, answers[0].to_json(), args.force, csv_safe=args.csv_safe)
+            a = answers[0]
+            write_outputs(args.out, _filler(a.tables, a.to_json(), None, args.csv_safe), args.xlsx,
+                          lambda: answer_workbook(a.to_json(), a.plan, a.tables, args.money), args.force)
         else:
-            _write_many(args.out, answers, args.force, args.csv_safe)
+            write_outputs(args.out, _many_filler(answers, args.csv_safe), args.xlsx,
+                          lambda: answers_workbook(answers, args.money), args.force)
     if args.json:
         payload = answers[0].to_json() if not args.orders else [a.to_json() for a in answers]
         print(json.dumps(to_jsonable(payload), ensure_ascii=False, indent=2))
@@ -165,24 +170,21 @@ def run(args) -> int:
     return 0 if all(a.feasible for a in answers) or args.orders else 1
 
 
-def _write(out, tables: dict[str, pd.DataFrame], answer: dict, force: bool, extra: dict | None = None,
-           csv_safe: bool = False) -> None:
+def _filler(tables: dict[str, pd.DataFrame], answer: dict, extra: dict | None = None, csv_safe: bool = False):
     def fill(tmp: Path) -> None:
         for name, df in {**tables, **(extra or {})}.items():
             write_csv(df, tmp / f"{name}.csv", csv_safe)
         write_json(answer, tmp / "answer.json")
 
-    write_folder_atomically(out, fill, force)
+    return fill
 
 
-def _write_many(out, answers: list[RushAnswer], force: bool, csv_safe: bool = False) -> None:
+def _many_filler(answers: list[RushAnswer], csv_safe: bool = False):
     """orders.csv (one row per order), answer.json (every answer, as `--json` prints them) and
     order-<k>/ with each order's tables and answer."""
 
     def fill(tmp: Path) -> None:
-        summary = pd.DataFrame([{k: v for k, v in a.to_json().items() if not isinstance(v, (dict, list))} for a in answers])
-        summary.insert(0, "order", range(1, len(answers) + 1))
-        write_csv(summary, tmp / "orders.csv", csv_safe)
+        write_csv(_orders_summary(answers), tmp / "orders.csv", csv_safe)
         write_json([a.to_json() for a in answers], tmp / "answer.json")
         for j, a in enumerate(answers, start=1):
             sub = tmp / f"order-{j}"
@@ -191,7 +193,48 @@ def _write_many(out, answers: list[RushAnswer], force: bool, csv_safe: bool = Fa
                 write_csv(df, sub / f"{name}.csv", csv_safe)
             write_json(a.to_json(), sub / "answer.json")
 
-    write_folder_atomically(out, fill, force)
+    return fill
+
+
+def _orders_summary(answers: list[RushAnswer]) -> pd.DataFrame:
+    summary = pd.DataFrame([{k: v for k, v in a.to_json().items() if not isinstance(v, (dict, list))} for a in answers])
+    summary.insert(0, "order", range(1, len(answers) + 1))
+    return summary
+
+
+def _answer_rows(answer: dict) -> pd.DataFrame:
+    """The answer's scalar fields as (field, value) rows; lists and tables have sheets of their own."""
+    rows = [{"field": k, "value": v if not isinstance(v, (dict, list)) else json.dumps(to_jsonable(v), ensure_ascii=False)}
+            for k, v in answer.items()]
+    return pd.DataFrame(rows, columns=["field", "value"])
+
+
+def answer_workbook(answer: dict, plan, tables: dict[str, pd.DataFrame], money_display: str = "auto"):
+    """`--xlsx` of one order (or a selection): the answer first, then the plan with the order
+    (as `solve --xlsx` shows a plan) and the diff tables; without a plan, the answer and tables."""
+    from solver.io.workbook import result_workbook_for, tables_workbook
+
+    sheets = {"answer": _answer_rows(answer), **tables}
+    if plan is None:
+        return tables_workbook("prodbudget · rush order", sheets, {"currency": answer.get("currency", "CNY")},
+                               money_display)
+    wb = result_workbook_for(plan, sheets, money_display)
+    wb["summary"]["A1"] = f"prodbudget · the plan with the rush order · {answer.get('decision', '')}"
+    wb.move_sheet("answer", offset=1 - wb.sheetnames.index("answer"))
+    return wb
+
+
+def answers_workbook(answers: list[RushAnswer], money_display: str = "auto"):
+    """`--xlsx` of several orders evaluated one by one: a row per order, then each order's tables
+    (sheets named by the order's number)."""
+    from solver.io.workbook import tables_workbook
+
+    sheets = {"orders": _orders_summary(answers)}
+    for j, a in enumerate(answers, start=1):
+        sheets[f"order {j}"] = _answer_rows(a.to_json())
+        sheets |= {f"order {j} {name}"[:31]: df for name, df in a.tables.items()}
+    return tables_workbook("prodbudget · rush orders", sheets, {"currency": answers[0].currency if answers else "CNY"},
+                           money_display)
 
 
 def render_answer(a: RushAnswer, console: Console) -> None:

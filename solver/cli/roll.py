@@ -21,14 +21,17 @@ from solver.cli.common import (
     NON_NEGATIVE_INT,
     add_csv_safe_option,
     add_solve_options,
+    add_xlsx_options,
+    check_xlsx_name,
     err_console,
     input_location,
     solve_options,
+    write_outputs,
 )
 from solver.cli.diagnose import render as render_diagnosis
 from solver.io.baseline import load_baseline
 from solver.io.loading import load_instance
-from solver.io.writers import check_output, to_jsonable, write_result
+from solver.io.writers import check_outputs, result_filler, to_jsonable
 from solver.money import money
 from solver.present.terminal import console as make_console
 from solver.present.terminal import styled
@@ -50,23 +53,28 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the KPIs as JSON")
     p.add_argument("--cold", action="store_true",
                    help="solve the re-plan from scratch (default: start from the previous plan's setups and orders)")
+    add_xlsx_options(p, "the re-plan's formatted workbook with its diff and plan-versus-actual sheets")
     add_csv_safe_option(p)
     add_solve_options(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    if args.out:
-        check_output(args.out, inputs=[input_location(args.path), args.baseline, args.actuals], force=args.force)
+    check_xlsx_name(args.xlsx)
+    check_outputs([(args.out, "--out", True), (args.xlsx, "--xlsx", False)],
+                  inputs=[input_location(args.path), args.baseline, args.actuals], force=args.force)
     inst = load_instance(args.path, scenario=args.scenario)
     baseline = load_baseline(args.baseline, inst)
     from_t = period_index(inst, args.from_period)
     actuals = read_actuals(args.actuals, inst, from_t)
     res = roll(inst, baseline, actuals, from_t, freeze=args.freeze, change_penalty=args.change_penalty,
                options=solve_options(args), warm=not args.cold)
-    if args.out and res.has_plan:
-        write_result(res.plan, args.out, force=args.force, extra=res.tables, csv_safe=args.csv_safe)
-    elif args.out:
+    if (args.out or args.xlsx) and res.has_plan:
+        from solver.io.workbook import result_workbook_for
+
+        write_outputs(args.out, result_filler(res.plan, res.tables, args.csv_safe), args.xlsx,
+                      lambda: result_workbook_for(res.plan, res.tables, args.money), args.force)
+    elif args.out or args.xlsx:
         err_console.print("no re-plan: nothing written")
     if args.json:
         print(json.dumps(to_jsonable(res.plan.kpis), ensure_ascii=False, indent=2))
@@ -74,6 +82,8 @@ def run(args) -> int:
         render(res, make_console())
         if args.out and res.has_plan:
             err_console.print(f"re-plan written to {args.out}/")
+        if args.xlsx and res.has_plan:
+            err_console.print(f"re-plan workbook written to {args.xlsx}")
     return 0 if res.has_plan else 1
 
 

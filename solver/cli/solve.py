@@ -12,24 +12,19 @@ from solver.cli.common import (
     add_csv_safe_option,
     add_option,
     add_solve_options,
+    add_xlsx_options,
+    check_xlsx_name,
     err_console,
     input_location,
     print_warning,
     solve_options,
+    write_outputs,
 )
 from solver.engine.pipeline import solve
 from solver.engine.sensitivity import DEFAULT_MEASURED
 from solver.engine.status import Status
 from solver.io.loading import load_instance
-from solver.io.writers import (
-    OutputError,
-    check_outputs,
-    commit_all,
-    result_filler,
-    stage_file,
-    stage_folder,
-    to_jsonable,
-)
+from solver.io.writers import check_outputs, result_filler, to_jsonable
 from solver.present.summary import DEFAULT_LIMITS_SHOWN, render_limits, render_summary
 from solver.present.terminal import console as make_console
 
@@ -38,7 +33,6 @@ def add_arguments(p) -> None:
     p.add_argument("path", help="instance folder (instance.toml + CSV) or .xlsx workbook")
     p.add_argument("--out", metavar="DIR", help="write <table>.csv and summary.json here")
     p.add_argument("--force", action="store_true", help="replace DIR (and FILE of --xlsx) if it exists")
-    p.add_argument("--xlsx", metavar="FILE", help="also write the formatted result workbook (.xlsx)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     add_option(p, "sensitivity", note="the value of relaxing the top limits is measured by re-solving (see --measure)")
     p.add_argument("--measure", type=NON_NEGATIVE_INT, default=DEFAULT_MEASURED, metavar="N",
@@ -48,6 +42,7 @@ def add_arguments(p) -> None:
     p.add_argument("--jobs", type=COUNT, default=2, help="worker processes for the re-solves of --measure (default 2)")
     p.add_argument("--compare-sequential", action="store_true",
                    help="also plan the ERP way (operations first, finance cuts) and compare")
+    add_xlsx_options(p)
     add_csv_safe_option(p)
     add_solve_options(p)
     p.set_defaults(run=run)
@@ -55,8 +50,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     started = time.perf_counter()  # the diagnosis of an infeasible plan fits in --time-limit too
-    if args.xlsx and not args.xlsx.lower().endswith(".xlsx"):
-        raise OutputError(f"--xlsx {args.xlsx}: the result workbook's name must end in .xlsx")
+    check_xlsx_name(args.xlsx)
     # every output checked before a long solve: none is, holds or lies inside the input
     check_outputs([(args.out, "--out", True), (args.xlsx, "--xlsx", False)],
                   inputs=[input_location(args.path)], force=args.force)
@@ -115,17 +109,7 @@ def run(args) -> int:
 
 def _write(result, args, extra) -> None:
     """The plan folder and the workbook, both staged before either is moved into place."""
-    staged = []
-    try:
-        if args.out:
-            staged.append(stage_folder(args.out, result_filler(result, extra, args.csv_safe), force=args.force))
-        if args.xlsx:
-            from solver.io.workbook import result_workbook_for, save_workbook
+    from solver.io.workbook import result_workbook_for
 
-            workbook = result_workbook_for(result, extra)
-            staged.append(stage_file(args.xlsx, lambda tmp: save_workbook(workbook, tmp), force=args.force))
-    except BaseException:
-        for s in staged:
-            s.discard()
-        raise
-    commit_all(staged)
+    write_outputs(args.out, result_filler(result, extra, args.csv_safe), args.xlsx,
+                  lambda: result_workbook_for(result, extra, args.money), args.force)

@@ -25,8 +25,10 @@ import sys
 import tomllib
 import traceback
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -65,6 +67,8 @@ __all__ = [
     "save_workbook",
     "write_result_workbook",
     "write_workbook_atomically",
+    "tables_workbook",
+    "money_display",
 ]
 
 KEY_SPECS = {k.path: k for k in INSTANCE_KEYS}
@@ -141,7 +145,7 @@ def _display_width(value: object) -> int:
 
 def _fit_columns(ws: Worksheet, header_row: int = 1, sample: int = 300, lo: int = 6, hi: int = 60) -> None:
     widths: dict[int, int] = {}
-    for row in ws.iter_rows(min_row=header_row, max_row=header_row + sample):
+    for row in ws.iter_rows(min_row=header_row, max_row=min(ws.max_row, header_row + sample)):  # no empty cells made
         for cell in row:
             if cell.value is not None:
                 widths[cell.column] = max(widths.get(cell.column, 0), _display_width(cell.value))
@@ -630,11 +634,84 @@ SOLVER_CONSTRAINTS = (("name", "Name"), ("final_value", "Final Value"), ("shadow
                       ("allowable_decrease", "Allowable Decrease"))
 
 
-def money_format(currency: str) -> str:
+# Money is shown in one of three units; the cells always hold the amount in the currency's own
+# unit (a sum or a formula over them is right whatever the display). Prices and shadow prices are
+# per unit: they keep the plain unit.
+MONEY_DISPLAYS = {"yuan": "the currency unit (¥1,234,567)", "wan": "ten thousands, 万 (¥123.5万)",
+                  "million": "millions, 百万 (¥1.23百万)"}
+WAN_CURRENCIES = {"CNY", "RMB", "JPY"}  # where amounts are read in 万
+RATE_COLUMNS = {"unit_cost", "price", "shadow_price", "reduced_cost", "objective_coefficient"}
+
+
+@dataclass(frozen=True)
+class MoneyDisplay:
+    """How the workbook shows money: `amount` (the Excel number format of amounts), `rate` (of
+    prices and shadow prices), `name` (yuan, wan or million) and `note` (what the summary says)."""
+
+    name: str
+    amount: str
+    rate: str
+    note: str
+
+
+def money_display(currency: str, name: str = "auto", largest: float = 0.0) -> MoneyDisplay:
+    """The money display `name` ("yuan", "wan", "million"), or for "auto" the one that suits
+    amounts up to `largest`: the currency unit below ten million (cents below 100,000), above it
+    万 for yuan (and yen), millions for other currencies."""
+    if name == "auto":
+        name = "yuan" if largest < 1e7 else ("wan" if currency.upper() in WAN_CURRENCIES else "million")
+    if name not in MONEY_DISPLAYS:
+        raise ValueError(f"money display {name!r}: expected one of {', '.join(MONEY_DISPLAYS)} or auto")
     sym = CURRENCY_SYMBOLS.get(currency.upper())
-    if sym:
-        return f'"{sym}"#,##0.00;-"{sym}"#,##0.00'
-    return f'#,##0.00 "{currency}";-#,##0.00 "{currency}"'
+    pre, post = (f'"{sym}"', "") if sym else ("", f' "{currency}"')
+    cents = ".00" if largest < 1e5 else ""
+    if name == "wan":  # ÷1,000 by the trailing comma, then a decimal point forced before the last digit: ÷10,000
+        body, label = '0!.0,"万"', "万"
+    elif name == "million":
+        body, label = '#,##0.00,,"百万"', "百万"
+    else:
+        body, label = f"#,##0{cents}", ""
+    amount = f"{pre}{body}{post};-{pre}{body}{post}"
+    rate = f"{pre}#,##0.00##{post};-{pre}#,##0.00##{post}"
+    unit = {"wan": f"万 (ten thousand {currency})", "million": f"百万 (million {currency})"}.get(name, currency)
+    note = f"amounts shown in {unit}" + (f"; the cells hold the full amounts in {currency}, prices per unit "
+                                         f"stay in {currency}" if label else "")
+    return MoneyDisplay(name, amount, rate, note)
+
+
+def largest_amount(tables: Mapping[str, pd.DataFrame], kpis: Mapping[str, object]) -> float:
+    """The largest money amount of the plan (revenue, cash, budget): what "auto" goes by."""
+    values = [abs(float(kpis[k])) for k in KPI_MONEY if isinstance(kpis.get(k), int | float)
+              and math.isfinite(float(kpis[k]))]
+    for name, df in tables.items():
+        cols = [c for c in df.columns if (c in MONEY_COLUMNS and c not in RATE_COLUMNS) or
+                (name in MONEY_TABLES and c != "t")]
+        for c in cols:
+            if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+                col = df[c].to_numpy(dtype=float)
+                col = np.abs(col[np.isfinite(col)])
+                if col.size:
+                    values.append(float(col.max()))
+    return max(values, default=0.0)
+
+
+def money_format(currency: str) -> str:
+    """The amount format of the plain currency unit with cents (`money_display(currency, "yuan")`)."""
+    return money_display(currency, "yuan").amount
+
+
+INTEGER_TOL = 1e-6  # a float this close to a whole number is that number (51755.00000000001)
+
+
+def clean_number(value: float) -> float | int:
+    """A solver's float as people read it: within INTEGER_TOL (or 1e-12 of its size) of a whole
+    number, that whole number; anything else unchanged."""
+    if not math.isfinite(value):
+        return value
+    whole = round(value)
+    if abs(value - whole) <= max(INTEGER_TOL, 1e-12 * abs(value)):
+        return int(whole) if abs(whole) < 2**53 else float(whole)
+    return value
 
 
 def _excel_value(value: object) -> object:
@@ -648,20 +725,27 @@ def _excel_value(value: object) -> object:
             return None
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
+        return clean_number(value)
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value))
+    if isinstance(value, dict):  # a KPI with parts (a re-plan's actuals, a diagnosis): its JSON
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
     return value
 
 
-def _column_format(table: str, column: str, series: pd.Series, money: str) -> str | None:
+def _column_format(table: str, column: str, series: pd.Series, money: MoneyDisplay) -> str | None:
     if column in PCT_COLUMNS:
         return PCT_FORMAT
     if column in INT_COLUMNS or pd.api.types.is_integer_dtype(series):
         return INT_FORMAT
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
         return None
+    if column in RATE_COLUMNS:
+        return money.rate
     if column in MONEY_COLUMNS or (table in MONEY_TABLES and column not in ("t",)):
-        return money
+        return money.amount
     if table.startswith("sensitivity") or table in ("limits", "comparison"):
         return NUM_FORMAT
     return QTY_FORMAT
@@ -700,9 +784,18 @@ def binding_rows(table: str, df: pd.DataFrame) -> pd.Series:
     return none
 
 
-def _frame_sheet(wb: Workbook, title: str, table: str, df: pd.DataFrame, money: str,
+# what an orange row means, beside each plan sheet's header
+LIMIT_LEGENDS = {
+    "capacity": "orange rows: the resource is full (≥ 99.9 % of its regular hours used)",
+    "budget": "orange rows: the allocation is at its period ceiling, or the line at its horizon ceiling",
+    "cash": "orange rows: closing cash at its required minimum",
+}
+
+
+def _frame_sheet(wb: Workbook, title: str, table: str, df: pd.DataFrame, money: MoneyDisplay,
                  columns: Iterable[tuple[str, str]] | None = None, preamble: Iterable[str] = ()) -> Worksheet:
-    """One formatted table: optional preamble lines, styled and frozen header, formats, highlights."""
+    """One formatted table: optional preamble lines, styled and frozen header, formats, highlights
+    (with their legend beside the header)."""
     ws = wb.create_sheet(title[:31])
     pre = list(preamble)
     for k, line in enumerate(pre, start=1):
@@ -732,14 +825,102 @@ def _frame_sheet(wb: Workbook, title: str, table: str, df: pd.DataFrame, money: 
     if len(df):
         ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{header_row + len(df)}"
     _fit_columns(ws, header_row)
+    if table in LIMIT_LEGENDS and binding.any():
+        legend = ws.cell(row=header_row, column=len(columns) + 2, value=LIMIT_LEGENDS[table])
+        legend.fill, legend.font = BINDING_FILL, Font(italic=True)
     return ws
 
 
-def _kpi_sheet(wb: Workbook, kpis: Mapping[str, object], money: str) -> Worksheet:
+MEASURE_FORMATS = {"quantity": QTY_FORMAT, "hours": QTY_FORMAT, "fraction": PCT_FORMAT}
+
+
+def _month_across_sheet(wb: Workbook, title: str, table: str, df: pd.DataFrame, money: MoneyDisplay) -> Worksheet:
+    """A month-across view (solver.io.month_across): keys and measure, one column per period,
+    the total; each row formatted by its measure; a full resource or an allocation at its
+    ceiling marked cell by cell."""
+    from solver.io.month_across import KINDS, MEASURE, TOTAL
+
+    ws = wb.create_sheet(title[:31])
+    columns = list(df.columns)
+    periods = columns[columns.index(MEASURE) + 1:columns.index(TOTAL)]
+    for c, head in enumerate(columns, start=1):
+        ws.cell(row=1, column=c, value=head)
+    at_limit = _limit_cells(table, df, periods)
+    arrays = [df[c].to_numpy(dtype=object) for c in columns]
+    measures = df[MEASURE].to_numpy(dtype=object)
+    for k in range(len(df)):
+        kind = KINDS.get(str(measures[k]), "quantity")
+        fmt = money.amount if kind == "money" else MEASURE_FORMATS[kind]
+        for c, (name, arr) in enumerate(zip(columns, arrays, strict=True), start=1):
+            value = _excel_value(arr[k])
+            if value is None:
+                continue
+            cell = _write_cell(ws, k + 2, c, value)
+            if not isinstance(value, (str, bool)):
+                cell.number_format = fmt
+            if (k, name) in at_limit:
+                cell.fill = BINDING_FILL
+    _style_header(ws, 1)
+    ws.freeze_panes = ws.cell(row=2, column=columns.index(MEASURE) + 2)
+    if len(df):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(df) + 1}"
+    _fit_columns(ws)
+    if at_limit:
+        legend = ws.cell(row=1, column=len(columns) + 2, value=MONTH_LEGENDS[table])
+        legend.fill, legend.font = BINDING_FILL, Font(italic=True)
+    return ws
+
+
+MONTH_LEGENDS = {"capacity": "orange cells: the resource is full that month (≥ 99.9 % used)",
+                 "budget": "orange cells: allocated at the period ceiling"}
+
+
+def _limit_cells(table: str, df: pd.DataFrame, periods: list[str]) -> set[tuple[int, str]]:
+    """(row, period) cells of a month-across view that sit at a limit."""
+    from solver.io.month_across import MEASURE
+
+    cells: set[tuple[int, str]] = set()
+    if table == "capacity":
+        for k in np.flatnonzero(df[MEASURE].eq("utilisation").to_numpy()):
+            cells |= {(int(k), p) for p in periods if float(df[p].iloc[k]) >= 0.999}
+    if table == "budget":
+        for line in df["line"].unique():
+            rows = df[df["line"].eq(line)]
+            alloc, ceiling = rows[rows[MEASURE].eq("allocated")], rows[rows[MEASURE].eq("ceiling")]
+            if alloc.empty or ceiling.empty:
+                continue
+            for p in periods:
+                a, c = float(alloc[p].iloc[0]), float(ceiling[p].iloc[0])
+                if math.isfinite(c) and a >= c - 1e-6 * max(abs(c), 1.0):
+                    cells.add((int(alloc.index[0]), p))
+    return cells
+
+
+def _budget_with_running_totals(df: pd.DataFrame) -> pd.DataFrame:
+    """The budget table with, for carry-over lines, the allocation and spending so far and what
+    is carried over: a carry-over line may spend more than a month's allocation, never more
+    than the allocation so far."""
+    if df.empty or not {"line", "allocated", "spent", "carryover"} <= set(df.columns):
+        return df
+    carry = df["carryover"].astype(str).str.lower().eq("true")
+    if not carry.any():
+        return df
+    order = df.sort_values(["line", "t"] if "t" in df else ["line"], kind="stable")
+    alloc = order.groupby("line")["allocated"].cumsum()
+    spent = order.groupby("line")["spent"].cumsum()
+    out = df.copy()
+    out["allocated_cumulative"] = alloc.where(carry)
+    out["spent_cumulative"] = spent.where(carry)
+    out["carried_over"] = (alloc - spent).where(carry)
+    return out
+
+
+def _kpi_sheet(wb: Workbook, kpis: Mapping[str, object], money: MoneyDisplay) -> Worksheet:
     ws = wb.create_sheet("summary", 0)
     ws["A1"] = f"prodbudget plan · {kpis.get('name', '')} · scenario {kpis.get('scenario', '')}"
     ws["A1"].font = TITLE_FONT
-    ws.append([])
+    ws["A2"] = money.note
+    ws["A2"].font = Font(italic=True, color="808080")
     ws.append(["KPI", "value", "key"])
     _style_header(ws, 3)
     order = [k for k in KPI_LABELS if k in kpis] + [k for k in kpis if k not in KPI_LABELS]
@@ -755,7 +936,7 @@ def _kpi_sheet(wb: Workbook, kpis: Mapping[str, object], money: str) -> Workshee
         else:
             cell.value = value
             if isinstance(value, int | float) and not isinstance(value, bool):
-                cell.number_format = money if key in KPI_MONEY else PCT_FORMAT if key in KPI_PCT else (
+                cell.number_format = money.amount if key in KPI_MONEY or "profit" in key else PCT_FORMAT if key in KPI_PCT else (
                     "#,##0.00" if isinstance(value, float) else "#,##0")
         if key in ("objective", "status"):
             cell.font = Font(bold=True)
@@ -770,35 +951,43 @@ def _kpi_sheet(wb: Workbook, kpis: Mapping[str, object], money: str) -> Workshee
 
 def result_workbook(tables: Mapping[str, pd.DataFrame], kpis: Mapping[str, object],
                     sensitivity: Mapping[str, pd.DataFrame] | None = None,
-                    extra: Mapping[str, pd.DataFrame] | None = None) -> Workbook:
-    """The formatted result workbook: KPI summary first, plan sheets, then sensitivity."""
+                    extra: Mapping[str, pd.DataFrame] | None = None, money: str = "auto") -> Workbook:
+    """The formatted result workbook: KPI summary first, plan sheets (production, sales, budget
+    and capacity each followed by its month-across view), `extra` sheets, then sensitivity.
+    `money`: how amounts are shown ("yuan", "wan", "million", or "auto" by their size)."""
+    from solver.io.month_across import month_across
+
     currency = str(kpis.get("currency", "CNY"))
-    money = money_format(currency)
+    display = money_display(currency, money, largest_amount(tables, kpis))
     wb = Workbook()
     wb.remove(wb.active)
-    _kpi_sheet(wb, kpis, money)
+    _kpi_sheet(wb, kpis, display)
+    across = month_across(tables)
     names = [n for n in RESULT_ORDER if n in tables] + [n for n in tables if n not in RESULT_ORDER]
     for name in names:
-        _frame_sheet(wb, name, name, tables[name], money)
+        df = _budget_with_running_totals(tables[name]) if name == "budget" else tables[name]
+        _frame_sheet(wb, name, name, df, display)
+        if name in across:
+            _month_across_sheet(wb, f"{name} by month", name, across[name], display)
     for name, df in (extra or {}).items():
-        _frame_sheet(wb, name, name, df, money)
+        _frame_sheet(wb, name, name, df, display)
     if sensitivity:
         note = ("Shadow price = profit gained per unit of extra right-hand side; ranges hold for the plan's "
                 "fixed setup and order pattern.")
         if "limits" in sensitivity:
-            _frame_sheet(wb, "limits", "limits", sensitivity["limits"], money,
+            _frame_sheet(wb, "limits", "limits", sensitivity["limits"], display,
                          preamble=["What limits the plan, ranked by the value of relaxing it by its step "
                                    "(value_basis: measured = re-solved; lower_bound = price × the range it holds for)",
                                    note])
         if "sensitivity_variables" in sensitivity:
             df = sensitivity["sensitivity_variables"]
             cols = list(SOLVER_VARIABLES) + [(c, c) for c in df.columns if c not in dict(SOLVER_VARIABLES)]
-            _frame_sheet(wb, "sensitivity_variables", "sensitivity_variables", df, money, cols,
+            _frame_sheet(wb, "sensitivity_variables", "sensitivity_variables", df, display, cols,
                          preamble=["Sensitivity Report: Variable Cells", note])
         if "sensitivity_constraints" in sensitivity:
             df = _constraint_names(sensitivity["sensitivity_constraints"])
             cols = list(SOLVER_CONSTRAINTS) + [(c, c) for c in df.columns if c not in dict(SOLVER_CONSTRAINTS)]
-            _frame_sheet(wb, "sensitivity_constraints", "sensitivity_constraints", df, money, cols,
+            _frame_sheet(wb, "sensitivity_constraints", "sensitivity_constraints", df, display, cols,
                          preamble=["Sensitivity Report: Constraints", note, BINDING_LEGEND])
     wb.active = 0
     return wb
@@ -815,7 +1004,7 @@ def _constraint_names(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(name=[name(*v) for v in zip(df["family"], df["entity"], df["period"], strict=True)])
 
 
-def result_workbook_for(result, extra: Mapping[str, pd.DataFrame] | None = None) -> Workbook:
+def result_workbook_for(result, extra: Mapping[str, pd.DataFrame] | None = None, money: str = "auto") -> Workbook:
     """The result workbook of a solve (`result_workbook` with the KPIs, currency and sensitivity)."""
     kpis = dict(result.kpis)
     inst = getattr(result, "instance", None)
@@ -823,9 +1012,46 @@ def result_workbook_for(result, extra: Mapping[str, pd.DataFrame] | None = None)
         kpis.setdefault("currency", inst.currency)
         kpis.setdefault("name", inst.name)
     sens = result.sensitivity.tables() if result.sensitivity is not None else None
-    return result_workbook(result.tables, kpis, sens, extra)
+    return result_workbook(result.tables, kpis, sens, extra, money)
 
 
-def write_result_workbook(result, path: str | Path, extra: Mapping[str, pd.DataFrame] | None = None) -> Path:
+def write_result_workbook(result, path: str | Path, extra: Mapping[str, pd.DataFrame] | None = None,
+                          money: str = "auto") -> Path:
     """`solve --xlsx`: every result table as a formatted sheet, written atomically."""
-    return write_workbook_atomically(result_workbook_for(result, extra), path)
+    return write_workbook_atomically(result_workbook_for(result, extra, money), path)
+
+
+def tables_workbook(title: str, sheets: Mapping[str, pd.DataFrame], kpis: Mapping[str, object],
+                    money: str = "auto", metric_sheets: Iterable[str] = ()) -> Workbook:
+    """A formatted workbook of analysis tables (a scenario comparison, rush-order answers): the
+    key figures first, then one sheet per table. `metric_sheets` hold one metric per row
+    (column `metric`, one column per scenario): each row is formatted by its metric."""
+    currency = str(kpis.get("currency", "CNY"))
+    display = money_display(currency, money, largest_amount(sheets, kpis))
+    wb = Workbook()
+    wb.remove(wb.active)
+    _kpi_sheet(wb, {"name": title, **kpis}, display)
+    wb["summary"]["A1"] = title
+    metric = set(metric_sheets)
+    for name, df in sheets.items():
+        if name in metric:
+            _metric_sheet(wb, name, df, display)
+        else:
+            _frame_sheet(wb, name, name, df, display)
+    wb.active = 0
+    return wb
+
+
+def _metric_sheet(wb: Workbook, name: str, df: pd.DataFrame, money: MoneyDisplay) -> Worksheet:
+    """A metric × scenario table: percentages for service levels and utilisation, plain numbers
+    for weights and counts, money for everything else."""
+    ws = _frame_sheet(wb, name, name, df, money)
+    values = [c for c in df.columns if c != "metric"]
+    for k, metric in enumerate(df["metric"].astype(str), start=2):
+        fmt = (PCT_FORMAT if "service" in metric or "utilisation" in metric or metric == "gap" else
+               "0.###" if metric == "weight" else money.amount)
+        for c in range(2, len(values) + 2):
+            cell = ws.cell(row=k, column=c)
+            if isinstance(cell.value, int | float):
+                cell.number_format = fmt
+    return ws
