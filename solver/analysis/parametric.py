@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from solver.analysis.workers import executor
 from solver.engine.options import SolveOptions
 from solver.io.instance import Instance, freeze_tables
 
@@ -440,19 +442,20 @@ def marginal_value(inst: Instance, p: Parameter, value: float, result, options: 
 
 
 def solve_points(inst: Instance, points: list[tuple[str, float]], options: SolveOptions, jobs: int = 2,
-                 progress=None) -> list[dict]:
+                 progress=None, scheduler: str | None = None) -> list[dict]:
     """Solve the instance once per (parameter, value) point, from scratch, in `jobs` worker
-    processes (the instance itself is sent, not re-read). Rows in point order;
-    `progress(done, total)` is called as they finish."""
+    processes or on the Dask cluster at `scheduler` (`solver.analysis.workers`; the instance
+    itself is sent, not re-read). Rows in point order; `progress(done, total)` is called as
+    they finish."""
     n = len(points)
     rows: list[dict | None] = [None] * n
-    if jobs <= 1 or n <= 1:
-        for k, (param, value) in enumerate(points):
-            rows[k] = _solve_point(inst, inst.scenario, param, value, options)
-            if progress:
-                progress(k + 1, n)
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, n)) as pool:
+    with executor(min(jobs, n), scheduler) as pool:
+        if pool is None:
+            for k, (param, value) in enumerate(points):
+                rows[k] = _solve_point(inst, inst.scenario, param, value, options)
+                if progress:
+                    progress(k + 1, n)
+        else:
             futures = {pool.submit(_solve_point, inst, inst.scenario, param, value, options): k
                        for k, (param, value) in enumerate(points)}
             for done, fut in enumerate(as_completed(futures), start=1):
@@ -491,7 +494,8 @@ def warm_order(values: list[float], jobs: int = 2) -> dict[int, int | None]:
 
 
 def sweep(path: str, param: str, values: list[float], options: SolveOptions, scenario: str = "base",
-          jobs: int = 2, progress=None, warm: bool = False, refine: int | None = None) -> pd.DataFrame:
+          jobs: int = 2, progress=None, warm: bool = False, refine: int | None = None,
+          scheduler: str | None = None) -> pd.DataFrame:
     """Solve every point in worker processes, then locate the breakpoints (`locate_breakpoints`)
     by solving up to `refine` more points (default: as many as `values`, at least
     DEFAULT_REFINE; 0: none) where the
@@ -509,8 +513,14 @@ def sweep(path: str, param: str, values: list[float], options: SolveOptions, sce
     point meets the gap as a cold solve does. Off by default: on the appliance sweep it was
     slower, not faster (benchmarks/results/warmstart.md): HiGHS's time goes into proving the
     bound, which a start does not shorten, and the guard's cold re-solves come on top.
+
+    The points run in `jobs` local worker processes, or on the Dask cluster at `scheduler`
+    (`solver.analysis.workers`: the workers load `path` themselves); the same points with the
+    same starts either way, so the same table.
     """
     n = len(values)
+    if scheduler:  # the cluster's workers read the instance themselves, from their own folder
+        path = str(Path(path).resolve())
     budget = max(n, DEFAULT_REFINE) if refine is None else max(int(refine), 0)
     pred = warm_order(values, jobs) if warm else dict.fromkeys(range(n))
     children: dict[int, list[int]] = {i: [] for i in range(n)}
@@ -537,8 +547,7 @@ def sweep(path: str, param: str, values: list[float], options: SolveOptions, sce
                 True)
 
     roots = [i for i in sorted(pred, key=lambda i: values[i]) if pred[i] is None]
-    pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
-    try:
+    with executor(jobs, scheduler) as pool:
         if pool is None:
             stack = list(reversed(roots))
             while stack:
@@ -565,9 +574,6 @@ def sweep(path: str, param: str, values: list[float], options: SolveOptions, sce
                 row.pop("_plan")
                 rows.append(row | {"point": "probe"})
                 report(total)
-    finally:
-        if pool is not None:
-            pool.shutdown()
     return locate_breakpoints(_frame(rows, param), options.gap)[0]
 
 

@@ -27,6 +27,7 @@ can be marginally better), so a regret is never negative.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -38,7 +39,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from formulations.assembly import BuiltModel, build_model
-from solver.analysis.parametric import mark_warm, plan_values, start_vector, warm_start
+from solver.analysis.parametric import PlanValues, mark_warm, plan_values, start_vector, warm_start
+from solver.analysis.workers import executor
 from solver.engine.highs import (
     SolveOutcome,
     StandardForm,
@@ -143,13 +145,20 @@ def plan_metrics(result: Result, lines: Sequence[str]) -> dict[str, float]:
 
 def compare_scenarios(instances: dict[str, Instance], weights: dict[str, float] | None = None,
                       options: SolveOptions | None = None, robust_commit: int | None = None,
-                      warm: bool = True) -> ScenarioComparison:
+                      warm: bool = True, jobs: int = 1, scheduler: str | None = None) -> ScenarioComparison:
     """Solve every scenario on its own; with `robust_commit` N also the robust plan for the
     first N periods. `instances` maps scenario name -> the instance loaded with that scenario.
 
     With `warm`, the reference scenario (`base`, else the first) is solved first and its setups
     and orders are the MIP start of every other scenario, and the scenarios' own plans that of
-    the robust plan (`kpis["warm_start"]` says which solves used one)."""
+    the robust plan (`kpis["warm_start"]` says which solves used one).
+
+    The solves run here one after the other, or in `jobs` local worker processes, or on the
+    Dask cluster at `scheduler` (`solver.analysis.workers`): the reference first, then the
+    other scenarios side by side, then the robust plan; the same solves with the same starts
+    wherever they run. Plans solved elsewhere come back without their model (`built`,
+    `standard_form`, `outcome`: Pyomo and HiGHS objects stay in the worker); their tables,
+    KPIs and plan are complete."""
     options = options or SolveOptions()
     names = list(instances)
     if not names:
@@ -158,25 +167,66 @@ def compare_scenarios(instances: dict[str, Instance], weights: dict[str, float] 
     t0 = time.perf_counter()
     first = instances[names[0]]
     ref = "base" if "base" in instances else names[0]
-    solved = {ref: solve(instances[ref], options)}
-    mark_warm(solved[ref], 0)
-    ref_plan = plan_values(solved[ref]) if warm else None
-    for s in names:
-        if s != ref:
-            start, columns = warm_start(instances[s], options, ref_plan)
-            solved[s] = solve(instances[s], options, start=start)
-            mark_warm(solved[s], columns)
-    plans = {s: solved[s] for s in names}
-    lines = list(first.tables["budget_lines"]["line"])
-    comp = ScenarioComparison(scenarios=names, weights=weights, plans=plans, currency=first.currency,
-                              periods=first.periods, lines=lines)
+    with executor(jobs, scheduler) as pool:
+
+        def run(fn, *args):
+            return fn(*args) if pool is None else pool.submit(fn, *args).result()
+
+        solved = {ref: run(_scenario_plan, instances[ref], options, None, pool is not None)}
+        ref_plan = solved[ref].decisions if warm else None
+        others = [s for s in names if s != ref]
+        if pool is None:
+            solved |= {s: _scenario_plan(instances[s], options, ref_plan, False) for s in others}
+        else:
+            futures = {s: pool.submit(_scenario_plan, instances[s], options, ref_plan, True) for s in others}
+            solved |= {s: f.result() for s, f in futures.items()}
+        plans = {s: solved[s].result for s in names}
+        lines = list(first.tables["budget_lines"]["line"])
+        comp = ScenarioComparison(scenarios=names, weights=weights, plans=plans, currency=first.currency,
+                                  periods=first.periods, lines=lines)
+        if robust_commit is not None:
+            starts = {s: solved[s].decisions for s in names} if warm else None
+            rob = run(_robust_plan_task, instances, weights, robust_commit, options, starts, pool is not None)
     if robust_commit is not None:
-        rob = robust_plan(instances, weights, robust_commit, options, start_plans=plans if warm else None)
         comp.robust, comp.commit = rob.plans, robust_commit
         comp.robust_status, comp.robust_message = str(rob.status), rob.message
         comp.expected_profit = rob.expected_profit
     comp.seconds = time.perf_counter() - t0
     return comp
+
+
+@dataclass
+class _ScenarioPlan:
+    """A scenario's own plan and its setups and orders (`plan_values`), the start of others."""
+
+    result: Result
+    decisions: PlanValues | None
+
+
+def portable(result: Result) -> Result:
+    """`result` without its model, HiGHS session and compiled arrays (what a worker process
+    sends back: tables, KPIs, status, the instance; the HiGHS object cannot travel)."""
+    return dataclasses.replace(result, built=None, standard_form=None, outcome=None)
+
+
+def _scenario_plan(inst: Instance, options: SolveOptions, start_plan: PlanValues | None,
+                   remote: bool) -> _ScenarioPlan:
+    """One scenario solved, from `start_plan`'s setups and orders when given (in a worker
+    process when `remote`: then returned `portable`)."""
+    start, columns = warm_start(inst, options, start_plan)
+    result = solve(inst, options, start=start)
+    mark_warm(result, columns)
+    return _ScenarioPlan(portable(result) if remote else result, plan_values(result))
+
+
+def _robust_plan_task(instances: dict[str, Instance], weights: dict[str, float], commit: int,
+                      options: SolveOptions, start_plans: dict[str, PlanValues | None] | None,
+                      remote: bool) -> RobustPlan:
+    """`robust_plan`, in a worker process when `remote` (its plans then `portable`)."""
+    rob = robust_plan(instances, weights, commit, options, start_plans=start_plans)
+    if remote:
+        rob = dataclasses.replace(rob, plans={s: portable(r) for s, r in rob.plans.items()}, standard_form=None)
+    return rob
 
 
 # ---------------------------------------------------------------- the two-stage robust plan
@@ -244,10 +294,11 @@ def stack(parts: Sequence[tuple[StandardForm, float]], links: Sequence[tuple[int
 
 
 def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commit: int,
-                options: SolveOptions | None = None, start_plans: dict[str, Result] | None = None) -> RobustPlan:
+                options: SolveOptions | None = None,
+                start_plans: dict[str, PlanValues | None] | None = None) -> RobustPlan:
     """One plan for the first `commit` periods shared by every scenario (see module docstring).
 
-    `start_plans` (each scenario's own plan) warm-start it: every copy's setups and orders from
+    `start_plans` (each scenario's own plan's setups and orders, `plan_values`) warm-start it: every copy's setups and orders from
     its own plan, those of the committed periods from the first scenario's (the links tie every
     copy to it)."""
     options = options or SolveOptions()
@@ -297,17 +348,17 @@ def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commi
 
 
 def _robust_start(combined: StandardForm, sfs: dict[str, StandardForm], offsets: dict[str, int], names: list[str],
-                  commit: int, start_plans: dict[str, Result] | None) -> tuple[np.ndarray | None, int]:
+                  commit: int, start_plans: dict[str, PlanValues | None] | None) -> tuple[np.ndarray | None, int]:
     """The robust plan's MIP start from the scenarios' own plans (see `robust_plan`)."""
     if not start_plans:
         return None, 0
-    ref = plan_values(start_plans[names[0]]) if names[0] in start_plans else None
+    ref = start_plans.get(names[0])
     if not ref:
         return None, 0
     vec = np.full(combined.num_cols, highspy.kHighsUndefined)
     total = 0
     for s in names:
-        own = (plan_values(start_plans[s]) if s in start_plans else None) or {}
+        own = start_plans.get(s) or {}
         plan = {comp: dict(own.get(comp, ref.get(comp, {}))) for comp in set(own) | set(ref)}
         for comp in FIRST_STAGE:  # the committed periods: the reference scenario's decisions
             shared = {k: v for k, v in ref.get(comp, {}).items() if k[-1] <= commit}

@@ -138,6 +138,14 @@ def add_csv_safe_option(p: argparse.ArgumentParser) -> None:
                         "spreadsheet shows them as text instead of running them as formulas")
 
 
+def add_scheduler_option(p: argparse.ArgumentParser) -> None:
+    """`--scheduler ADDRESS`: the solves on a Dask cluster instead of local processes
+    (`solver.analysis.workers`; as `prodbudget bench` does)."""
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address (e.g. tcp://host:8786): run the solves there instead of local "
+                        "processes (pip install -e .[cluster]; the workers must see the instance's folder)")
+
+
 def input_location(path: str | None) -> str | None:
     """The folder (or workbook) an instance path stands for: `x/instance.toml` stands for `x`."""
     if path is None:

@@ -15,6 +15,7 @@ from solver.analysis.scenarios import ScenarioComparison, compare_scenarios
 from solver.cli.common import (
     COUNT,
     add_csv_safe_option,
+    add_scheduler_option,
     add_solve_options,
     add_xlsx_options,
     check_xlsx_name,
@@ -52,6 +53,9 @@ def add_arguments(p) -> None:
     p.add_argument("--cold", action="store_true",
                    help="solve every scenario from scratch (default: start from the base scenario's plan)")
     add_xlsx_options(p, "the comparison as a formatted workbook (metric × scenario, one row per scenario)")
+    p.add_argument("--jobs", type=COUNT, default=1,
+                   help="worker processes for the scenarios after the reference one (default 1: one after the other)")
+    add_scheduler_option(p)
     add_csv_safe_option(p)
     add_solve_options(p)
     p.set_defaults(run=run)
@@ -76,7 +80,7 @@ def run(args) -> int:
     instances = {s: load_instance(args.path, scenario=s) for s in names}
     weights = scenario_weights(args.path, names)
     comp = compare_scenarios(instances, weights, solve_options(args), args.commit if args.robust else None,
-                              warm=not args.cold)
+                              warm=not args.cold, jobs=args.jobs, scheduler=args.scheduler)
     if args.out or args.xlsx:
         write_outputs(args.out, comparison_filler(comp, args.csv_safe), args.xlsx,
                       lambda: comparison_workbook(comp, args.money), args.force)

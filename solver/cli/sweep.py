@@ -19,6 +19,7 @@ from solver.analysis.parametric import (
 from solver.cli.common import (
     COUNT,
     NON_NEGATIVE_INT,
+    add_scheduler_option,
     add_solve_options,
     err_console,
     input_location,
@@ -43,6 +44,7 @@ def add_arguments(p) -> None:
     p.add_argument("--steps", type=number(int, at_least=2), default=13,
                    help="number of points, at least 2 (default 13)")
     p.add_argument("--jobs", type=COUNT, default=2, help="worker processes (default 2)")
+    add_scheduler_option(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--warm", dest="warm", action="store_true", default=False,
                    help="start each point from a neighbouring point's plan (measured slower on the appliance sweep: "
@@ -74,7 +76,7 @@ def run(args) -> int:
         task = bar.add_task(f"sweep {param}", total=len(values))
         options = solve_options(args)
         df = sweep(args.path, str(param), values, options, scenario=args.scenario, jobs=args.jobs,
-                   warm=args.warm, refine=args.refine,
+                   warm=args.warm, refine=args.refine, scheduler=args.scheduler,
                    progress=lambda done, total: bar.update(task, completed=done, total=total))
     today = base_value(inst, param)
     breaks = breakpoint_table(df, options.gap)

@@ -453,7 +453,7 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
     ms = h.getModelStatus()
     info = h.getInfo()
     has_plan = info.primal_solution_status == highspy.kSolutionStatusFeasible
-    mip = sf.num_integers > 0
+    integer = sf.num_integers > 0  # (not `mip`: that is the model given to HiGHS)
     if ms == _MS.kOptimal:
         status, message = Status.OPTIMAL, "optimal"
     elif ms in _LIMITS and has_plan:
@@ -473,10 +473,10 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
         return out
     values = np.array(h.getSolution().col_value, dtype=float)[: sf.num_cols]
     out.objective = info.objective_function_value
-    out.bound = info.mip_dual_bound if mip else info.objective_function_value
-    out.gap = info.mip_gap if mip else 0.0
+    out.bound = info.mip_dual_bound if integer else info.objective_function_value
+    out.gap = info.mip_gap if integer else 0.0
     out.values = values
-    if not mip:
+    if not integer:
         sol = h.getSolution()
         out.row_duals = np.array(sol.row_dual, dtype=float)
         out.col_duals = np.array(sol.col_dual, dtype=float)
