@@ -341,7 +341,7 @@ function sweepPage() {
       {x: pts.filter((p) => p.breakpoint).map((p) => p.value), y: pts.filter((p) => p.breakpoint).map((p) => p.profit), name: "breakpoint", mode: "markers", marker: {size: 14, symbol: "diamond"}},
       {x: pts.map((p) => p.value), y: pts.map((p) => p.service_level), name: "service level", mode: "lines", yaxis: "y2", line: {dash: "dot"}},
     ], {xaxis: {title: {text: r.data.parameter}}, yaxis: {title: {text: `profit (${cur})`}}, yaxis2: {overlaying: "y", side: "right", tickformat: ".0%", range: [0, 1.05]}});
-    $("#sweep-table").replaceChildren(tableOf(pts, ["value", "status", "profit", "marginal_value", "service_level", "breakpoint", "seconds"], {profit: (v) => money(v, cur), service_level: pct}));
+    $("#sweep-table").replaceChildren(tableOf(pts, ["value", "point", "status", "profit", "marginal_value", "service_level", "breakpoint", "seconds"], {profit: (v) => money(v, cur), service_level: pct}));
   });
 }
 
