@@ -252,7 +252,7 @@ def write_markdown(df: pd.DataFrame, path: Path, args, load_start: str) -> None:
     t["objective"] = t["objective"].map(lambda v: f"{v:.1f}")
     t["reference"] = t["reference"].map(lambda v: f"{v:.1f}")
     lines = [
-        "# Formulations: big-M, (l,S) and facility location",
+        "# Formulations: big-M, (l,S), facility location and the root cut loop",
         "",
         f"Reproduce: `.venv/bin/python benchmarks/formulations.py --time-limit {args.time_limit:g} --threads {args.threads}"
         + (" --highs " + " ".join(args.highs) if args.highs else "") + "` (a `--merge` run adds rows to the last one)",
@@ -260,6 +260,7 @@ def write_markdown(df: pd.DataFrame, path: Path, args, load_start: str) -> None:
         "Gaps are % of |reference| (TTM: published optimum as −cost; generated: best proven plan); a bound",
         "of a maximisation is ≥ the optimum, so the gaps are ≥ 0. `lp` = LP relaxation as built, `root` =",
         "HiGHS dual bound after the root node (presolve + cuts), `final` = gap at the end of the solve.",
+        "`cuts` (`--formulation cuts`): `lp` = the LP after the root cut loop, `root` = HiGHS from the rows it kept.",
         f"Time limit {args.time_limit:g} s, {args.threads} HiGHS threads; `load_before`/`load_after` are the 1/5/15-min",
         f"load averages around the run (the machine is shared; load at the start of the script: {load_start}).",
         "",

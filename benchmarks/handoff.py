@@ -43,7 +43,7 @@ from pathlib import Path
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)  # benchmarks/ holds scripts whose names must not shadow the packages
 ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "benchmarks" / "work" / "handoff"
+WORK = ROOT / "benchmarks" / "work" / "handoff"  # generated instances (--work)
 CONFIGS = ("reference-highspy", "direct", "pyoptinterface", "pyomo-lsfc", "pyomo-appsi")
 # ~1M nonzeros: between the ladder's large (0.74M) and xl (2.7M); 156k rows, 230k cols, 1.04M nz
 SIZES = {"1m": dict(products=700, periods=24, resources=20, materials=550, levels=3, channels=4)}
@@ -272,6 +272,7 @@ def main() -> int:
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS))
     ap.add_argument("--repeat", type=int, default=1, help="runs per config; the one with the least total is kept")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "handoff.md"))
+    ap.add_argument("--work", type=Path, default=WORK, help="folder of the generated instances")
     ap.add_argument("--one", nargs=2, metavar=("CONFIG", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -281,7 +282,7 @@ def main() -> int:
 
     records = []
     for size in args.sizes:
-        folder = WORK / size
+        folder = args.work / size
         if not folder.exists():
             generate_to(GeneratorParams(**SIZES[size]) if size in SIZES else ladder(size), folder)
         for config in args.configs:
