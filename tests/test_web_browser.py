@@ -18,7 +18,7 @@ import httpx
 import openpyxl
 import pytest
 
-from tests.web_helpers import REPO, make_root, serving
+from tests.web_helpers import make_root, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # where the pages' screenshots go: a temporary folder, so a test run leaves the checkout as it was;
