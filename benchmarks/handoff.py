@@ -44,6 +44,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)  # benchmarks/ holds scripts whose names must not shadow the packages
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "work" / "handoff"  # generated instances (--work)
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "handoff.md"
 CONFIGS = ("reference-highspy", "direct", "pyoptinterface", "pyomo-lsfc", "pyomo-appsi")
 # ~1M nonzeros: between the ladder's large (0.74M) and xl (2.7M); 156k rows, 230k cols, 1.04M nz
 SIZES = {"1m": dict(products=700, periods=24, resources=20, materials=550, levels=3, channels=4)}
@@ -271,7 +272,7 @@ def main() -> int:
     ap.add_argument("--sizes", nargs="+", default=["medium", "large", "1m", "xl"])
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS))
     ap.add_argument("--repeat", type=int, default=1, help="runs per config; the one with the least total is kept")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "handoff.md"))
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help="Markdown table (the CSV goes beside it)")
     ap.add_argument("--work", type=Path, default=WORK, help="folder of the generated instances")
     ap.add_argument("--one", nargs=2, metavar=("CONFIG", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -310,7 +311,8 @@ def main() -> int:
             df[c] = df[c].astype("Int64")
     out = Path(args.out)
     df.to_csv(out.with_suffix(".csv"), index=False)
-    shown = df.drop(columns=[c for c in ("fingerprint", "error", "base_mb") if c in df.columns])
+    hidden = ["fingerprint", "base_mb"] + (["error"] if "error" in df.columns and df["error"].isna().all() else [])
+    shown = df.drop(columns=[c for c in hidden if c in df.columns])  # a run that failed (pyoptinterface absent) says why
     head = (
         "# Hand-off benchmark\n\n"
         "Instance → model in HiGHS → solution back in DataFrames (issue 8, target 1); generated instances,\n"
@@ -318,7 +320,9 @@ def main() -> int:
         f"Machine: {_machine()}; shared with other sessions' jobs (1-minute load average per run in the table).\n"
         f"Versions: {_versions()}.\n\n"
         f"Reproduce: `.venv/bin/python benchmarks/handoff.py --sizes {' '.join(args.sizes)}"
-        f"{' --repeat ' + str(args.repeat) if args.repeat > 1 else ''}`\n\n"
+        f"{' --configs ' + ' '.join(args.configs) if list(args.configs) != list(CONFIGS) else ''}"
+        f"{' --repeat ' + str(args.repeat) if args.repeat > 1 else ''}"
+        f"{' --out ' + args.out if Path(args.out).resolve() != DEFAULT_OUT else ''}`\n\n"
         + markdown_table(shown) + "\n"
     )
     keep = ""
