@@ -65,6 +65,7 @@ def build_model(inst: Instance, extensions: Sequence[Extension] = (), materializ
     add_inventory(ctx)  # after every stock flow is registered
     add_cash(ctx)  # after every payment and receipt
     add_budget(ctx)  # after every spend
+    ctx.rows.close()  # the rows extensions added after the model's own (formulations/rows.py)
     model._prodbudget_ctx = ctx  # lets compile_model(model) find the row registry
     model._prodbudget_materialized = materialize
     if materialize:

@@ -6,7 +6,7 @@ place only, fails here. Names are collected from built models, not from reading 
 appliance model (every family of the contract), the tight formulations `ls` and `fl`, the
 re-plan and rush-order extensions and the sequential baseline's cut and slack blocks — each
 built on the appliance instance in well under a second and never solved. A scan of the source
-for `rows.add("<family>", …)` and `<block>.<name> = pyo.Var/Constraint(…)` covers modules no
+for `RowFamily("<family>", …)` and `<block>.<name> = pyo.Var/Constraint(…)` covers modules no
 build here reaches.
 """
 
@@ -66,13 +66,14 @@ def _plan_as_tables(built: BuiltModel) -> Result:
                   gap=math.nan, kpis={}, tables={"production": prod, "purchases": pur})
 
 
-@pytest.fixture(scope="module")
-def code_names() -> set[str]:
+def models(materialize: bool) -> dict[str, BuiltModel]:
+    """The appliance model built plain, with each tight formulation, with every re-plan and
+    rush-order extension, and as the sequential baseline's cut model (never solved)."""
     inst = load_instance(APPLIANCE)
-    base = build_model(inst)
-    names = registered_names(base)
+    base = build_model(inst, materialize=materialize)
+    out = {"base": base}
     for name in FORMULATIONS:
-        names |= registered_names(build_model(inst, formulation_extensions(name)))
+        out[name] = build_model(inst, formulation_extensions(name), materialize=materialize)
 
     product, channel = inst.tables["demand"].loc[0, ["product", "channel"]]
     res = inst.tables["resources"]
@@ -86,21 +87,28 @@ def code_names() -> set[str]:
         deliver_by([(product, channel, inst.n - 1, False)]),  # bounds only: no names of its own
         protect_orders({}, ()),
     ]
-    names |= registered_names(build_model(inst, replan))
-    names |= registered_names(build_model(inst, [finance_cut(_plan_as_tables(base), "period"), _elastic]))
+    out["replan"] = build_model(inst, replan, materialize=materialize)
+    out["sequential"] = build_model(inst, [finance_cut(_plan_as_tables(base), "period"), _elastic],
+                                    materialize=materialize)
+    return out
+
+
+@pytest.fixture(scope="module")
+def code_names() -> set[str]:
+    names: set[str] = set()
+    for built in models(materialize=True).values():
+        names |= registered_names(built)
     return names
 
 
 def source_names() -> tuple[set[str], set[str]]:
-    """(row families named in `rows.add("…")` calls, leaf names of `x.<leaf> = pyo.Var/Constraint(…)`)
+    """(row families declared by `RowFamily("…", …)`, leaf names of `x.<leaf> = pyo.Var/Constraint(…)`)
     over every module of the two packages."""
     families: set[str] = set()
     leaves: set[str] = set()
     for path in sorted([*(ROOT / "formulations").rglob("*.py"), *(ROOT / "solver").rglob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add"
-                    and isinstance(node.func.value, ast.Attribute | ast.Name)
-                    and getattr(node.func.value, "attr", getattr(node.func.value, "id", None)) == "rows"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "RowFamily"
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 families.add(node.args[0].value)
             if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
@@ -122,7 +130,7 @@ def test_every_registered_name_is_documented(code_names):
 def test_every_row_family_and_component_in_the_source_is_documented():
     text = doc_text()
     families, leaves = source_names()
-    assert {"capacity.hours", "budget.commit", "fl.cover"} <= families  # the scan finds the registry calls
+    assert {"capacity.hours", "budget.commit", "fl.cover", "finance_cut.scale"} <= families  # the scan finds the declarations
     missing = sorted(f for f in families if f"`{f}`" not in text)
     assert not missing, f"row families added in the code but not in docs/model.md: {missing}"
     documented_leaves = set(re.findall(r"`[a-z_]+\.([a-z_]+)`", text))
@@ -159,3 +167,45 @@ def test_the_cited_sections_exist_in_order():
 def test_readme_and_architecture_link_the_model():
     for doc in (ROOT / "README.md", ROOT / "docs" / "ARCHITECTURE.md"):
         assert "model.md" in doc.read_text(encoding="utf-8"), doc
+
+
+# ---------------------------------------------------------------- rows added one way
+
+def test_every_row_is_added_under_its_family_declaration():
+    """Blocks, setup formulations, re-plans and the sequential baseline all hand their rows to
+    the registry under the family's declaration: no Pyomo constraint of their own (the model
+    solve() compiles has none), and each row's family is the declared object itself, the one
+    the registry answers with (finance_cut.scale is declared in solver/analysis/sequential.py,
+    which formulations/registry.py cannot import)."""
+    from formulations.families import RowFamily
+    from formulations.registry import ROWS
+
+    for label, built in models(materialize=False).items():
+        assert not list(built.model.component_objects(pyo.Constraint, descend_into=True)), label
+        families = {ref.parent_component().name: ref.parent_component() for ref in built.ctx.rows.refs}
+        assert all(isinstance(f, RowFamily) for f in families.values()), label
+        assert all(ROWS[name] is f for name, f in families.items() if name != "finance_cut.scale"), label
+        assert set(built.ctx.rows.families) == set(families), label
+
+
+def test_rows_that_constrain_the_finished_model_follow_the_models_own_rows():
+    """Re-plan rows are added while the extensions run, before the capacity, stock, cash and
+    budget rows exist; they are placed after all of them, where they were as Pyomo rows (the
+    HiGHS model, hence every plan, unchanged)."""
+    refs = models(materialize=False)["replan"].ctx.rows.refs
+    blocks = [ref.parent_component().name.partition(".")[0] for ref in refs]
+    first_replan = blocks.index("replan")
+    assert set(blocks[first_replan:]) == {"replan"}
+    assert {"capacity", "inventory", "cash", "budget"} <= set(blocks[:first_replan])
+
+
+def test_a_row_index_that_does_not_match_its_family_is_refused():
+    from formulations.areas.capacity import HOURS
+    from formulations.rows import Rows
+
+    rows = Rows()
+    with pytest.raises(ValueError, match=r"capacity\.hours: index \('A2',\) does not match its dimensions"):
+        rows.add_many(HOURS, [("A2",)], [[]], [[]], upper=8.0)
+    with pytest.raises(ValueError, match="capacity.hours"), rows.batch(HOURS) as batch:
+        batch.add("A2", [], [], upper=8.0)
+    assert len(rows) == 0

@@ -15,11 +15,10 @@ import pyomo.environ as pyo
 from formulations.context import Context
 from formulations.families import Blocking, RowFamily, VarFamily
 
-FAMILIES = (
-    RowFamily("procurement.order_link", ("item", "t"), "unit", "order link", role="link"),
-    RowFamily("procurement.moq", ("item", "t"), "unit", "minimum order quantity", role="lot",
-              blocking=Blocking(13, "minimum order quantity {entity}{where} ({rhs:,.4g})", "unit")),
-)
+ORDER_LINK = RowFamily("procurement.order_link", ("item", "t"), "unit", "order link", role="link")
+MOQ = RowFamily("procurement.moq", ("item", "t"), "unit", "minimum order quantity", role="lot",
+          blocking=Blocking(13, "minimum order quantity {entity}{where} ({rhs:,.4g})", "unit"))
+FAMILIES = (ORDER_LINK, MOQ)
 VARIABLES = (
     VarFamily("procurement.q", ("item", "t"), "purchase"),
     VarFamily("procurement.z", ("item", "t"), "order placed"),
@@ -32,11 +31,11 @@ def add_procurement(ctx: Context) -> pyo.Block:
     ctx.model.procurement = b
     b.q = pyo.Var(d.q_index, within=pyo.NonNegativeReals)
     b.z = pyo.Var(d.z_index, within=pyo.Binary)
-    for key in d.z_index:
-        ctx.rows.add("procurement.order_link", key, [1.0, -d.q_bound[key]], [b.q[key], b.z[key]], upper=0.0)
-    for key in d.z_index:
-        if d.moq[key[0]] > 0:
-            ctx.rows.add("procurement.moq", key, [1.0, -d.moq[key[0]]], [b.q[key], b.z[key]], lower=0.0)
+    pairs = [[b.q[key], b.z[key]] for key in d.z_index]
+    ctx.rows.add_many(ORDER_LINK, d.z_index, [[1.0, -d.q_bound[key]] for key in d.z_index], pairs, upper=0.0)
+    moq = [k for k, key in enumerate(d.z_index) if d.moq[key[0]] > 0]
+    ctx.rows.add_many(MOQ, [d.z_index[k] for k in moq], [[1.0, -d.moq[d.z_index[k][0]]] for k in moq],
+                      [pairs[k] for k in moq], lower=0.0)
 
     for m, t in d.q_index:
         q = b.q[m, t]

@@ -18,11 +18,10 @@ import pyomo.environ as pyo
 from formulations.context import Context
 from formulations.families import Blocking, RowFamily, VarFamily
 
-FAMILIES = (
-    RowFamily("production.setup_link", ("item", "routing", "t"), "unit", "setup link", role="link"),
-    RowFamily("production.min_lot", ("item", "routing", "t"), "unit", "minimum lot", role="lot",
-              blocking=Blocking(12, "minimum lot {entity}{where} ({rhs:,.4g})", "unit")),
-)
+SETUP_LINK = RowFamily("production.setup_link", ("item", "routing", "t"), "unit", "setup link", role="link")
+MIN_LOT = RowFamily("production.min_lot", ("item", "routing", "t"), "unit", "minimum lot", role="lot",
+          blocking=Blocking(12, "minimum lot {entity}{where} ({rhs:,.4g})", "unit"))
+FAMILIES = (SETUP_LINK, MIN_LOT)
 VARIABLES = (
     VarFamily("production.x", ("item", "routing", "t"), "production"),
     VarFamily("production.y", ("item", "routing", "t"), "setup"),
@@ -36,11 +35,11 @@ def add_production(ctx: Context) -> pyo.Block:
     b.x = pyo.Var(d.x_index, within=pyo.NonNegativeReals)
     b.y = pyo.Var(d.y_index, within=pyo.Binary)
 
-    for key in d.y_index:
-        ctx.rows.add("production.setup_link", key, [1.0, -d.x_bound[key]], [b.x[key], b.y[key]], upper=0.0)
-    for key in d.y_index:
-        if d.min_lot[key[0]] > 0:
-            ctx.rows.add("production.min_lot", key, [1.0, -d.min_lot[key[0]]], [b.x[key], b.y[key]], lower=0.0)
+    pairs = [[b.x[key], b.y[key]] for key in d.y_index]
+    ctx.rows.add_many(SETUP_LINK, d.y_index, [[1.0, -d.x_bound[key]] for key in d.y_index], pairs, upper=0.0)
+    lots = [k for k, key in enumerate(d.y_index) if d.min_lot[key[0]] > 0]
+    ctx.rows.add_many(MIN_LOT, [d.y_index[k] for k in lots], [[1.0, -d.min_lot[d.y_index[k][0]]] for k in lots],
+                      [pairs[k] for k in lots], lower=0.0)
 
     children: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for child, parents in d.parents_of.items():

@@ -16,22 +16,21 @@ import pyomo.environ as pyo
 from formulations.context import Context
 from formulations.families import Blocking, Limit, RowFamily, VarFamily, share_of
 
-FAMILIES = (
-    RowFamily(
-        "sales.demand", ("product", "channel", "t"), "unit", "demand",
-        limit=Limit(
-            noun="demand", relax=-1, step=share_of(0.1, 1.0, "10 % of the demand"),
-            weight=2.0, keys=(),  # serving less loses the sale and the customer
-            relax_text="serve {amount} less of {product} to {channel}{where} (must-serve demand {current} → {proposed})",
-            number=lambda inst, d, key: d.demand.get(key, 0.0),
-            only_where=lambda d, key: d.service.get(key[1]) == "must",  # other channels may ship less anyway
-            opportunity=True,  # more demand is more sales: ranked after the limits
-        ),
-        blocking=Blocking(14, "firm (must) demand of {entity}{where} ({rhs:,.0f} units) takes the same resources",
-                          "unit less"),
+DEMAND = RowFamily(
+    "sales.demand", ("product", "channel", "t"), "unit", "demand",
+    limit=Limit(
+        noun="demand", relax=-1, step=share_of(0.1, 1.0, "10 % of the demand"),
+        weight=2.0, keys=(),  # serving less loses the sale and the customer
+        relax_text="serve {amount} less of {product} to {channel}{where} (must-serve demand {current} → {proposed})",
+        number=lambda inst, d, key: d.demand.get(key, 0.0),
+        only_where=lambda d, key: d.service.get(key[1]) == "must",  # other channels may ship less anyway
+        opportunity=True,  # more demand is more sales: ranked after the limits
     ),
-    RowFamily("sales.backlog_end", ("product", "channel", "t"), "unit", "end backlog"),
+    blocking=Blocking(14, "firm (must) demand of {entity}{where} ({rhs:,.0f} units) takes the same resources",
+                      "unit less"),
 )
+BACKLOG_END = RowFamily("sales.backlog_end", ("product", "channel", "t"), "unit", "end backlog")
+FAMILIES = (DEMAND, BACKLOG_END)
 VARIABLES = (
     VarFamily("sales.ship", ("product", "channel", "t"), "shipment"),
     VarFamily("sales.backlog", ("product", "channel", "t"), "backlog"),
@@ -46,23 +45,22 @@ def add_sales(ctx: Context) -> pyo.Block:
     b.ship = pyo.Var(d.ship_index, within=pyo.NonNegativeReals)
     b.backlog = pyo.Var(d.backlog_index, within=pyo.NonNegativeReals)
     b.lost = pyo.Var(d.lost_index, within=pyo.NonNegativeReals)
-    rows = ctx.rows
 
-    for p, k, t in d.ship_index:
-        qty = d.demand.get((p, k, t), 0.0)
-        v = b.ship[p, k, t]
-        mode = d.service[k]
-        if mode == "must":
-            rows.add("sales.demand", (p, k, t), [1.0], [v], qty, qty)
-        elif mode == "lost":
-            rows.add("sales.demand", (p, k, t), [1.0, 1.0], [v, b.lost[p, k, t]], qty, qty)
-        elif (p, k, t - 1) in b.backlog:
-            rows.add("sales.demand", (p, k, t), [1.0, -1.0, 1.0], [b.backlog[p, k, t], b.backlog[p, k, t - 1], v], qty, qty)
-        else:
-            rows.add("sales.demand", (p, k, t), [1.0, 1.0], [b.backlog[p, k, t], v], qty, qty)
-    for p, k, t in d.lost_index:
-        if d.service[k] == "backlog":
-            rows.add("sales.backlog_end", (p, k, t), [1.0, -1.0], [b.lost[p, k, t], b.backlog[p, k, t]], 0.0, 0.0)
+    with ctx.rows.batch(DEMAND) as demand:
+        for p, k, t in d.ship_index:
+            qty = d.demand.get((p, k, t), 0.0)
+            v = b.ship[p, k, t]
+            mode = d.service[k]
+            if mode == "must":
+                demand.add((p, k, t), [1.0], [v], qty, qty)
+            elif mode == "lost":
+                demand.add((p, k, t), [1.0, 1.0], [v, b.lost[p, k, t]], qty, qty)
+            elif (p, k, t - 1) in b.backlog:
+                demand.add((p, k, t), [1.0, -1.0, 1.0], [b.backlog[p, k, t], b.backlog[p, k, t - 1], v], qty, qty)
+            else:
+                demand.add((p, k, t), [1.0, 1.0], [b.backlog[p, k, t], v], qty, qty)
+    ends = [key for key in d.lost_index if d.service[key[1]] == "backlog"]
+    ctx.rows.add_many(BACKLOG_END, ends, [[1.0, -1.0]] * len(ends), [[b.lost[key], b.backlog[key]] for key in ends], 0.0, 0.0)
 
     for p, k, t in d.ship_index:
         v = b.ship[p, k, t]

@@ -37,12 +37,11 @@ from formulations.families import RowFamily, VarFamily
 DECISIONS = ("production.x", "production.y", "procurement.q", "procurement.z")
 
 # technical rows of re-plans and rush orders: tables show them by their registered name
-FAMILIES = (
-    RowFamily("replan.change", ("j",), "unit", "replan.change"),
-    RowFamily("replan.reserve_split", ("resource", "t"), "hour", "replan.reserve_split"),
-    RowFamily("replan.reserve_total", ("resource",), "hour", "replan.reserve_total"),
-    RowFamily("replan.accept_link", ("j",), "unit", "replan.accept_link"),
-)
+CHANGE = RowFamily("replan.change", ("j",), "unit", "replan.change")
+RESERVE_SPLIT = RowFamily("replan.reserve_split", ("resource", "t"), "hour", "replan.reserve_split")
+RESERVE_TOTAL = RowFamily("replan.reserve_total", ("resource",), "hour", "replan.reserve_total")
+ACCEPT_LINK = RowFamily("replan.accept_link", ("j",), "unit", "replan.accept_link")
+FAMILIES = (CHANGE, RESERVE_SPLIT, RESERVE_TOTAL, ACCEPT_LINK)
 VARIABLES = (
     VarFamily("replan.change_up", ("j",), "replan.change_up"),
     VarFamily("replan.change_down", ("j",), "replan.change_down"),
@@ -121,9 +120,10 @@ def change_penalty(values: Mapping[str, Mapping], rate: float, periods: Collecti
         idx = range(len(pairs))
         b.change_up = pyo.Var(idx, within=pyo.NonNegativeReals)
         b.change_down = pyo.Var(idx, within=pyo.NonNegativeReals)
-        b.change = pyo.Constraint(
-            idx, rule=lambda blk, j: pairs[j][0] - blk.change_up[j] + blk.change_down[j] == pairs[j][1]
-        )
+        base = [value for _var, value, _t in pairs]  # var − up + down = baseline
+        ctx.rows.add_many(CHANGE, idx, [[1.0, -1.0, 1.0]] * len(pairs),
+                          [[var, b.change_up[j], b.change_down[j]] for j, (var, _v, _t) in enumerate(pairs)],
+                          base, base, after_model=True)
         for j, (_var, _base, t) in enumerate(pairs):
             ctx.penalty.add(("change", t), rate, b.change_up[j])
             ctx.penalty.add(("change", t), rate, b.change_down[j])
@@ -154,32 +154,33 @@ def release_reserve(reserve: Mapping[str, float], orders: Sequence[OrderHours], 
         b.reserve_held = pyo.Var(rows, within=pyo.NonNegativeReals)
         b.reserve_used = pyo.Var([k for k in rows if k[1] <= last_t], within=pyo.NonNegativeReals)
 
-        def split(blk, r, t):
-            used = blk.reserve_used[r, t] if (r, t) in blk.reserve_used else 0.0  # noqa: SIM401 (a Var)
-            return blk.reserve_held[r, t] + used == reserve[r] * d.capacity[(r, t)]
-
-        b.reserve_split = pyo.Constraint(rows, rule=split)
+        with ctx.rows.batch(RESERVE_SPLIT, after_model=True) as split:  # held + used = reserve · capacity
+            for r, t in rows:
+                parts = [b.reserve_held[r, t]] + ([b.reserve_used[r, t]] if (r, t) in b.reserve_used else [])
+                share = reserve[r] * d.capacity[(r, t)]
+                split.add((r, t), [1.0] * len(parts), parts, share, share)
         for (r, t), g in b.reserve_held.items():
             ctx.hours.add((r, t), 1.0, g)
         accept = getattr(b, "accept", None)
         resources = sorted({r for r, _t in b.reserve_used})
 
-        def total(blk, r):
-            rhs = 0.0
-            for j, o in enumerate(orders):
-                hpu = o.per_unit.get(r, 0.0)
-                if hpu:
-                    rhs = rhs + hpu * sum(v for (p, k, _t), v in ctx.model.sales.ship.items()
-                                          if p == o.product and k == o.channel)
-                setup = o.setup.get(r, 0.0)
-                if setup:
-                    rhs = rhs + setup * (accept[j] if accept is not None else 1.0)
-            used = sum(blk.reserve_used[r, t] for (rr, t) in blk.reserve_used if rr == r)
-            if isinstance(rhs, float) and rhs == 0.0:
-                return used <= 0.0
-            return used <= rhs
-
-        b.reserve_total = pyo.Constraint(resources, rule=total)
+        # Σ_t used ≤ Σ_orders (hours per unit · units shipped + setup hours · accepted), the
+        # orders' variables moved to the left, a setup without order selection to the right
+        with ctx.rows.batch(RESERVE_TOTAL, after_model=True) as total:
+            for r in resources:
+                used = [v for (rr, _t), v in b.reserve_used.items() if rr == r]
+                coefs, vars_, allowance = [1.0] * len(used), used, 0.0
+                for j, o in enumerate(orders):
+                    hpu = o.per_unit.get(r, 0.0)
+                    if hpu:
+                        ships = [v for (p, k, _t), v in ctx.model.sales.ship.items() if p == o.product and k == o.channel]
+                        coefs, vars_ = coefs + [-hpu] * len(ships), vars_ + ships
+                    setup = o.setup.get(r, 0.0)
+                    if setup and accept is not None:
+                        coefs, vars_ = coefs + [-setup], vars_ + [accept[j]]
+                    elif setup:
+                        allowance += setup
+                total.add(r, coefs, vars_, upper=allowance)
 
     return extend
 
@@ -192,12 +193,10 @@ def choose_orders(orders: Sequence[tuple[str, str, float]]) -> Extension:
         b = _block(ctx)
         b.accept = pyo.Var(range(len(orders)), within=pyo.Binary)
 
-        def rule(blk, j):
-            p, k, qty = orders[j]
-            ships = [v for (pp, kk, _t), v in ctx.model.sales.ship.items() if pp == p and kk == k]
-            return sum(ships) == qty * blk.accept[j]
-
-        b.accept_link = pyo.Constraint(range(len(orders)), rule=rule)
+        with ctx.rows.batch(ACCEPT_LINK, after_model=True) as link:  # Σ_t ship = quantity · accept
+            for j, (p, k, qty) in enumerate(orders):
+                ships = [v for (pp, kk, _t), v in ctx.model.sales.ship.items() if pp == p and kk == k]
+                link.add(j, [1.0] * len(ships) + [-qty], ships + [b.accept[j]], 0.0, 0.0)
 
     return extend
 

@@ -64,11 +64,10 @@ from formulations.setup.ls_inequalities import (
 )
 
 # technical rows: tables show them by their registered name
-FAMILIES = (
-    RowFamily("fl.cover", ("item", "t"), "unit", "fl.cover"),
-    RowFamily("fl.source", ("item", "source"), "unit", "fl.source"),
-    RowFamily("fl.link", ("item", "source", "t"), "unit", "fl.link"),
-)
+COVER = RowFamily("fl.cover", ("item", "t"), "unit", "fl.cover")
+SOURCE = RowFamily("fl.source", ("item", "source"), "unit", "fl.source")
+LINK = RowFamily("fl.link", ("item", "source", "t"), "unit", "fl.link")
+FAMILIES = (COVER, SOURCE, LINK)
 VARIABLES = (
     VarFamily("fl.w", ("item", "source", "t"), "fl.w"),
     VarFamily("fl.r", ("item", "source"), "fl.r"),
@@ -144,29 +143,31 @@ def add_facility_location(ctx: Context) -> pyo.Block:
         by_source[(i, label)].append(b.w[i, label, t])
         by_period[(i, t)].append(b.w[i, label, t])
 
-    rows = ctx.rows
     ship_ids = {id(v) for v in ctx.model.sales.ship.values()}
-    for i in sorted(bounds):
-        for t in d.T:
-            if bounds[i][t] <= 0:
-                continue
-            _c, coefs, vars_ = ctx.stock.raw((i, t))
-            ships = [v for c, v in zip(coefs, vars_, strict=True) if c < 0 and id(v) in ship_ids]
-            ws = by_period.get((i, t), [])
-            rows.add("fl.cover", (i, t), [1.0] * len(ws) + [-1.0] * len(ships), ws + ships, 0.0, 0.0)
-    for i, srcs in sources.items():
-        for label, _arr, fixed, terms, _key in srcs:
-            ws = by_source.get((i, label), [])
-            coefs = [1.0] * len(ws) + [1.0] + [-c for c, _v in terms]
-            vars_ = ws + [b.r[i, label]] + [v for _c, v in terms]
-            rows.add("fl.source", (i, label), coefs, vars_, fixed, fixed)
-    for i, srcs in sources.items():
-        U = bounds[i]
-        for label, arr, _fixed, _terms, key in srcs:
-            if key is None:
-                continue
-            big_m = d.x_bound[key]
-            for t in range(arr, d.n + 1):
-                if 0 < U[t] < big_m:  # else implied: w ≤ x ≤ M·y
-                    rows.add("fl.link", (i, label, t), [1.0, -float(U[t])], [b.w[i, label, t], prod.y[key]], upper=0.0)
+    with ctx.rows.batch(COVER) as cover:
+        for i in sorted(bounds):
+            for t in d.T:
+                if bounds[i][t] <= 0:
+                    continue
+                _c, coefs, vars_ = ctx.stock.raw((i, t))
+                ships = [v for c, v in zip(coefs, vars_, strict=True) if c < 0 and id(v) in ship_ids]
+                ws = by_period.get((i, t), [])
+                cover.add((i, t), [1.0] * len(ws) + [-1.0] * len(ships), ws + ships, 0.0, 0.0)
+    with ctx.rows.batch(SOURCE) as source:
+        for i, srcs in sources.items():
+            for label, _arr, fixed, terms, _key in srcs:
+                ws = by_source.get((i, label), [])
+                coefs = [1.0] * len(ws) + [1.0] + [-c for c, _v in terms]
+                vars_ = ws + [b.r[i, label]] + [v for _c, v in terms]
+                source.add((i, label), coefs, vars_, fixed, fixed)
+    with ctx.rows.batch(LINK) as link:
+        for i, srcs in sources.items():
+            U = bounds[i]
+            for label, arr, _fixed, _terms, key in srcs:
+                if key is None:
+                    continue
+                big_m = d.x_bound[key]
+                for t in range(arr, d.n + 1):
+                    if 0 < U[t] < big_m:  # else implied: w ≤ x ≤ M·y
+                        link.add((i, label, t), [1.0, -float(U[t])], [b.w[i, label, t], prod.y[key]], upper=0.0)
     return b

@@ -47,17 +47,15 @@ from collections import defaultdict
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from formulations.context import Context
 from formulations.families import RowFamily, VarFamily
 
 # technical rows: tables show them by their registered name. `l` (the last period of the
 # interval) is the period of a stock row; a link row's period is its start's.
-FAMILIES = (
-    RowFamily("tight.ls_link", ("item", "routing", "t", "l"), "unit", "tight.ls_link"),
-    RowFamily("tight.ls_stock", ("item", "t"), "unit", "tight.ls_stock"),
-)
+LS_LINK = RowFamily("tight.ls_link", ("item", "routing", "t", "l"), "unit", "tight.ls_link")
+LS_STOCK = RowFamily("tight.ls_stock", ("item", "t"), "unit", "tight.ls_stock")
+FAMILIES = (LS_LINK, LS_STOCK)
 VARIABLES = (VarFamily("tight.e", ("item", "routing", "t", "l"), "tight.e"),)
 
 
@@ -143,28 +141,24 @@ def add_ls_inequalities(ctx: Context, items: set[str] | None = None) -> pyo.Bloc
     b = pyo.Block()
     ctx.model.tight = b
     b.e = pyo.Var(e_index, within=pyo.NonNegativeReals)
-    b.ls_link = pyo.Constraint(
-        e_index,
-        rule=lambda blk, i, rho, t, last: LinearExpression(
-            constant=0.0, linear_coefs=[1.0, -1.0, link_u[(i, rho, t, last)]],
-            linear_vars=[blk.e[i, rho, t, last], prod.x[i, rho, t], prod.y[i, rho, t]],
-        ) >= 0,
-    )
+    # e − x + U·y ≥ 0
+    ctx.rows.add_many(LS_LINK, e_index, [[1.0, -1.0, link_u[key]] for key in e_index],
+                      [[b.e[i, rho, t, last], prod.x[i, rho, t], prod.y[i, rho, t]] for i, rho, t, last in e_index],
+                      lower=0.0, after_model=True)
     members: dict[tuple[str, int], list] = defaultdict(list)
     for i, rho, t, last in e_index:
         members[(i, last)].append(b.e[i, rho, t, last])
 
-    def stock_rule(blk, i, last):
-        # Σ e − (registered net inflows up to last) ≤ initial stock + open orders up to last
-        coefs = [1.0] * len(members[(i, last)])
-        vars_ = list(members[(i, last)])
-        const = d.initial_stock[i]
-        for tau in range(1, last + 1):
-            c0, cs, vs = ctx.stock.raw((i, tau))
-            const += c0 + d.open_orders.get((i, tau), 0.0)
-            coefs.extend(-c for c in cs)
-            vars_.extend(vs)
-        return LinearExpression(constant=0.0, linear_coefs=coefs, linear_vars=vars_) <= const
-
-    b.ls_stock = pyo.Constraint(stock_rows, rule=stock_rule)
+    with ctx.rows.batch(LS_STOCK, after_model=True) as stock:
+        for i, last in stock_rows:
+            # Σ e − (registered net inflows up to last) ≤ initial stock + open orders up to last
+            coefs = [1.0] * len(members[(i, last)])
+            vars_ = list(members[(i, last)])
+            const = d.initial_stock[i]
+            for tau in range(1, last + 1):
+                c0, cs, vs = ctx.stock.raw((i, tau))
+                const += c0 + d.open_orders.get((i, tau), 0.0)
+                coefs.extend(-c for c in cs)
+                vars_.extend(vs)
+            stock.add((i, last), coefs, vars_, upper=const)
     return b

@@ -48,6 +48,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from formulations.context import Context
+from formulations.families import RowFamily
 from formulations.registry import row_family
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
@@ -57,6 +58,7 @@ from solver.io.instance import Instance, freeze_tables
 from solver.money import money
 
 CUTS = {"period": "per-period cut", "order": "per-order cut"}
+SCALE = RowFamily("finance_cut.scale", ("j",), "unit", "finance_cut.scale")  # x = α_t · x_ops (q likewise)
 SLACK_WEIGHT = 1000.0  # objective penalty per currency unit of slack (diagnosis only)
 TOL = 1e-6
 
@@ -167,9 +169,8 @@ def finance_cut(ops: Result, cut: str):
             b.alpha = pyo.Var(ctx.data.T, bounds=(0.0, 1.0))
             scaled = [(key, var, x2[key], key[-1]) for key, var in x.items() if not var.fixed]
             scaled += [(key, var, q2[key], key[-1]) for key, var in q.items() if not var.fixed]
-            b.scale = pyo.Constraint(
-                range(len(scaled)), rule=lambda blk, n: scaled[n][1] == scaled[n][2] * blk.alpha[scaled[n][3]]
-            )
+            ctx.rows.add_many(SCALE, range(len(scaled)), [[1.0, -planned] for _key, _var, planned, _t in scaled],
+                              [[var, b.alpha[t]] for _key, var, _planned, t in scaled], 0.0, 0.0, after_model=True)
 
     return extend
 
