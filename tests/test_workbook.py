@@ -58,7 +58,7 @@ def template(tmp_path_factory) -> Path:
 
 def test_template_has_every_sheet_and_column_of_the_schema(template):
     wb = openpyxl.load_workbook(template)
-    assert wb.sheetnames == ["README", "instance"] + [t.name for t in TABLES]
+    assert wb.sheetnames == ["README", "instance"] + [t.name for t in TABLES] + ["demand_grid"]  # no periods: no lists
     for spec in TABLES:
         ws = wb[spec.name]
         assert [c.value for c in ws[1]] == list(spec.column_names)
@@ -83,7 +83,7 @@ def test_template_instance_sheet_holds_the_defaults(template):
 def test_template_readme_explains_every_column(template):
     ws = openpyxl.load_workbook(template)["README"]
     rows = [r for r in ws.iter_rows(values_only=True)]
-    head = next(k for k, r in enumerate(rows) if r[:2] == ("sheet", "column"))
+    head = next(k for k, r in enumerate(rows) if r[:2] == ("工作表 sheet", "列 column"))
     documented = {(r[0], r[1]): r for r in rows[head + 1:] if r[0] and r[1] and r[7]}
     for spec in TABLES:
         for col in spec.columns:

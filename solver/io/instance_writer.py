@@ -9,6 +9,7 @@ standard library only reads it.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 import os
@@ -113,8 +114,10 @@ def write_instance_folder(
     out_dir: str | os.PathLike[str],
     toml: Mapping[str, object],
     tables: Mapping[str, pd.DataFrame],
+    verbatim: Mapping[str, list[list[str]]] | None = None,
 ) -> Path:
-    """Write `instance.toml` and `<table>.csv` into `out_dir`, replacing it atomically.
+    """Write `instance.toml` and `<table>.csv` into `out_dir`, replacing it atomically;
+    `verbatim` files (a demand grid: its columns are the periods) are written cell for cell.
 
     Returns the folder path. Tables are checked against `solver.io.schema` (unknown tables or
     columns raise ValueError before anything is written).
@@ -126,6 +129,9 @@ def write_instance_folder(
         (tmp / "instance.toml").write_text(text, encoding="utf-8", newline="\n")
         for name, df in prepared.items():
             df.to_csv(tmp / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+        for name, records in (verbatim or {}).items():
+            with open(tmp / name, "w", encoding="utf-8", newline="") as f:
+                csv.writer(f, lineterminator="\n").writerows(records)
 
     # callers decide what may be replaced (the CLI checks with solver.io.writers.check_output first)
     return write_folder_atomically(out_dir, fill, force=True, replaceable=None)

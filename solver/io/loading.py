@@ -55,6 +55,11 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "instance.toml"
 CONFIG_SHEET = "instance"
 README_SHEET = "README"  # a workbook's documentation sheet (the template writes one): not read
+LISTS_SHEET = "lists"  # the template's drop-down lists (period labels): not read
+GRID_TABLE = "demand_grid"  # demand as a product × period grid (sheet, or demand_grid.csv)
+GRID_FILE = f"{GRID_TABLE}.csv"
+GRID_KEYS = ("product", "channel", "scenario", "price")  # the grid's key columns; the others are periods
+_MONTH_LABEL = re.compile(r"\d{4}-\d{2}")
 BUILTIN_TERMS = "cash"
 SHARE_TOLERANCE = 1e-6
 MAX_ROWS_REPORTED = 20  # per check and column; further rows are summarised in one problem
@@ -145,12 +150,21 @@ class _Report:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self._kinds: dict[tuple[str, str], list] = {}  # (file, kind) -> [count, severity]
+        # file -> where a row of a table made from it really is: (row, column) -> (row, column)
+        # (demand rows made from a demand grid point at the grid's cell)
+        self.relocate: dict[str, Callable[[int, str | None], tuple[int, str | None]]] = {}
+        self._relocated: set[tuple] = set()
 
     def add(self, file: str, row: int | None, column: str | None, message: str,
             expected: str = "", severity: str = "error", kind: str | None = None,
             scope: str | None = None) -> None:
         """`kind` caps problems of that kind within `scope` (default: the file), whose name
         the "… and N more" line then carries."""
+        if row is not None and file in self.relocate:
+            row, column = self.relocate[file](row, column)
+            if (file, row, column, message) in self._relocated:  # several rows of one grid row
+                return
+            self._relocated.add((file, row, column, message))
         if kind is not None:
             seen = self._kinds.setdefault((scope or file, kind), [0, severity])
             seen[0] += 1
@@ -171,10 +185,20 @@ class _Report:
         if mask.any():
             self.cells(file, column, values[mask], message, expected)
 
+    def file_rows(self, file: str, rows: Iterable[int]) -> list[int]:
+        """Rows of a table as the file numbers them (a demand grid's rows for demand made
+        from it), each once, in order."""
+        move = self.relocate.get(file)
+        return list(dict.fromkeys(rows if move is None else (move(r, None)[0] for r in rows)))
+
     def cells(self, file: str, column: str | None, found: pd.Series,
               message: Callable[[object], str] | str, expected: str = "",
               severity: str = "error", kind: str | None = None) -> None:
-        """One problem per row of `found` (index = file row, value = what was found)."""
+        """One problem per row of `found` (index = file row, value = what was found); rows made
+        from one cell of a demand grid count once."""
+        if file in self.relocate and len(found):
+            cells = [self.relocate[file](int(r), column) for r in found.index]
+            found = found[~pd.Series(cells, dtype=object).duplicated().to_numpy()]
         for row, value in found.iloc[:MAX_ROWS_REPORTED].items():
             text = message(value) if callable(message) else message
             self.add(file, int(row), column, text, expected, severity, kind)
@@ -218,6 +242,10 @@ class _Source:
     labels: dict[str, str]
     tables: dict[str, _RawTable] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    # workbook cells of period columns (and demand-grid headers) that hold a date, not text:
+    # label -> {(row, column): date}; `_period_dates` reads or reports them
+    dates: dict[str, dict[tuple[int, str], dt.date]] = field(default_factory=dict)
+    reported: set[tuple[str, int, str]] = field(default_factory=set)  # cells already explained
 
 
 def _read_source(path: Path, rep: _Report) -> _Source:
@@ -296,14 +324,24 @@ def _read_folder(folder: Path, rep: _Report) -> _Source:
     if data is not None:
         src.files[CONFIG_FILE] = data
         src.config = _read_toml(data, rep)
+    grid = (folder / GRID_FILE).is_file()
     for spec in TABLES:
-        data = _read_input_file(folder / spec.file, spec.file, rep, limit, spec.required, folder)
+        required = spec.required and not (spec.name == "demand" and grid)  # demand may come as a grid
+        data = _read_input_file(folder / spec.file, spec.file, rep, limit, required, folder)
         if data is not None:
             src.files[spec.file] = data
             raw = _read_csv(data, spec.file, rep)
             if raw is not None:
                 src.tables[spec.name] = raw
-    known = [t.file for t in TABLES]
+    if grid:
+        data = _read_input_file(folder / GRID_FILE, GRID_FILE, rep, limit, False, folder)
+        if data is not None:
+            src.files[GRID_FILE] = data
+            src.labels[GRID_TABLE] = GRID_FILE
+            raw = _read_csv(data, GRID_FILE, rep)
+            if raw is not None:
+                src.tables[GRID_TABLE] = raw
+    known = [t.file for t in TABLES] + [GRID_FILE]
     for file in sorted(folder.glob("*.csv")):
         if file.name not in known:
             rep.add(file.name, None, None, "unknown table file, ignored" + _did_you_mean(file.name, known),
@@ -491,19 +529,44 @@ def _read_workbook(path: Path, rep: _Report) -> _Source:
         records = [[_cell_text(v) for v in row] for row in rows]
         if sheet == CONFIG_SHEET:
             src.config = _config_from_records(records, src.config_label, rep)
-        elif sheet in TABLE_SPECS:
-            raw = _table_from_grid(_grid(records), src.labels[sheet], rep)
+        elif sheet in TABLE_SPECS or sheet == GRID_TABLE:
+            label = src.labels.setdefault(sheet, f"{name}[{sheet}]")
+            raw = _table_from_grid(_grid(records), label, rep)
             if raw is not None:
                 src.tables[sheet] = raw
-        elif sheet != README_SHEET:
+                src.dates[label] = _date_cells(sheet, rows, records)
+        elif sheet not in (README_SHEET, LISTS_SHEET):
             rep.add(f"{name}[{sheet}]", None, None, "unknown sheet, ignored" + _did_you_mean(sheet, TABLE_SPECS),
                     f"one of: {CONFIG_SHEET}, {_listing(TABLE_SPECS, 20)}", "warning", kind="unknown sheets", scope=name)
     if src.config is None and CONFIG_SHEET not in sheets:
         rep.add(src.config_label, None, None, "required sheet is missing", f"a sheet '{CONFIG_SHEET}' of key/value rows")
     for spec in TABLES:
-        if spec.required and spec.name not in sheets:
+        if spec.required and spec.name not in sheets and not (spec.name == "demand" and GRID_TABLE in sheets):
             rep.add(src.labels[spec.name], None, None, "required sheet is missing", f"a sheet '{spec.name}' in {name}")
     return src
+
+
+def _date_cells(sheet: str, rows: list[list[object]], records: list[list[str]]) -> dict[tuple[int, str], dt.date]:
+    """Cells of a sheet's period columns that Excel stored as dates (a label like 2027-03 typed
+    into a cell not formatted as text, or a date pasted from another workbook), by (row,
+    column header); for the demand grid, its header cells (row 1)."""
+    if not records:
+        return {}
+    header = [h.strip() for h in records[0]]
+    found: dict[tuple[int, str], dt.date] = {}
+    if sheet == GRID_TABLE:
+        for value, name in zip(rows[0], header, strict=False):
+            if isinstance(value, dt.date) and name:
+                found[(1, name)] = value
+        return found
+    spec = TABLE_SPECS[sheet]
+    for pos, name in enumerate(header):
+        if name not in spec.column_names or spec.column(name).ref != "periods":
+            continue
+        for r, row in enumerate(rows[1:], start=2):
+            if pos < len(row) and isinstance(row[pos], dt.date):
+                found[(r, name)] = row[pos]
+    return found
 
 
 def _cell_text(value: object) -> str:
@@ -818,12 +881,133 @@ def _validate(path: Path, scenario: str) -> _Context:
     rep = _Report()
     src = _read_source(path, rep)
     settings = _parse_settings(src, rep)
+    periods: tuple[str, ...] | None = None if settings is None else settings["periods"]  # type: ignore[assignment]
+    _period_dates(src, periods, rep)
+    _demand_from_grid(src, periods, rep)
     tables = {s.name: _convert_table(s, src.tables.get(s.name), src.labels[s.name], rep) for s in TABLES}
     ctx = _Context(rep, src, scenario, settings, tables)
     for check in _CHECKS:
         check(ctx)
     rep.finish()
     return ctx
+
+
+# --------------------------------------------------------------------------- dates and the demand grid
+
+
+def date_as_period(value: dt.date, periods: Iterable[str] | None) -> str | None:
+    """The period a date stands for: its month's label, when the instance's periods are
+    months labelled YYYY-MM and that month is one of them (Excel turns a typed 2027-03 into
+    1 March 2027; a date pasted from another workbook may be any day of the month); else None:
+    with other labels (W1, 1, 2027-Q1) nothing says which period a date falls in."""
+    periods = list(periods or ())
+    label = f"{value.year:04d}-{value.month:02d}"
+    if periods and all(_MONTH_LABEL.fullmatch(p) for p in periods) and label in periods:
+        return label
+    return None
+
+
+def date_in_period_cell(value: dt.date, periods: Iterable[str] | None) -> tuple[str | None, str, str]:
+    """What to say of a date found where a period label belongs: (the period it is read as, or
+    None when it is refused; the message; what was expected). Read as its month when
+    `date_as_period` finds one (a warning), else an error saying that the cell holds a date."""
+    periods = list(periods or ())
+    shown = value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
+    period = date_as_period(value, periods)
+    if period is not None:
+        return period, f"this cell holds a date ({shown}), read as period {period}", \
+            f"the period written as text, e.g. {period}"
+    month = f"{value.year:04d}-{value.month:02d}"
+    monthly = bool(periods) and all(_MONTH_LABEL.fullmatch(p) for p in periods)
+    example = month if monthly or not periods else periods[0]
+    outside = f" ({month} is not one of the instance's periods {periods[0]} … {periods[-1]})" if monthly else ""
+    return None, f"this cell holds a date ({shown}); write the period as text, e.g. {example}{outside}", \
+        "a period label of the instance written as text (format the column as text before pasting dates)"
+
+
+def _explain_date(label: str, row: int, column: str, value: dt.date, periods: tuple[str, ...] | None,
+                  src: _Source, rep: _Report) -> str | None:
+    """Read a date in a period cell as its month's label (a warning says so) or report it as a
+    date (an error that says so); returns the label read, or None."""
+    period, message, expected = date_in_period_cell(value, periods)
+    if period is not None:
+        rep.add(label, row, column, message, expected, "warning", kind="dates read as periods")
+        return period
+    rep.add(label, row, column, message, expected, kind="dates in period cells")
+    src.reported.add((label, row, column))
+    return None
+
+
+def _period_dates(src: _Source, periods: tuple[str, ...] | None, rep: _Report) -> None:
+    """Every date in a period column of a workbook sheet: read as its month's label, or
+    reported as a date (`_explain_date`); the demand grid's headers are done by the grid."""
+    for sheet, raw in src.tables.items():
+        if sheet == GRID_TABLE:
+            continue
+        for (row, column), value in src.dates.get(raw.label, {}).items():
+            period = _explain_date(raw.label, row, column, value, periods, src, rep)
+            if period is not None and row in raw.cells.index:
+                raw.cells.at[row, column] = period
+
+
+def _demand_from_grid(src: _Source, periods: tuple[str, ...] | None, rep: _Report) -> None:
+    """Demand given as a grid (sheet or file `demand_grid`: columns product, channel, optional
+    scenario and price, then one column per period holding the quantity) becomes the demand
+    table, one row per filled quantity cell. Its headers are checked here, once: every column
+    not a key must be a period of the instance (a date header is read or explained as in the
+    other sheets). Every later problem of a demand row names the grid's row and, for the
+    quantity, the period column it came from. A blank cell is no demand; demand given both
+    long (rows in demand) and as a grid is refused."""
+    raw = src.tables.pop(GRID_TABLE, None)
+    if raw is None or raw.cells.empty:  # no grid, or its header only (the template's): the demand sheet counts
+        return
+    label, cells = raw.label, raw.cells
+    long = src.tables.get("demand")
+    if long is not None and len(long.cells):
+        rep.add(label, None, None, f"demand is given twice: as rows in {long.label} and as this grid",
+                "one of them (the other empty or removed)")
+        return
+    known = list(GRID_KEYS) + list(periods or ())
+    for need in ("product", "channel"):
+        if need not in cells.columns:
+            rep.add(label, 1, need, f"required column '{need}' is missing",
+                    "a header: product, channel[, scenario][, price], then one column per period")
+    columns: dict[str, str] = {}  # grid column -> its period
+    dates = src.dates.get(label, {})
+    for name in cells.columns:
+        if name in GRID_KEYS:
+            continue
+        if (1, name) in dates:
+            period = _explain_date(label, 1, name, dates[(1, name)], periods, src, rep)
+        elif periods is None or name in periods:
+            period = name
+        else:
+            period = None
+            rep.add(label, 1, name, f"column '{name}' is not a period of the instance{_did_you_mean(name, known)}",
+                    f"product, channel, scenario, price or a period: {_listing(periods or ())}", kind="unknown columns")
+        if period is not None:
+            columns[name] = period
+    if not {"product", "channel"} <= set(cells.columns):
+        return
+    keys = [k for k in GRID_KEYS if k in cells.columns]
+    flat = cells[keys + list(columns)].rename_axis("_row").reset_index().melt(
+        id_vars=["_row", *keys], value_vars=list(columns), var_name="_column", value_name="quantity")
+    # row by row, left to right: the order a planner reads the grid in
+    flat = flat[flat["quantity"].ne("")].sort_values(["_row", "_column"], key=lambda c: c.map(
+        {name: k for k, name in enumerate(columns)}) if c.name == "_column" else c, kind="stable")
+    where = list(zip(flat["_row"].astype(int), flat["_column"], strict=True))
+    flat = flat.assign(period=flat["_column"].map(columns)).drop(columns=["_row", "_column"])
+    flat.index = pd.RangeIndex(1, len(flat) + 1)
+    src.tables["demand"] = _RawTable(label, flat.astype(str))
+    src.labels["demand"] = label
+
+    def grid_cell(row: int, column: str | None) -> tuple[int, str | None]:
+        if not 1 <= row <= len(where):
+            return row, column
+        grid_row, grid_column = where[row - 1]
+        return grid_row, grid_column if column in ("quantity", "period") else column
+
+    rep.relocate[label] = grid_cell
 
 
 def _check_references(ctx: _Context) -> None:
@@ -836,6 +1020,9 @@ def _check_references(ctx: _Context) -> None:
                 known = known | ctx.families()
             values = t.data[col.name]
             bad = values.notna() & ~values.isin(known)
+            if ctx.source.reported and bad.any():  # a date in a period cell: explained already
+                bad &= ~pd.Series([(t.label, int(r), col.name) in ctx.source.reported for r in values.index],
+                                  index=values.index)
             if col.ref == "periods":
                 ctx.rep.cells(t.label, col.name, values[bad],
                               lambda v: f"period '{v}' is not one of the instance's periods{_did_you_mean(v, ctx.periods or ())}",
@@ -875,14 +1062,13 @@ def _check_channel_names(ctx: _Context) -> None:
     for name, rows in _rows_by_name(demand.data["channel"]).items():
         if name in declared:
             continue
-        hint = _did_you_mean(name, declared)
+        hint, used = _did_you_mean(name, declared), _rows_text(ctx.rep.file_rows(demand.label, rows))
         if hint:
-            ctx.rep.add(demand.label, rows[0], "channel",
-                        f"channel '{name}' is not in {channels.label}{hint}{_rows_text(rows)}",
+            ctx.rep.add(demand.label, rows[0], "channel", f"channel '{name}' is not in {channels.label}{hint}{used}",
                         f"a channel of {channels.label}; for a new channel, a row there")
         else:
             ctx.rep.add(demand.label, rows[0], "channel",
-                        f"channel '{name}' is not in {channels.label}: it gets the defaults ({defaults}){_rows_text(rows)}",
+                        f"channel '{name}' is not in {channels.label}: it gets the defaults ({defaults}){used}",
                         "", "warning")
 
 

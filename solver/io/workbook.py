@@ -18,9 +18,11 @@ The result workbook is written to a temporary sibling and moved into place with 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gc
 import io
 import math
+import re
 import sys
 import tomllib
 import traceback
@@ -42,8 +44,13 @@ from solver.io.instance_writer import write_instance_folder
 from solver.io.loading import (
     CONFIG_FILE,
     CONFIG_SHEET,
+    GRID_FILE,
+    GRID_KEYS,
+    GRID_TABLE,
+    LISTS_SHEET,
     README_SHEET,
     _cell_text,
+    date_in_period_cell,
     input_file_bytes,
     workbook_sheets,
 )
@@ -76,8 +83,13 @@ VALIDATED_ROWS = 5000  # rows of a table sheet that carry the drop-downs and the
 TEXT_FORMAT = "@"
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="305496")
-REQUIRED_FILL = PatternFill("solid", fgColor="1F3864")
+HEADER_FILL = PatternFill("solid", fgColor="305496")  # result sheets
+# input sheets: a required column bold white on dark orange, an optional one italic on pale grey
+# (the README sheet's legend shows both; each header's note starts with 必填 required / 可选 optional)
+REQUIRED_FILL = PatternFill("solid", fgColor="C65911")
+REQUIRED_FONT = Font(bold=True, color="FFFFFF")
+OPTIONAL_FILL = PatternFill("solid", fgColor="EDEDED")
+OPTIONAL_FONT = Font(bold=False, italic=True, color="404040")
 TITLE_FONT = Font(bold=True, size=14)
 SECTION_FONT = Font(bold=True, size=12, color="305496")
 BINDING_FILL = PatternFill("solid", fgColor="FCE4D6")  # light orange: a limit the plan hits
@@ -153,13 +165,19 @@ def _fit_columns(ws: Worksheet, header_row: int = 1, sample: int = 300, lo: int 
         ws.column_dimensions[get_column_letter(col)].width = max(lo, min(hi, w + 2))
 
 
-def _style_header(ws: Worksheet, row: int = 1, required: Iterable[str] = ()) -> None:
-    required = set(required)
+def _style_header(ws: Worksheet, row: int = 1, required: Iterable[str] | None = None) -> None:
+    """A header row: one style for result sheets (`required` None); on input sheets required
+    columns bold on dark orange, optional ones italic on pale grey."""
+    need = None if required is None else set(required)
     for cell in ws[row]:
         if cell.value is None:
             continue
-        cell.font = HEADER_FONT
-        cell.fill = REQUIRED_FILL if cell.value in required else HEADER_FILL
+        if need is None:
+            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        elif cell.value in need:
+            cell.font, cell.fill = REQUIRED_FONT, REQUIRED_FILL
+        else:
+            cell.font, cell.fill = OPTIONAL_FONT, OPTIONAL_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
@@ -227,7 +245,7 @@ def _table_sheet(wb: Workbook, spec: TableSpec, header: list[str] | None = None,
             continue
         col = spec.column(name)
         letter = get_column_letter(pos)
-        note = f"{col.description}"
+        note = ("必填 required: " if col.required else "可选 optional: ") + col.description
         if col.unit:
             note += f"\nunit: {col.unit}"
         note += f"\ndefault: {_default_text(col)}"
@@ -248,6 +266,139 @@ def _table_sheet(wb: Workbook, spec: TableSpec, header: list[str] | None = None,
     for pos in range(1, len(header) + 1):  # room for typing even in an empty template
         dim = ws.column_dimensions[get_column_letter(pos)]
         dim.width = max(dim.width or 0, 12)
+    return ws
+
+
+# Where a column's values come from, for its drop-down: another sheet's key column, or the
+# period labels of the `lists` sheet. A value not in the list is refused at entry when the format
+# requires the list to hold it (items, resources, periods); where the format lets a name stand
+# without a row of its own (a demand product may be a sales family, an undeclared channel gets the
+# defaults, the terms `cash` is built in, a budget line without ceilings needs no row) Excel asks
+# whether it is a typo and keeps it on Yes.
+REFERENCE_LISTS = {"items.item": ("items", "item"), "resources.resource": ("resources", "resource"),
+                   "terms.terms": ("terms", "terms")}
+NAMED_LISTS = {"channel": ("channels", "channel"), "budget_line": ("budget_lines", "line")}
+LINE_COLUMNS = {("budgets", "line")}  # columns naming a budget line under another name
+OPEN_LISTS = {("demand", "product"): "a product of sheet items, or a sales family of sheet families",
+              ("demand", "channel"): "a channel of sheet channels, or a new one that gets the channel defaults",
+              ("items", "terms"): "terms of sheet terms, or the built-in cash",
+              ("channels", "terms"): "terms of sheet terms, or the built-in cash",
+              ("items", "budget_line"): "a line of sheet budget_lines, or one without ceilings",
+              ("resources", "budget_line"): "a line of sheet budget_lines, or one without ceilings",
+              ("budgets", "line"): "a line of sheet budget_lines, or one with per-period ceilings only"}
+
+
+def list_source(table: str, column: str) -> tuple[str, str] | None:
+    """(sheet, column) whose values a column's drop-down offers (`lists`, `period` for the
+    period columns); None when it has none (a key column, free text, a number, or fixed choices)."""
+    spec = TABLE_SPECS.get(table)
+    col = spec.column(column) if spec is not None and column in spec.column_names else None
+    if col is None or col.choices or col.dtype == "bool":
+        return None
+    if col.ref == "periods":
+        return (LISTS_SHEET, "period")
+    if col.ref in REFERENCE_LISTS:
+        source = REFERENCE_LISTS[col.ref]
+    elif (table, column) in LINE_COLUMNS:
+        source = NAMED_LISTS["budget_line"]
+    else:
+        source = NAMED_LISTS.get(column)
+    return None if source is None or source[0] == table else source
+
+
+def _lists_sheet(wb: Workbook, periods: list[str]) -> Worksheet | None:
+    """The sheet the period drop-downs read (the loader ignores it): the instance's period
+    labels when the workbook is made (`prodbudget template --periods`, or a converted folder).
+    It stays visible, so that a planner who changes `periods` can change the list too."""
+    if not periods:
+        return None
+    ws = wb.create_sheet(LISTS_SHEET)
+    _set_text(ws.cell(row=1, column=1), "period")
+    for r, label in enumerate(periods, start=2):
+        _set_text(ws.cell(row=r, column=1), str(label))
+    _style_header(ws, 1, ["period"])
+    ws.cell(row=1, column=1).comment = Comment(
+        "期间下拉列表的来源（读取时忽略）；修改 instance 的 periods 时同步修改。\n"
+        "The period drop-downs read this list (not read as data); change it when you change periods "
+        "on sheet instance.", "prodbudget", width=320, height=110)
+    ws.column_dimensions["A"].number_format = TEXT_FORMAT
+    ws.column_dimensions["A"].width = 14
+    return ws
+
+
+def _header_positions(ws: Worksheet) -> dict[str, int]:
+    return {str(c.value): c.column for c in ws[1] if c.value is not None}
+
+
+def _add_reference_lists(wb: Workbook) -> None:
+    """Drop-downs on every column that names an item, resource, terms, channel, budget line or
+    period, so that a typo is caught at entry: each list reads the other sheet's column over the
+    rows that carry drop-downs there (`VALIDATED_ROWS`, or all the sheet has), so names added
+    later are offered too; the periods come from the `lists`
+    sheet (no period drop-downs without it). Refused or questioned: see `OPEN_LISTS`."""
+    for ws in wb.worksheets:
+        table = "demand" if ws.title == GRID_TABLE else ws.title
+        if table not in TABLE_SPECS or ws.title == LISTS_SHEET:
+            continue
+        last = max(ws.max_row, VALIDATED_ROWS)
+        for name, pos in _header_positions(ws).items():
+            if ws.title == GRID_TABLE and name not in GRID_KEYS:
+                continue
+            source = list_source(table, name)
+            if source is None or source[0] not in wb.sheetnames:
+                continue
+            where = _header_positions(wb[source[0]]).get(source[1])
+            if where is None:
+                continue
+            ref, col = get_column_letter(where), TABLE_SPECS[table].column(name)
+            rows = max(wb[source[0]].max_row, VALIDATED_ROWS)
+            open_list = OPEN_LISTS.get((table, name))
+            if source[0] == LISTS_SHEET:
+                expected = "a period of sheet lists (the instance's periods)"
+            else:
+                expected = open_list or f"a name in column {source[1]} of sheet {source[0]}"
+            message = (f"'{name}' must be {expected}: a typo? (Yes keeps it)" if open_list else
+                       f"'{name}' must be {expected}; add it there first")
+            dv = DataValidation(type="list", formula1=f"'{source[0]}'!${ref}$2:${ref}${rows}",
+                                allow_blank=True, showErrorMessage=True,
+                                errorStyle="warning" if open_list else "stop",
+                                errorTitle=f"{ws.title}.{name}", error=message[:255],
+                                promptTitle=name, prompt=col.description[:250], showInputMessage=True)
+            letter = get_column_letter(pos)
+            dv.add(f"{letter}2:{letter}{last}")
+            ws.add_data_validation(dv)
+
+
+def _grid_sheet(wb: Workbook, periods: list[str], header: list[str] | None = None,
+                rows: Iterable[list[object]] = ()) -> Worksheet:
+    """The optional demand grid: product, channel, scenario, price, then one column per period
+    holding the quantity (read instead of the demand sheet when that one has no rows)."""
+    ws = wb.create_sheet(GRID_TABLE)
+    header = list(header) if header is not None else [*GRID_KEYS, *periods]
+    for c, name in enumerate(header, start=1):
+        _write_cell(ws, 1, c, name)
+    for r, values in enumerate(rows, start=2):
+        for c, value in enumerate(values, start=1):
+            if value is not None and value != "":
+                _write_cell(ws, r, c, value)
+    _style_header(ws, 1, ["product", "channel"])
+    spec = TABLE_SPECS["demand"]
+    for pos, name in enumerate(header, start=1):
+        if name in GRID_KEYS:
+            col = spec.column(name)
+            ws.cell(row=1, column=pos).comment = Comment(
+                ("必填 required: " if col.required else "可选 optional: ") + f"{col.description}\ndefault: {_default_text(col)}",
+                "prodbudget", width=300, height=90)
+            if col.dtype == "str":
+                ws.column_dimensions[get_column_letter(pos)].number_format = TEXT_FORMAT
+        else:
+            ws.cell(row=1, column=pos).comment = Comment(f"期间 {name} 的需求数量（空白：无需求）\nunits demanded in period "
+                                                         f"{name} (blank: no demand)", "prodbudget", width=260, height=70)
+    ws.freeze_panes = ws.cell(row=2, column=len([h for h in header if h in GRID_KEYS]) + 1)
+    _fit_columns(ws)
+    for pos in range(1, len(header) + 1):
+        dim = ws.column_dimensions[get_column_letter(pos)]
+        dim.width = max(dim.width or 0, 10)
     return ws
 
 
@@ -295,33 +446,91 @@ def _put_setting(cell: Cell, value: object) -> None:
         _set_text(cell, str(value))
 
 
+README_NOTES = (  # (中文, English): the README sheet says all a planner needs, in both languages
+    ("每张表一个工作表（名称、列名见下表）；保留第一行表头。空白单元格表示该列的默认值。",
+     "Fill one sheet per table (names and columns listed below); keep the header row. A blank cell means the "
+     "column's default."),
+    (f"'{CONFIG_SHEET}' 工作表以键/值行保存设置（A 列为键，B 列为值；其余列仅供阅读）。值留空即使用默认值。"
+     "periods 为期间标签，以逗号分隔（如 2027-01,2027-02），或期间个数（如 12）。",
+     f"The '{CONFIG_SHEET}' sheet holds the settings as key/value rows (column A key, column B value; the other "
+     "columns are for reading). A blank value means the default shown. periods: the period labels separated by "
+     "commas (2027-01,2027-02), or their number (12)."),
+    ("必填工作表：{required}；其余为可选（不用的可选工作表可删除，或只保留表头）。",
+     "Required sheets: {required}; the others are optional (delete an unused optional sheet or leave it with its "
+     "header only)."),
+    ("表头颜色：深橙底白色粗体为必填列，浅灰底斜体为可选列（见下方图例）；表头批注写明列的含义、单位与默认值。",
+     "Header colours: bold white on dark orange is a required column, italic on pale grey an optional one (legend "
+     "below); each header's note gives the column's meaning, unit and default."),
+    ("单位：currency 为 instance 表 currency 所设货币（如 CNY 元）；units 为物料的计量单位（件、台、千克）；"
+     "hours 为工时；periods 为期间个数；份额（share）为 0 到 1 之间的小数；inf 表示无上限。",
+     "Units: currency is the instance's currency (instance sheet, e.g. CNY yuan); units are the item's own unit "
+     "(pieces, sets, kg); hours are working hours; periods count periods; shares are fractions from 0 to 1; inf "
+     "means no limit."),
+    ("需求有两种填法：(1) demand 工作表，每行一个 产品、渠道、期间、数量（可加价格、情景）；"
+     "(2) demand_grid 工作表（产品 × 期间网格）：列为 product、channel、scenario（可选）、price（可选），"
+     "之后每个期间一列，单元格为需求数量。空白单元格表示该期间没有需求行（即需求为 0）。"
+     "价格随月份变化时，同一产品与渠道按价格分成多行，每行只填该价格适用的月份。"
+     "两种填法只能用一种：两张表都有数据时报错。",
+     "Demand can be entered two ways: (1) sheet demand, one row per product, channel, period and quantity (price "
+     "and scenario optional); (2) sheet demand_grid, a product × period grid: columns product, channel, scenario "
+     "(optional), price (optional), then one column per period holding the quantity. A blank cell is no demand row "
+     "for that period (zero demand). When the price changes over the months, give the product and channel one row "
+     "per price, each filled in the months that price applies. Use one of the two: both filled is an error."),
+    ("下拉列表：固定选项（kind、service、carryover），以及其他工作表中的名称。产品、资源与期间必须是列表中的值，"
+     "否则 Excel 拒绝输入；渠道、付款条件与预算科目可以不在列表中（未声明的渠道取默认值，cash 为内置付款条件，"
+     "预算科目可以没有上限），Excel 会询问是否为拼写错误。期间列表在 lists 工作表"
+     "（prodbudget template --periods 2027-01..2027-12 生成；修改 periods 时请同步修改）。",
+     "Drop-down lists: fixed choices (kind, service, carryover) and the names of other sheets. Items, resources "
+     "and periods must be in the list, else Excel refuses the entry; channels, terms and budget lines may be new "
+     "(an undeclared channel gets the defaults, cash is built-in terms, a budget line may have no ceiling), so "
+     "Excel asks whether it is a typo. The period list is on sheet lists (made by prodbudget template --periods "
+     "2027-01..2027-12; change it when you change periods)."),
+    ("期间（如 2027-03）是文本：标识列已设为文本格式。若期间单元格中是日期（例如从其他工作簿粘贴），"
+     "期间为 YYYY-MM 月份时按日期所在月份读取并给出提示；否则报错，指明工作表、行与列。",
+     "Periods (like 2027-03) are text: identifier columns are formatted as text. A date in a period cell (pasted "
+     "from another workbook) is read as its month when the periods are YYYY-MM months and that month is one of "
+     "them, with a warning; otherwise it is an error naming sheet, row and column."),
+    ("读取时忽略本 README 工作表与 lists 工作表。检查：prodbudget validate plan.xlsx；求解：prodbudget solve plan.xlsx",
+     "This README sheet and the lists sheet are not read as data. Check: prodbudget validate plan.xlsx; solve: "
+     "prodbudget solve plan.xlsx"),
+)
+SHEET_NAMES_ZH = {  # the README's Chinese name of each sheet
+    "items": "物料（产品、部件、原材料）", "demand": "需求（长表）", "channels": "销售渠道", "terms": "收付款条件",
+    "bom": "物料清单", "resources": "产线/车间", "capacity": "分期产能", "routings": "工艺路线",
+    "budget_lines": "预算科目", "budgets": "分期预算上限", "cash_min": "分期最低现金", "overhead": "分期管理费用",
+    "open_orders": "在途订单", "families": "销售系列", "stock_targets": "分期库存目标",
+}
+
+
 def _readme_sheet(wb: Workbook) -> Worksheet:
+    """The README sheet, in Chinese and English, self-contained: how to fill the workbook, the
+    header colours, then every sheet, column and setting with its type, unit, default and
+    allowed values."""
     ws = wb.create_sheet(README_SHEET, 0)
-    ws["A1"] = "prodbudget planning workbook"
+    ws["A1"] = "prodbudget 计划工作簿 · planning workbook"
     ws["A1"].font = TITLE_FONT
-    notes = [
-        "Fill one sheet per table (same names and columns as the CSV format of docs/model.md §2); "
-        "keep the header row. A blank cell means the column's default.",
-        f"The '{CONFIG_SHEET}' sheet holds the settings as key/value rows (column A key, column B value; "
-        "the other columns are for reading). Blank value = the default shown.",
-        "Required sheets: " + ", ".join(t.name for t in TABLES if t.required) + "; the others are optional "
-        "(delete an unused optional sheet or leave it with its header only).",
-        "Dark header cells are required columns. Drop-down lists offer the allowed values. Identifier "
-        "columns are formatted as text so that labels like 2027-01 stay labels.",
-        "This README sheet is ignored when the workbook is read. Solve with: prodbudget solve plan.xlsx",
-    ]
-    for k, text in enumerate(notes, start=2):
-        ws.cell(row=k, column=1, value=text)
-    head = ["sheet", "column", "required", "type", "unit", "default", "allowed values", "description"]
-    start = len(notes) + 3
+    required = ", ".join([CONFIG_SHEET, *(t.name for t in TABLES if t.required)])
+    r = 2
+    for zh, en in README_NOTES:
+        ws.cell(row=r, column=1, value=zh.format(required=required))
+        ws.cell(row=r + 1, column=1, value=en.format(required=required)).font = Font(color="595959")
+        r += 2
+    ws.cell(row=r, column=1, value="图例 legend:").font = Font(bold=True)
+    legend = ws.cell(row=r, column=2, value="必填列 required")
+    legend.font, legend.fill = REQUIRED_FONT, REQUIRED_FILL
+    legend = ws.cell(row=r, column=3, value="可选列 optional")
+    legend.font, legend.fill = OPTIONAL_FONT, OPTIONAL_FILL
+    head = ["工作表 sheet", "列 column", "必填 required", "类型 type", "单位 unit", "默认 default",
+            "允许值 allowed values", "说明 description"]
+    start = r + 2
     for c, name in enumerate(head, start=1):
         ws.cell(row=start, column=c, value=name)
     _style_header(ws, start)
     r = start + 1
     for spec in TABLES:
         ws.cell(row=r, column=1, value=spec.name).font = SECTION_FONT
-        ws.cell(row=r, column=2, value=("required sheet" if spec.required else "optional sheet"))
-        ws.cell(row=r, column=8, value=spec.description).font = Font(italic=True)
+        ws.cell(row=r, column=2, value=("必填工作表 required sheet" if spec.required else "可选工作表 optional sheet"))
+        ws.cell(row=r, column=8, value=f"{SHEET_NAMES_ZH[spec.name]} · {spec.description}").font = Font(italic=True)
         r += 1
         for col in spec.columns:
             values = [spec.name, col.name, "yes" if col.required else "", col.dtype, col.unit,
@@ -330,9 +539,11 @@ def _readme_sheet(wb: Workbook) -> Worksheet:
                 if v != "":
                     _set_text(ws.cell(row=r, column=c), str(v))
             r += 1
+        if spec.name == "demand":
+            r = _readme_grid_rows(ws, r)
     ws.cell(row=r, column=1, value=CONFIG_SHEET).font = SECTION_FONT
-    ws.cell(row=r, column=2, value="required sheet")
-    ws.cell(row=r, column=8, value="settings: key/value rows").font = Font(italic=True)
+    ws.cell(row=r, column=2, value="必填工作表 required sheet")
+    ws.cell(row=r, column=8, value="设置（键/值行） · settings: key/value rows").font = Font(italic=True)
     r += 1
     for spec in INSTANCE_KEYS:
         dtype = "labels" if spec.dtype == "periods" else spec.dtype
@@ -356,22 +567,80 @@ def _readme_sheet(wb: Workbook) -> Worksheet:
     return ws
 
 
-def template_workbook() -> Workbook:
-    """The empty input workbook: README, instance (defaults filled), one sheet per table."""
+def _readme_grid_rows(ws: Worksheet, r: int) -> int:
+    """The demand grid's rows of the README sheet's column table, from row `r`; returns the
+    next free row."""
+    ws.cell(row=r, column=1, value=GRID_TABLE).font = SECTION_FONT
+    ws.cell(row=r, column=2, value="可选工作表 optional sheet")
+    ws.cell(row=r, column=8, value="需求（产品 × 期间网格，代替 demand 工作表） · demand as a product × period grid, "
+                                   "instead of rows in sheet demand").font = Font(italic=True)
+    r += 1
+    demand = TABLE_SPECS["demand"]
+    rows = [[GRID_TABLE, c.name, "yes" if c.required else "", c.dtype, c.unit, _default_text(c), _allowed_text(c),
+             c.description] for c in (demand.column(k) for k in GRID_KEYS)]
+    quantity = demand.column("quantity")
+    rows.append([GRID_TABLE, "<period>", "", quantity.dtype, quantity.unit, "blank = no demand",
+                 _allowed_text(quantity), "one column per period, headed by its label: units demanded in that period "
+                 "(每个期间一列，表头为期间标签，单元格为需求数量)"])
+    for values in rows:
+        for c, v in enumerate(values, start=1):
+            if v != "":
+                _set_text(ws.cell(row=r, column=c), str(v))
+        r += 1
+    return r
+
+
+def template_workbook(periods: list[str] | int | None = None) -> Workbook:
+    """The empty input workbook: README, instance (defaults filled; `periods` when given), one
+    sheet per table, the demand grid, drop-downs (the period lists need `periods`)."""
     wb = Workbook()
     wb.remove(wb.active)
     _readme_sheet(wb)
-    defaults = {k.path: k.default for k in INSTANCE_KEYS if k.default is not None}
+    defaults: dict[str, object] = {k.path: k.default for k in INSTANCE_KEYS if k.default is not None}
+    labels = period_labels(periods)
+    if periods is not None:
+        defaults["periods"] = periods
     _instance_sheet(wb, defaults)
     for spec in TABLES:
         _table_sheet(wb, spec)
+    _grid_sheet(wb, labels)
+    _lists_sheet(wb, labels)
+    _add_reference_lists(wb)
     wb.active = 0
     return wb
 
 
-def write_template(path: str | Path) -> Path:
+def period_labels(periods: list[str] | int | None) -> list[str]:
+    """The labels a `periods` setting stands for: the list, "1".."n" for an integer, none."""
+    if periods is None:
+        return []
+    if isinstance(periods, int):
+        return [str(k) for k in range(1, periods + 1)]
+    return [str(p) for p in periods]
+
+
+def parse_periods(text: str) -> list[str] | int:
+    """`prodbudget template --periods`: "2027-01..2027-12" (months, both ends included),
+    "W1,W2,W3" (labels) or "12" (an integer horizon). ValueError when it is none of these."""
+    text = text.strip()
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    months = re.fullmatch(r"(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})", text)
+    if months:
+        y0, m0, y1, m1 = map(int, months.groups())
+        first, last = y0 * 12 + m0 - 1, y1 * 12 + m1 - 1
+        if not (1 <= m0 <= 12 and 1 <= m1 <= 12) or last < first:
+            raise ValueError(f"{text!r}: not a range of months from the first to the last")
+        return [f"{k // 12:04d}-{k % 12 + 1:02d}" for k in range(first, last + 1)]
+    labels = [p.strip() for p in text.split(",")]
+    if not all(labels) or len(set(labels)) != len(labels):
+        raise ValueError(f"{text!r}: expected 2027-01..2027-12, labels separated by commas, or a number of periods")
+    return labels
+
+
+def write_template(path: str | Path, periods: list[str] | int | None = None) -> Path:
     """Write the empty planning workbook (`prodbudget template`)."""
-    return write_workbook_atomically(template_workbook(), path)
+    return write_workbook_atomically(template_workbook(periods), path)
 
 
 # --------------------------------------------------------------------------- CSV folder -> workbook
@@ -414,8 +683,10 @@ def _flatten_toml(doc: Mapping[str, object]) -> dict[str, object]:
     return flat
 
 
-def folder_to_workbook(folder: str | Path, path: str | Path) -> Path:
-    """Copy an instance folder (instance.toml + CSV tables) into one workbook, cell for cell."""
+def folder_to_workbook(folder: str | Path, path: str | Path, demand_grid: bool = False) -> Path:
+    """Copy an instance folder (instance.toml + CSV tables) into one workbook, cell for cell;
+    with `demand_grid`, its demand rows go to the demand grid sheet instead (`demand_grid_records`)
+    and the demand sheet keeps its header only."""
     folder = Path(folder)
     if folder.name == CONFIG_FILE and folder.is_file():
         folder = folder.parent
@@ -429,6 +700,8 @@ def folder_to_workbook(folder: str | Path, path: str | Path) -> Path:
         flat = _flatten_toml(tomllib.loads(toml_bytes.decode("utf-8-sig")))
     except tomllib.TOMLDecodeError as exc:
         raise InputError([Problem(CONFIG_FILE, None, None, f"not valid TOML: {exc}", "TOML syntax")]) from None
+    labels = _periods_of(flat)
+    grid = _read_csv_text(folder / GRID_FILE) if (folder / GRID_FILE).is_file() else None
     wb = Workbook()
     wb.remove(wb.active)
     _readme_sheet(wb)
@@ -438,13 +711,60 @@ def folder_to_workbook(folder: str | Path, path: str | Path) -> Path:
         records = _read_csv_text(folder / spec.file)
         if not records:
             continue
+        if spec.name == "demand" and demand_grid:
+            if grid:
+                raise ValueError(f"{folder} holds demand both as {spec.file} and as {GRID_FILE}")
+            grid, records = demand_grid_records(records, labels), records[:1]
         header = [h.strip() for h in records[0]]
         cols = [spec.column(h) if h in spec.column_names else None for h in header]
         rows = ([_typed_cell(c, t) for c, t in zip(cols, rec, strict=False)]
                 for rec in records[1:] if any(t.strip() for t in rec))
         _table_sheet(wb, spec, header, rows)
+    if grid:
+        header = [h.strip() for h in grid[0]]
+        cols = [TABLE_SPECS["demand"].column("price") if h == "price" else None if h in GRID_KEYS
+                else TABLE_SPECS["demand"].column("quantity") for h in header]
+        _grid_sheet(wb, labels, header, ([_typed_cell(c, t) for c, t in zip(cols, rec, strict=False)]
+                                         for rec in grid[1:] if any(t.strip() for t in rec)))
+    _lists_sheet(wb, labels)
+    _add_reference_lists(wb)
     wb.active = 0
     return write_workbook_atomically(wb, path)
+
+
+def demand_grid_records(records: list[list[str]], periods: list[str]) -> list[list[str]]:
+    """Long demand rows (CSV text, header first) as the demand grid: one row per product,
+    channel, scenario and price (a product whose price changes over the year takes one row per
+    price), one column per period in the instance's order (labels the instance does not have
+    follow, so that validation still names them). Loading the grid gives back the same rows;
+    a repeated row lands on a row of its own, where validation reports it. ValueError for a
+    column the grid cannot hold."""
+    header = [h.strip() for h in records[0]]
+    extra = [h for h in header if h not in TABLE_SPECS["demand"].column_names]
+    if extra:
+        raise ValueError(f"demand column(s) {', '.join(extra)} cannot go into a demand grid")
+    keys = [k for k in GRID_KEYS if k in header]
+    pos = {h: k for k, h in enumerate(header)}
+
+    def cell(rec: list[str], name: str) -> str:
+        k = pos.get(name)
+        return rec[k].strip() if k is not None and k < len(rec) else ""
+
+    rows: list[tuple[tuple[str, ...], dict[str, str]]] = []
+    columns = list(periods)
+    for rec in records[1:]:
+        if not any(t.strip() for t in rec):
+            continue
+        key, period = tuple(cell(rec, k) for k in keys), cell(rec, "period")
+        if period not in columns:
+            columns.append(period)
+        row = next((r for k, r in rows if k == key and period not in r), None)
+        if row is None:  # beside the rows of the same product and channel (another price)
+            row = {}
+            same = [k for k, (other, _) in enumerate(rows) if other[:2] == key[:2]]
+            rows.insert(same[-1] + 1 if same else len(rows), (key, row))
+        row[period] = cell(rec, "quantity")
+    return [[*keys, *columns], *([*key, *(row.get(p, "") for p in columns)] for key, row in rows)]
 
 
 # --------------------------------------------------------------------------- workbook -> CSV folder
@@ -528,7 +848,8 @@ def workbook_to_folder(path: str | Path, folder: str | Path) -> Path:
     if CONFIG_SHEET not in sheets:
         problems.append(Problem(f"{name}[{CONFIG_SHEET}]", None, None, "required sheet is missing",
                                 f"a sheet '{CONFIG_SHEET}' of key/value rows"))
-    for title, records in sheets.items():
+    grid: list[list[str]] | None = None
+    for title, records in sorted(sheets.items(), key=lambda kv: kv[0] != CONFIG_SHEET):  # settings first: the periods
         label = f"{name}[{title}]"
         if title == CONFIG_SHEET:
             for row, rec in enumerate(records, start=1):
@@ -538,9 +859,12 @@ def workbook_to_folder(path: str | Path, folder: str | Path) -> Path:
                     continue
                 flat[key] = _setting_value(key, value, label, row, problems)
         elif title in TABLE_SPECS:
-            tables[title] = _sheet_table(TABLE_SPECS[title], records, label, problems)
-        elif title != README_SHEET:
-            problems.append(Problem(label, None, None, "unknown sheet, not converted", "a table of docs/model.md §2", "warning"))
+            tables[title] = _sheet_table(TABLE_SPECS[title], records, label, problems, _periods_of(flat))
+        elif title == GRID_TABLE:
+            grid = _grid_records(records, label, problems, _periods_of(flat))
+        elif title not in (README_SHEET, LISTS_SHEET):
+            problems.append(Problem(label, None, None, "unknown sheet, not converted",
+                                    f"a table sheet ({', '.join(TABLE_SPECS)}), {GRID_TABLE} or {CONFIG_SHEET}", "warning"))
     if any(p.is_error for p in problems):
         raise InputError(problems)
     toml: dict[str, object] = {}
@@ -550,10 +874,37 @@ def workbook_to_folder(path: str | Path, folder: str | Path) -> Path:
             toml.setdefault(section, {})[sub] = value  # type: ignore[union-attr]
         else:
             toml[key] = value
-    return write_instance_folder(folder, toml, tables)
+    return write_instance_folder(folder, toml, tables, {GRID_FILE: grid} if grid and len(grid) > 1 else None)  # header only: no demand
 
 
-def _sheet_table(spec: TableSpec, records: list[list[object]], label: str, problems: list[Problem]) -> pd.DataFrame:
+def _periods_of(flat: Mapping[str, object]) -> list[str]:
+    periods = flat.get("periods")
+    return period_labels(periods if isinstance(periods, int | list) and not isinstance(periods, bool) else None)
+
+
+def _period_cell(value: object, periods: list[str], label: str, row: int, column: str,
+                 problems: list[Problem]) -> str:
+    """A period cell as its label; a date is read or reported as `load_instance` does
+    (`date_in_period_cell`)."""
+    if not isinstance(value, dt.date):
+        return _cell_text(value).strip()
+    period, message, expected = date_in_period_cell(value, periods)
+    problems.append(Problem(label, row, column, message, expected, "error" if period is None else "warning"))
+    return period if period is not None else _cell_text(value)
+
+
+def _grid_records(records: list[list[object]], label: str, problems: list[Problem], periods: list[str]) -> list[list[str]]:
+    """The demand grid's cells as CSV text (dates in its header read as periods or reported)."""
+    if not records:
+        return []
+    header = [_cell_text(h).strip() if _cell_text(h).strip() in GRID_KEYS else
+              _period_cell(h, periods, label, 1, _cell_text(h).strip(), problems) for h in records[0]]
+    body = [[_cell_text(v) for v in rec] for rec in records[1:] if any(_cell_text(v).strip() for v in rec)]
+    return [header, *body]
+
+
+def _sheet_table(spec: TableSpec, records: list[list[object]], label: str, problems: list[Problem],
+                 periods: list[str] | None = None) -> pd.DataFrame:
     if not records:
         return pd.DataFrame(columns=list(spec.column_names))
     header = [_cell_text(h).strip() for h in records[0]]
@@ -571,6 +922,8 @@ def _sheet_table(spec: TableSpec, records: list[list[object]], label: str, probl
             problems.append(Problem(label, 1, col_name, f"unknown column '{col_name}'", f"one of: {', '.join(spec.column_names)}"))
             continue
         cells = [rec[pos] if pos < len(rec) else None for _, rec in body]
+        if spec.column(col_name).ref == "periods":  # a date where a period label belongs
+            cells = [_period_cell(v, periods or [], label, r, col_name, problems) for (r, _), v in zip(body, cells, strict=True)]
         data[col_name] = _column_values(spec.column(col_name), cells, label, problems, [r for r, _ in body])
     df = pd.DataFrame(data, columns=list(data))
     for col_name in df.columns:
@@ -588,11 +941,12 @@ def _plain_number(x: object) -> object:
     return x
 
 
-def convert(src: str | Path, dst: str | Path) -> Path:
-    """CSV folder → workbook when `dst` ends in .xlsx, workbook → CSV folder otherwise."""
+def convert(src: str | Path, dst: str | Path, demand_grid: bool = False) -> Path:
+    """CSV folder → workbook when `dst` ends in .xlsx (`demand_grid`: demand as the product ×
+    period grid), workbook → CSV folder otherwise."""
     src, dst = Path(src), Path(dst)
     if dst.suffix.lower() in (".xlsx", ".xlsm"):
-        return folder_to_workbook(src, dst)
+        return folder_to_workbook(src, dst, demand_grid)
     if src.suffix.lower() in (".xlsx", ".xlsm"):
         if not src.is_file():
             raise FileNotFoundError(f"{src} does not exist")
