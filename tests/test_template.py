@@ -330,3 +330,17 @@ def test_a_wrong_grid_row_is_reported_once_per_row(tmp_path):
     assert all(p.file == "wrong.xlsx[demand_grid]" for p in errors)
     (channel,) = [p for p in errors if p.column == "channel"]
     assert "did you mean '电商 E-commerce'" in channel.message and "used on" not in channel.message
+
+
+def test_periods_option_takes_a_month_range_labels_or_a_count(tmp_path):
+    from solver.io.workbook import parse_periods
+
+    assert parse_periods("2026-11..2027-02") == ["2026-11", "2026-12", "2027-01", "2027-02"]
+    assert parse_periods(" W1, W2 ,W3 ") == ["W1", "W2", "W3"]
+    assert parse_periods("12") == 12
+    for bad in ("2027-05..2027-02", "2027-13..2028-01", "W1,,W2", "W1,W1", "0"):
+        with pytest.raises(ValueError):
+            parse_periods(bad)
+    result = prodbudget("template", "--out", tmp_path / "plan.xlsx", "--periods", "2027-05..2027-02")
+    assert result.returncode == 2 and "not a range of months" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "plan.xlsx").exists()

@@ -623,7 +623,9 @@ def parse_periods(text: str) -> list[str] | int:
     """`prodbudget template --periods`: "2027-01..2027-12" (months, both ends included),
     "W1,W2,W3" (labels) or "12" (an integer horizon). ValueError when it is none of these."""
     text = text.strip()
-    if text.isdigit() and int(text) >= 1:
+    if text.isdigit():
+        if int(text) < 1:
+            raise ValueError(f"{text!r}: a plan has at least 1 period")
         return int(text)
     months = re.fullmatch(r"(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})", text)
     if months:
