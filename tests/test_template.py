@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from solver.engine.pipeline import solve
 from solver.io.loading import load_instance, validate
 from solver.io.problems import InputError
-from solver.io.schema import TABLES
+from solver.io.schema import INSTANCE_KEYS, INSTANCE_MAPS, TABLES
 from solver.io.workbook import folder_to_workbook, workbook_to_folder, write_template
 
 REPO = Path(__file__).resolve().parents[1]
@@ -151,6 +151,14 @@ def test_readme_sheet_is_bilingual_and_self_contained(template):
     head = next(k for k, r in enumerate(rows) if r[:2] == ("工作表 sheet", "列 column"))
     grid = {r[1]: r for r in rows[head + 1:] if r[0] == "demand_grid" and r[1] and r[7] and "sheet" not in r[1]}
     assert set(grid) == {"product", "channel", "scenario", "price", "<period>"}
+    # every column and setting is described in both languages (English in H, Chinese in I)
+    described = {(r[0], r[1]): r for r in rows[head + 1:] if r[0] and r[1]}
+    names = [(s.name, c.name) for s in TABLES for c in s.columns] + [("instance", k.path) for k in INSTANCE_KEYS]
+    names += [("instance", f"{m.section}.<name>") for m in INSTANCE_MAPS] + [("demand_grid", k) for k in grid]
+    for name in names:
+        english, chinese = described[name][7], described[name][8]
+        assert english and re.search(r"[a-z]{3}", english), name
+        assert chinese and re.search(r"[\u4e00-\u9fff]", chinese), name
 
 
 # --------------------------------------------------------------------------- dates in period cells

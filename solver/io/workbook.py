@@ -64,6 +64,7 @@ from solver.io.schema import (
     ColumnSpec,
     TableSpec,
 )
+from solver.io.schema_zh import COLUMNS_ZH, MAPS_ZH, SETTINGS_ZH, SHEETS_ZH
 from solver.io.writers import write_file_atomically
 
 __all__ = [
@@ -494,13 +495,6 @@ README_NOTES = (  # (中文, English): the README sheet says all a planner needs
      "This README sheet and the lists sheet are not read as data. Check: prodbudget validate plan.xlsx; solve: "
      "prodbudget solve plan.xlsx"),
 )
-SHEET_NAMES_ZH = {  # the README's Chinese name of each sheet
-    "items": "物料（产品、部件、原材料）", "demand": "需求（长表）", "channels": "销售渠道", "terms": "收付款条件",
-    "bom": "物料清单", "resources": "产线/车间", "capacity": "分期产能", "routings": "工艺路线",
-    "budget_lines": "预算科目", "budgets": "分期预算上限", "cash_min": "分期最低现金", "overhead": "分期管理费用",
-    "open_orders": "在途订单", "families": "销售系列", "stock_targets": "分期库存目标",
-}
-
 
 def _readme_sheet(wb: Workbook) -> Worksheet:
     """The README sheet, in Chinese and English, self-contained: how to fill the workbook, the
@@ -521,7 +515,7 @@ def _readme_sheet(wb: Workbook) -> Worksheet:
     legend = ws.cell(row=r, column=3, value="可选列 optional")
     legend.font, legend.fill = OPTIONAL_FONT, OPTIONAL_FILL
     head = ["工作表 sheet", "列 column", "必填 required", "类型 type", "单位 unit", "默认 default",
-            "允许值 allowed values", "说明 description"]
+            "允许值 allowed values", "description", "说明"]
     start = r + 2
     for c, name in enumerate(head, start=1):
         ws.cell(row=start, column=c, value=name)
@@ -530,41 +524,42 @@ def _readme_sheet(wb: Workbook) -> Worksheet:
     for spec in TABLES:
         ws.cell(row=r, column=1, value=spec.name).font = SECTION_FONT
         ws.cell(row=r, column=2, value=("必填工作表 required sheet" if spec.required else "可选工作表 optional sheet"))
-        ws.cell(row=r, column=8, value=f"{SHEET_NAMES_ZH[spec.name]} · {spec.description}").font = Font(italic=True)
+        ws.cell(row=r, column=8, value=spec.description).font = Font(italic=True)
+        ws.cell(row=r, column=9, value=SHEETS_ZH[spec.name]).font = Font(italic=True)
         r += 1
         for col in spec.columns:
-            values = [spec.name, col.name, "yes" if col.required else "", col.dtype, col.unit,
-                      _default_text(col), _allowed_text(col), col.description]
-            for c, v in enumerate(values, start=1):
-                if v != "":
-                    _set_text(ws.cell(row=r, column=c), str(v))
+            _readme_row(ws, r, [spec.name, col.name, "yes" if col.required else "", col.dtype, col.unit,
+                                _default_text(col), _allowed_text(col), col.description,
+                                COLUMNS_ZH[f"{spec.name}.{col.name}"]])
             r += 1
         if spec.name == "demand":
             r = _readme_grid_rows(ws, r)
     ws.cell(row=r, column=1, value=CONFIG_SHEET).font = SECTION_FONT
     ws.cell(row=r, column=2, value="必填工作表 required sheet")
-    ws.cell(row=r, column=8, value="设置（键/值行） · settings: key/value rows").font = Font(italic=True)
+    ws.cell(row=r, column=8, value="settings: key/value rows").font = Font(italic=True)
+    ws.cell(row=r, column=9, value="设置（键/值行）").font = Font(italic=True)
     r += 1
     for spec in INSTANCE_KEYS:
         dtype = "labels" if spec.dtype == "periods" else spec.dtype
         allowed = ("number" + (f" >= {spec.min:g}" if spec.min is not None else "") + (" or inf" if spec.allow_inf else "")) if spec.dtype in ("float", "int") else ""
-        values = [CONFIG_SHEET, spec.path, "yes" if spec.required else "", dtype, spec.unit,
-                  _key_default_text(spec.default), allowed, spec.description]
-        for c, v in enumerate(values, start=1):
-            if v != "":
-                _set_text(ws.cell(row=r, column=c), str(v))
+        _readme_row(ws, r, [CONFIG_SHEET, spec.path, "yes" if spec.required else "", dtype, spec.unit,
+                            _key_default_text(spec.default), allowed, spec.description, SETTINGS_ZH[spec.path]])
         r += 1
     for m in INSTANCE_MAPS:  # sections whose key names are data, e.g. scenarios.low = 0.25
-        values = [CONFIG_SHEET, f"{m.section}.<name>", "", "float", "", "(none)",
-                  f"number >= {m.min:g}; <name> = {m.names}", m.description]
-        for c, v in enumerate(values, start=1):
-            if v != "":
-                _set_text(ws.cell(row=r, column=c), str(v))
+        _readme_row(ws, r, [CONFIG_SHEET, f"{m.section}.<name>", "", "float", "", "(none)",
+                            f"number >= {m.min:g}; <name> = {m.names}", m.description, MAPS_ZH[m.section]])
         r += 1
     ws.freeze_panes = ws.cell(row=start + 1, column=1)
-    for letter, width in zip("ABCDEFGH", (16, 16, 9, 8, 20, 30, 30, 90), strict=True):
+    for letter, width in zip("ABCDEFGHI", (16, 16, 9, 8, 20, 30, 30, 70, 60), strict=True):
         ws.column_dimensions[letter].width = width
     return ws
+
+
+def _readme_row(ws: Worksheet, r: int, values: list[object]) -> None:
+    """One row of the README sheet's column table, as text (blank cells left empty)."""
+    for c, v in enumerate(values, start=1):
+        if v != "":
+            _set_text(ws.cell(row=r, column=c), str(v))
 
 
 def _readme_grid_rows(ws: Worksheet, r: int) -> int:
@@ -572,22 +567,20 @@ def _readme_grid_rows(ws: Worksheet, r: int) -> int:
     next free row."""
     ws.cell(row=r, column=1, value=GRID_TABLE).font = SECTION_FONT
     ws.cell(row=r, column=2, value="可选工作表 optional sheet")
-    ws.cell(row=r, column=8, value="需求（产品 × 期间网格，代替 demand 工作表） · demand as a product × period grid, "
-                                   "instead of rows in sheet demand").font = Font(italic=True)
+    ws.cell(row=r, column=8, value="demand as a product × period grid, instead of rows in sheet demand").font = \
+        Font(italic=True)
+    ws.cell(row=r, column=9, value="需求（产品 × 期间网格，代替 demand 工作表）").font = Font(italic=True)
     r += 1
     demand = TABLE_SPECS["demand"]
-    rows = [[GRID_TABLE, c.name, "yes" if c.required else "", c.dtype, c.unit, _default_text(c), _allowed_text(c),
-             c.description] for c in (demand.column(k) for k in GRID_KEYS)]
-    quantity = demand.column("quantity")
-    rows.append([GRID_TABLE, "<period>", "", quantity.dtype, quantity.unit, "blank = no demand",
-                 _allowed_text(quantity), "one column per period, headed by its label: units demanded in that period "
-                 "(每个期间一列，表头为期间标签，单元格为需求数量)"])
-    for values in rows:
-        for c, v in enumerate(values, start=1):
-            if v != "":
-                _set_text(ws.cell(row=r, column=c), str(v))
+    for c in (demand.column(k) for k in GRID_KEYS):
+        _readme_row(ws, r, [GRID_TABLE, c.name, "yes" if c.required else "", c.dtype, c.unit, _default_text(c),
+                            _allowed_text(c), c.description, COLUMNS_ZH[f"demand.{c.name}"]])
         r += 1
-    return r
+    quantity = demand.column("quantity")
+    _readme_row(ws, r, [GRID_TABLE, "<period>", "", quantity.dtype, quantity.unit, "blank = no demand",
+                        _allowed_text(quantity), "one column per period, headed by its label: units demanded in that "
+                        "period", "每个期间一列，表头为期间标签，单元格为该期间的需求数量"])
+    return r + 1
 
 
 def template_workbook(periods: list[str] | int | None = None) -> Workbook:
