@@ -1,13 +1,22 @@
-"""Shared fixture writers: tiny instances as text, written into pytest's tmp_path."""
+"""Shared test helpers: tiny instances as text written into pytest's tmp_path, the CLI in this
+process or in its own, tolerant comparisons, LP bounds (the fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import subprocess
+import sys
 from pathlib import Path
 from textwrap import dedent
 
 import pandas as pd
+import pytest
 
 from solver.io.schema import TABLES
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "instances" / "tiny"
 
 MINI_TOML = """\
 name = "mini"
@@ -97,3 +106,46 @@ def plan_value(result, table: str, column: str, **where) -> float:
     for key, value in where.items():
         df = df[df[key] == value]
     return float(df[column].sum())
+
+
+def approx(expected: float, rel: float = 1e-6):
+    """A hand-derived figure compared with a solved one within HiGHS's tolerances, never as
+    exact floats."""
+    return pytest.approx(expected, rel=rel, abs=1e-6)
+
+
+def cli(args: list[str | Path]) -> tuple[int, str, str]:
+    """`prodbudget ARGS` in this process: (exit code, stdout, stderr); argparse's exit 2 on a
+    usage error is returned as the code."""
+    from solver.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse
+            rc = int(exc.code)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def prodbudget(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real CLI in its own process, from the repository's root (nothing captured in-process
+    hides a traceback or a stray print)."""
+    return subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def lp_bound(inst, formulation: str) -> float:
+    """The optimum of `inst`'s LP relaxation built with `formulation` (integers relaxed, scaled
+    as a solve scales it): how tight the formulation is."""
+    from formulations.assembly import build_model
+    from formulations.setup.variants import formulation_extensions
+    from solver.engine.highs import compile_model, new_highs, set_scaling
+    from solver.engine.options import SolveOptions
+
+    sf = compile_model(build_model(inst, formulation_extensions(formulation)).model)
+    h = new_highs(SolveOptions(time_limit=30, gap=1e-9))
+    set_scaling(h, sf)
+    h.passModel(sf.to_lp(integer=False))
+    h.run()
+    return h.getInfo().objective_function_value

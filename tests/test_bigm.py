@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 import pytest
-from helpers import MINI_TOML, plan_value, write_instance, write_mini
+from helpers import MINI_TOML, TINY, approx, plan_value, write_instance, write_mini
 
 from formulations.assembly import build_model
 from formulations.data import prepare
@@ -21,22 +21,15 @@ from formulations.setup.bigm import UnboundedOrderError
 from solver import load_instance, solve
 from solver.analysis.checker import assert_plan_ok
 from solver.cli.main import main
-from solver.devtools.generator import generate, ladder
 from solver.engine.highs import compile_model
 from solver.engine.status import Status
 from solver.io.instance import PolicySettings
-from solver.io.instance_writer import write_instance_folder
 from solver.io.loading import validate
 from solver.io.problems import InputError
 
 pytestmark = pytest.mark.solver
 
-TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 LINKS = ("production.setup_link", "procurement.order_link")
-
-
-def approx(expected: float):
-    return pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
 def solve_with_m_scaled(inst, factor: float, **options):
@@ -213,11 +206,10 @@ def test_terminal_value_above_one_without_a_bound_is_refused_before_the_solve(tm
     assert "steel" in capsys.readouterr().err
 
 
-def test_an_instance_changed_in_code_is_refused_when_built(tmp_path):
+def test_an_instance_changed_in_code_is_refused_when_built(mini):
     """The same refusal for an Instance changed after loading (a sweep over terminal_value):
     the model is not built and solve() reports the explanation with status unbounded."""
-    inst = load_instance(write_mini(tmp_path / "mini"))
-    inst = dataclasses.replace(inst, policy=PolicySettings(terminal_value=1.5))
+    inst = dataclasses.replace(mini, policy=PolicySettings(terminal_value=1.5))
     with pytest.raises(UnboundedOrderError, match="steel"):
         build_model(inst)
     r = solve(inst)
@@ -240,8 +232,8 @@ def test_shipped_tiny_instances_keep_their_optimum_with_a_larger_m(name):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_generated_instances_keep_their_optimum_with_a_larger_m(tmp_path, seed):
-    inst = load_instance(write_instance_folder(tmp_path / "gen", *generate(ladder("tiny", seed=seed))))
+def test_generated_instances_keep_their_optimum_with_a_larger_m(generated_tiny, seed):
+    inst = load_instance(generated_tiny[seed])
     a, b = solve(inst, gap=0.0), solve_with_m_scaled(inst, 100.0, gap=0.0)
     assert a.has_plan
     assert same_optimum(a, b), (a.status, a.objective, b.status, b.objective)

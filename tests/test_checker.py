@@ -257,11 +257,8 @@ def test_lot_sizing_plan_passes_and_cost_is_minus_profit(lotsize):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_generated_tiny_plans_pass(tmp_path, seed):
-    from solver.devtools.generator import generate_to, ladder
-
-    path = generate_to(ladder("tiny", seed=seed), tmp_path / f"tiny{seed}")
-    result = solve(load_instance(path), time_limit=20)
+def test_generated_tiny_plans_pass(generated_tiny, seed):
+    result = solve(load_instance(generated_tiny[seed]), time_limit=20)
     assert result.status.has_plan, result.message
     assert_plan_ok(result)
 

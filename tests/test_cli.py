@@ -6,31 +6,16 @@ Exit codes (solver/cli/main.py): 0 a plan, 1 no plan (e.g. infeasible), 2 bad in
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from helpers import write_mini
+from helpers import TINY, prodbudget, write_mini
 
 pytestmark = pytest.mark.solver
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "instances" / "tiny"
 PLAN_TABLES = ["production", "purchases", "inventory", "sales", "capacity", "budget", "cash"]
 PLAN_TABLES += ["pnl", "balances"]
 SUMMARY_KEYS = ["instance", "scenario", "status", "objective", "bound", "gap", "build_seconds"]
 SUMMARY_KEYS += ["solve_seconds", "rows", "cols", "integers"]
-
-
-def prodbudget(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "solver.cli", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_solve_writes_every_table_and_the_summary(tmp_path):

@@ -12,20 +12,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import TINY, lp_bound
 
 from formulations.assembly import build_model
 from formulations.setup.variants import FORMULATIONS, formulation_extensions
 from solver import load_instance, solve
 from solver.analysis.checker import check_plan
-from solver.devtools.generator import generate, ladder
 from solver.devtools.literature import ttm_instance
-from solver.engine.highs import compile_model, new_highs, set_scaling
 from solver.engine.options import SolveOptions
 from solver.io.instance_writer import write_instance_folder
 
 pytestmark = pytest.mark.solver
 
-TINY = Path(__file__).parents[1] / "instances" / "tiny"
 NAMES = ["setup_lot_sizing", "setup_hours", "min_lot", "alt_routing", "multi_step_routing", "max_stock",
          "terminal_value", "made_lead_time", "demand_backlog", "demand_lost", "safety_soft", "stock_targets"]
 OPTS = SolveOptions(time_limit=30, gap=1e-9)
@@ -42,15 +40,6 @@ TTM_TEXT = """2 4
 50 10
 20 15
 """
-
-
-def _lp_bound(inst, formulation: str) -> float:
-    sf = compile_model(build_model(inst, formulation_extensions(formulation)).model)
-    h = new_highs(OPTS)
-    set_scaling(h, sf)
-    h.passModel(sf.to_lp(integer=False))
-    h.run()
-    return h.getInfo().objective_function_value
 
 
 def _two_period_toml(name: str) -> dict:
@@ -125,19 +114,18 @@ def _ttm_instance(tmp_path: Path):
     return load_instance(write_instance_folder(tmp_path / "ttm", toml, tables))
 
 
-def _instances(tmp_path: Path):
+def _instances(tmp_path: Path, generated_tiny: dict[int, Path]):
     for name in NAMES:
         yield name, load_instance(TINY / name)
-    for seed in (0, 1, 2):
-        path = write_instance_folder(tmp_path / f"gen{seed}", *generate(ladder("tiny", seed=seed)))
+    for seed, path in generated_tiny.items():
         yield f"gen-tiny-{seed}", load_instance(path)
     yield "mixed", _mixed_instance(tmp_path)
     yield "ttm", _ttm_instance(tmp_path)
     yield "hand", _hand_instance(tmp_path)
 
 
-def test_same_optimum_checked_plan_and_tighter_lp(tmp_path):
-    for name, inst in _instances(tmp_path):
+def test_same_optimum_checked_plan_and_tighter_lp(tmp_path, generated_tiny):
+    for name, inst in _instances(tmp_path, generated_tiny):
         a = solve(inst, OPTS)
         b = solve(inst, OPTS, extensions=formulation_extensions("fl"))
         # both proven to gap 1e-9 (the status may read "feasible" when the polished plan's profit
@@ -145,7 +133,7 @@ def test_same_optimum_checked_plan_and_tighter_lp(tmp_path):
         assert a.status.has_plan and b.status.has_plan, name
         assert b.objective == pytest.approx(a.objective, rel=1e-6, abs=1e-6), name
         assert check_plan(b.instance, b.tables, objective=b.objective) == [], name
-        lp_bigm, lp_ls, lp_fl = (_lp_bound(inst, f) for f in ("bigm", "ls", "fl"))
+        lp_bigm, lp_ls, lp_fl = (lp_bound(inst, f) for f in ("bigm", "ls", "fl"))
         tol = 1e-6 * max(1.0, abs(lp_bigm))
         assert lp_fl <= lp_bigm + tol, name
         assert lp_fl <= lp_ls + tol, name  # fl implies the (l,S) rows
@@ -166,8 +154,8 @@ def test_fl_rows_are_built_where_valid(tmp_path):
 def test_hand_derived_lp_bounds(tmp_path):
     inst = _hand_instance(tmp_path)
     assert solve(inst, OPTS).objective == pytest.approx(-160.0, abs=1e-6)
-    assert _lp_bound(inst, "bigm") == pytest.approx(-150.0, abs=1e-6)
-    assert _lp_bound(inst, "fl") == pytest.approx(-160.0, abs=1e-6)
+    assert lp_bound(inst, "bigm") == pytest.approx(-150.0, abs=1e-6)
+    assert lp_bound(inst, "fl") == pytest.approx(-160.0, abs=1e-6)
 
 
 def test_option_routing():

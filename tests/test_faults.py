@@ -6,41 +6,22 @@ tables twice.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from helpers import write_instance
+from helpers import REPO, TINY, cli, write_instance
 
 from solver.analysis.checker import assert_plan_ok
-from solver.cli.main import main
 from solver.devtools.generator import generate_to, ladder
 from solver.engine.pipeline import solve
 from solver.io.loading import load_instance
 
 pytestmark = pytest.mark.solver
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "instances" / "tiny"
-
-
-def cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main([str(a) for a in args])
-    return rc, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory) -> Path:
-    """A generated instance with 288 binaries whose MIP takes HiGHS well over 5 s to close."""
-    return generate_to(ladder("small", seed=1), tmp_path_factory.mktemp("gen") / "small")
 
 
 # ----------------------------------------------------------------------------- numerics

@@ -12,8 +12,6 @@ Most examples call `solver.cli.main.main` in-process (fast); a few run the real 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import subprocess
 import sys
@@ -22,13 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import REPO, cli
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from solver.cli.main import main
 from solver.io.schema import TABLES
 
-REPO = Path(__file__).resolve().parents[1]
 SPECS = {t.name: t for t in TABLES}
 
 TOML = """\
@@ -100,16 +97,6 @@ class Case:
 
 def base_case() -> Case:
     return Case({k: [list(r) for r in v] for k, v in BASE.items()}, {}, set(), {})
-
-
-def cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(args)
-        except SystemExit as exc:  # argparse
-            rc = int(exc.code)
-    return rc, out.getvalue(), err.getvalue()
 
 
 LOCATED = re.compile(r"^(error|warning): (?P<file>[\w.]+\.(csv|toml)), row (?P<row>\d+)(, (column|key) '[^']+')?: (?P<msg>.*)$")
@@ -274,6 +261,7 @@ def base_ok(tmp_path_factory) -> None:
     assert rc == 0, out + err  # the unmutated instance plans
 
 
+@pytest.mark.solver  # base_ok solves the unmutated instance
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # the failure report names the mutation
 @given(data=st.data())
@@ -290,6 +278,7 @@ def test_bad_input_is_rejected_with_located_messages(base_ok, data):
         assert_rejected(case, rc, stdout, stderr, out)
 
 
+@pytest.mark.solver
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_bom_blank_rows_and_chinese_names_load_fine(base_ok, data):
@@ -319,6 +308,7 @@ def test_bad_settings_are_located(tmp_path):
         assert re.search(r"instance\.toml, row \d+, key 'cash\.ini", stderr), (bad, stderr)
 
 
+@pytest.mark.solver  # base_ok
 @settings(max_examples=2, deadline=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_real_cli_process_rejects_without_traceback(base_ok, data):

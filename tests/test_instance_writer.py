@@ -32,6 +32,7 @@ def test_written_instance_loads_back_the_same(folder: Path, tmp_path: Path) -> N
         pd.testing.assert_frame_equal(back.tables[name], df, check_dtype=False, obj=name)
 
 
+@pytest.mark.solver
 def test_demand_parameters_by_product_and_period(tmp_path: Path) -> None:
     """`demand:P@M` scales that product's demand of that month only; written and re-read, the
     changed instance solves to the same profit as the changed Instance in memory."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from solver.devtools.generator import GeneratorParams, generate_to, ladder
+from solver.devtools.generator import GeneratorParams, generate_to
 
 pytestmark = pytest.mark.solver
 
@@ -41,12 +41,6 @@ def infeasible(tmp_path_factory) -> Path:
     overhead = float(re.search(r"(?m)^overhead = (.*)$", text).group(1))
     toml.write_text(re.sub(r"(?m)^overhead = .*$", f"overhead = {overhead * 100}", text), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory) -> Path:
-    """A generated instance whose whole MIP runs for minutes (the bound process's work)."""
-    return generate_to(ladder("small", seed=1), tmp_path_factory.mktemp("gen") / "small")
 
 
 def start(args: list[str], code: str | None = None) -> subprocess.Popen:

@@ -23,11 +23,6 @@ MINI_SETTINGS = [
 ]
 
 
-@pytest.fixture
-def mini(tmp_path: Path) -> Instance:
-    return load_instance(write_mini(tmp_path / "mini"))
-
-
 def test_valid_folder_loads_with_settings(mini: Instance) -> None:
     assert mini.name == "mini" and mini.currency == "CNY"
     assert mini.periods == ("2027-01", "2027-02", "2027-03") and mini.n == 3

@@ -19,6 +19,8 @@ from solver.engine.pipeline import solve
 from solver.io.instance_writer import write_instance_folder
 from solver.io.loading import load_instance
 
+pytestmark = pytest.mark.solver
+
 APPLIANCE = "instances/appliance"
 
 

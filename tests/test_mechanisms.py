@@ -10,10 +10,8 @@ is ample (initial 10000) unless the instance is about cash, so the cash rows nev
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from helpers import plan_value
+from helpers import TINY, approx, plan_value
 
 from solver import load_instance, solve
 from solver.analysis.checker import assert_plan_ok
@@ -21,11 +19,6 @@ from solver.engine.status import Status
 
 pytestmark = pytest.mark.solver
 
-TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
-
-
-def approx(expected: float):
-    return pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
 def plan(name: str):

@@ -12,7 +12,6 @@ terminal, racing writers) run the CLI as a subprocess.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -28,20 +27,11 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from helpers import REPO, TINY, cli
 
 from solver.cli.main import main
 
 pytestmark = pytest.mark.solver
-
-REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "instances" / "tiny"
-
-
-def cli(args: list[str | Path]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main([str(a) for a in args])
-    return rc, out.getvalue(), err.getvalue()
 
 
 def usage_error(args: list[str | Path], capsys) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import TINY, prodbudget
 
 from solver.present.formatting import label_maker
 from solver.present.report import (
@@ -20,14 +19,9 @@ from solver.present.report import (
     write_report,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "instances" / "tiny"
 CHARTS = ("capacity", "stock", "cash", "budget", "pnl")
 PERIODS = ["2027-01", "2027-02", "2027-03"]
 
-def prodbudget(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
 
 def write_output(folder: Path, limits: bool = True, long_rows: int = 0) -> Path:
     """A solve output folder by hand (the columns `solve --out` writes), with Chinese names."""
@@ -281,7 +275,7 @@ def test_report_of_a_roll_output_shows_the_plan_diff_and_plan_versus_actual(tmp_
 def test_report_of_a_real_roll_output(tmp_path):
     from solver.cli.main import main
 
-    instance = REPO / "instances" / "tiny" / "rolling_basic"
+    instance = TINY / "rolling_basic"
     assert main(["solve", str(instance), "--out", str(tmp_path / "base")]) == 0
     assert main(["roll", str(instance), "--baseline", str(tmp_path / "base"), "--actuals", str(instance / "actuals"),
                  "--from", "2027-02", "--out", str(tmp_path / "rolled")]) == 0

@@ -21,10 +21,12 @@ the budget binds. The re-plan covers period 2 (`--from 2`), nothing frozen.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import approx as approx_within
 from helpers import write_instance
 
 from formulations.assembly import build_model
@@ -48,6 +50,7 @@ from solver.io.writers import write_result
 
 APPLIANCE = Path(__file__).resolve().parents[1] / "instances" / "appliance"
 DIFFS = ("diff_production", "diff_purchases", "diff_sales", "diff_budget")
+approx = partial(approx_within, rel=1e-7)  # re-planned figures are sums of the plan's: a tighter tolerance
 
 TINY_TOML = """\
 name = "{name}"
@@ -62,10 +65,6 @@ TINY = {
     "resources": "resource,capacity\nR,inf\n",
     "routings": "item,routing,resource,hours_per_unit\nP,main,R,1\n",
 }
-
-
-def approx(expected: float):
-    return pytest.approx(expected, rel=1e-7, abs=1e-6)
 
 
 def tiny(tmp_path: Path, name: str, extra: str = "", **tables: str) -> Path:

@@ -1,6 +1,7 @@
 """Long rows handed to the MIP as partial sums (solver/engine/highs.py `split_dense_rows`) keep the model."""
 
 import numpy as np
+import pytest
 
 import solver.engine.highs as highs
 from formulations.assembly import build_model
@@ -26,6 +27,7 @@ def test_split_rows_evaluate_like_the_original_rows():
     assert np.diff(split.sf.A.tocsr().indptr).max() < np.diff(sf.A.tocsr().indptr).max()  # rows are shorter
 
 
+@pytest.mark.solver
 def test_split_model_solves_to_the_same_optimum(monkeypatch):
     """The appliance plan with every row over 20 entries split equals the unsplit optimum
     (within the gap) and passes the independent checker."""

@@ -7,50 +7,34 @@ tight (for a maximisation: not above big-M's).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from helpers import TINY, lp_bound
 
-from formulations.assembly import build_model
 from formulations.setup.variants import formulation_extensions, tight_extensions
 from solver import load_instance, solve
-from solver.devtools.generator import generate, ladder
-from solver.engine.highs import compile_model, new_highs, set_scaling
 from solver.engine.options import SolveOptions
-from solver.io.instance_writer import write_instance_folder
 
 pytestmark = pytest.mark.solver
 
-TINY = Path(__file__).parents[1] / "instances" / "tiny"
 NAMES = ["setup_lot_sizing", "setup_hours", "min_lot", "moq", "order_cost", "alt_routing", "made_lead_time",
          "demand_backlog", "demand_lost"]
 OPTS = SolveOptions(time_limit=30, gap=1e-9)
 
 
-def _lp_bound(inst, formulation: str) -> float:
-    sf = compile_model(build_model(inst, formulation_extensions(formulation)).model)
-    h = new_highs(OPTS)
-    set_scaling(h, sf)
-    h.passModel(sf.to_lp(integer=False))
-    h.run()
-    return h.getInfo().objective_function_value
-
-
-def _instances(tmp_path_factory):
+def _instances(generated_tiny):
     for name in NAMES:
         yield name, load_instance(TINY / name)
-    for seed in (0, 1, 2):
-        out = tmp_path_factory.mktemp(f"gen{seed}")
-        yield f"gen-tiny-{seed}", load_instance(write_instance_folder(out / "i", *generate(ladder("tiny", seed=seed))))
+    for seed, path in generated_tiny.items():
+        yield f"gen-tiny-{seed}", load_instance(path)
 
 
-def test_same_optimum_and_tighter_lp(tmp_path_factory):
-    for name, inst in _instances(tmp_path_factory):
+def test_same_optimum_and_tighter_lp(generated_tiny):
+    for name, inst in _instances(generated_tiny):
         a = solve(inst, OPTS)
         b = solve(inst, OPTS, extensions=formulation_extensions("ls"))
         assert a.status == b.status, name
         assert b.objective == pytest.approx(a.objective, rel=1e-6, abs=1e-6), name
-        lp_bigm, lp_ls = _lp_bound(inst, "bigm"), _lp_bound(inst, "ls")
+        lp_bigm, lp_ls = lp_bound(inst, "bigm"), lp_bound(inst, "ls")
         assert lp_ls <= lp_bigm + 1e-6 * max(1.0, abs(lp_bigm)), name
         assert lp_ls >= a.objective - 1e-6 * max(1.0, abs(a.objective)), name  # still a bound
 
@@ -60,8 +44,8 @@ def test_ls_closes_the_lp_gap_of_uncapacitated_lot_sizing():
     convex hull, so the LP bound equals the optimum; big-M's is strictly weaker."""
     inst = load_instance(TINY / "setup_lot_sizing")
     opt = solve(inst, OPTS).objective
-    assert _lp_bound(inst, "ls") == pytest.approx(opt, rel=1e-7)
-    assert _lp_bound(inst, "bigm") > opt + 1e-6
+    assert lp_bound(inst, "ls") == pytest.approx(opt, rel=1e-7)
+    assert lp_bound(inst, "bigm") > opt + 1e-6
 
 
 def test_option_routing():

@@ -4,14 +4,13 @@ and the formatted result workbook of `solve --xlsx`."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from helpers import TINY, prodbudget
 from openpyxl.utils import get_column_letter
 
 from solver.devtools.generator import GeneratorParams, generate_to
@@ -26,14 +25,7 @@ from solver.io.workbook import (
     write_template,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "instances" / "tiny"
 TINY_FOLDERS = sorted(p for p in TINY.iterdir() if (p / "instance.toml").is_file())
-
-
-def prodbudget(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
 
 
 def assert_same_instance(a, b) -> None:
