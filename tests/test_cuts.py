@@ -52,9 +52,9 @@ def _holds(cuts: CutRows, values: np.ndarray) -> np.ndarray:
     return (act >= lo - tol) & (act <= up + tol)
 
 
-def test_cut_rows_hold_at_feasible_plans_and_bound_the_optimum(tmp_path):
+def test_cut_rows_hold_at_feasible_plans_and_bound_the_optimum(tmp_path, generated_tiny):
     checked = 0
-    for name, inst in _instances(tmp_path):
+    for name, inst in _instances(tmp_path, generated_tiny):
         built, sf, *_ = build(inst, OPTS, [])
         opt = solve_standard_form(sf, OPTS)
         assert opt.status.has_plan, name
@@ -75,8 +75,8 @@ def test_cut_rows_hold_at_feasible_plans_and_bound_the_optimum(tmp_path):
     assert checked > 0  # the instances do exercise the loop
 
 
-def test_cut_route_proves_the_same_optimum(tmp_path):
-    for name, inst in _instances(tmp_path):
+def test_cut_route_proves_the_same_optimum(tmp_path, generated_tiny):
+    for name, inst in _instances(tmp_path, generated_tiny):
         plain = solve(inst, OPTS)
         cut = solve(inst, replace(OPTS, formulation="cuts"))
         assert cut.status == plain.status, name
@@ -84,10 +84,10 @@ def test_cut_route_proves_the_same_optimum(tmp_path):
         assert ("cut_loop" in cut.kpis) == (cut.kpis["integers"] > 0), name  # the loop runs on MIPs
 
 
-def test_loop_tightens_the_ttm_relaxation(tmp_path):
+def test_loop_tightens_the_ttm_relaxation(tmp_path, generated_tiny):
     """The Trigeiro-layout instance: big-M's LP pays a fraction of each setup; the (l,S) rows
     found by the loop move the bound strictly towards the optimum."""
-    inst = dict(_instances(tmp_path))["ttm"]
+    inst = dict(_instances(tmp_path, generated_tiny))["ttm"]
     built, sf, *_ = build(inst, OPTS, [])
     cuts, report = root_cut_loop(sf, built, OPTS, 30)
     assert len(cuts) > 0
