@@ -352,3 +352,12 @@ def test_periods_option_takes_a_month_range_labels_or_a_count(tmp_path):
     result = prodbudget("template", "--out", tmp_path / "plan.xlsx", "--periods", "2027-05..2027-02")
     assert result.returncode == 2 and "not a range of months" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "plan.xlsx").exists()
+
+
+def test_template_takes_the_workbook_as_argument_or_option(tmp_path):
+    assert prodbudget("template", tmp_path / "a.xlsx").returncode == 0
+    assert openpyxl.load_workbook(tmp_path / "a.xlsx").sheetnames[:2] == ["README", "instance"]
+    for args in ([], [tmp_path / "b.xlsx", "--out", tmp_path / "c.xlsx"]):
+        result = prodbudget("template", *args)
+        assert result.returncode == 2 and "name the workbook to write once" in result.stderr
+    assert not (tmp_path / "b.xlsx").exists() and not (tmp_path / "c.xlsx").exists()
