@@ -20,7 +20,7 @@ demo: $(VENV)/.installed
 	$(BIN)/prodbudget solve instances/appliance --sensitivity --out out/demo --force
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 # the tests that run no HiGHS (tests/conftest.py fails a test that solves without the marker)
 test-fast: $(VENV)/.installed
