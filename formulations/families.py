@@ -163,11 +163,16 @@ class RowFamily:
 
 @dataclass(frozen=True)
 class VarFamily:
-    """One registered variable family: name, index dimensions, business label."""
+    """One registered variable family: name, index dimensions, business label, and for a
+    decision of the plan the result table and column `solve --out` writes its values to (one
+    row per index, keyed by columns named like the dimensions), where a re-plan's baseline
+    (solver/io/baseline.py) reads them back."""
 
     name: str  # "production.x"
     dims: tuple[str, ...]
     label: str  # "production"
+    table: str = ""  # "production" ("": not in the result tables)
+    column: str = ""  # "quantity"
 
     def place(self, index: Hashable, periods: Sequence[str]) -> Place:
         return place(self.dims, index, periods)

@@ -116,3 +116,27 @@ def test_roll_cli(setup, tmp_path: Path) -> None:
         assert (out / f"{name}.csv").is_file(), name
     diff = pd.read_csv(out / "diff_production.csv")
     assert not diff["frozen"].any()  # frozen periods never change
+
+
+@pytest.mark.solver
+def test_baseline_reads_every_decision_where_its_declaration_says_it_is_written(setup) -> None:
+    """Each variable family declared with a result table and column (formulations/families.py
+    VarFamily) is read back from the `solve --out` folder under its own name and index, with the
+    value the solve gave it; a declaration naming a column the tables lack would leave the
+    decision out of the baseline."""
+    from formulations.registry import VARIABLES
+    from solver.engine.results import var_values
+    from solver.io.baseline import REQUIRED
+
+    inst, baseline, _ = setup
+    res = solve(inst)
+    declared = [v for v in VARIABLES.values() if v.table]
+    assert {v.name for v in declared} == set(baseline.values)
+    assert {v.table for v in declared} == set(REQUIRED)
+    assert {"production.x", "procurement.z", "sales.lost", "cash.loan"} <= set(baseline.values)
+    for var in declared:
+        comp = res.built.model.find_component(var.name)
+        solved = dict(zip(comp.keys(), var_values(comp, res.standard_form, res.outcome.values), strict=True))
+        for key, value in solved.items():
+            index = key if isinstance(key, tuple) else (key,)
+            assert baseline.value(var.name, index) == pytest.approx(value, rel=1e-6, abs=1e-6), (var.name, key)

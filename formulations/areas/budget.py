@@ -62,8 +62,8 @@ EMERGENCY_POOL = RowFamily(
 )
 FAMILIES = (COMMIT, PERIOD_CEILING, LINE_CEILING, POOL, EMERGENCY_POOL)
 VARIABLES = (
-    VarFamily("budget.alloc", ("line", "t"), "budget allocation"),
-    VarFamily("budget.emergency", ("line", "t"), "emergency budget"),
+    VarFamily("budget.alloc", ("line", "t"), "budget allocation", table="budget", column="allocated"),
+    VarFamily("budget.emergency", ("line", "t"), "emergency budget", table="budget", column="emergency"),
 )
 
 

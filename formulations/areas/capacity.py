@@ -42,7 +42,7 @@ OVERTIME_LIMIT = RowFamily(
     blocking=Blocking(2, "overtime of {entity}{where} is at its limit ({rhs:,.0f} h)", "hour"),
 )
 FAMILIES = (HOURS, OVERTIME_LIMIT)
-VARIABLES = (VarFamily("capacity.overtime", ("resource", "t"), "overtime"),)
+VARIABLES = (VarFamily("capacity.overtime", ("resource", "t"), "overtime", table="capacity", column="overtime"),)
 
 
 def add_capacity(ctx: Context) -> pyo.Block:

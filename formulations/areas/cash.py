@@ -42,7 +42,10 @@ CREDIT_LIMIT = RowFamily(
     blocking=Blocking(8, "the credit line{where} is fully drawn ({rhs:,.0f} {currency})", "{currency} of credit"),
 )
 FAMILIES = (BALANCE, MIN_CASH, CREDIT_LIMIT)
-VARIABLES = (VarFamily("cash.cash", ("t",), "closing cash"), VarFamily("cash.loan", ("t",), "loan"))
+VARIABLES = (
+    VarFamily("cash.cash", ("t",), "closing cash", table="cash", column="closing"),
+    VarFamily("cash.loan", ("t",), "loan", table="cash", column="loan"),
+)
 
 
 def add_cash(ctx: Context) -> pyo.Block:

@@ -54,10 +54,9 @@ TARGET_MAX = RowFamily(
     blocking=Blocking(10, "warehouse limit of {entity}{where} ({rhs:,.0f} units)", "unit of space"),
 )
 FAMILIES = (BALANCE, TARGET_MIN, TARGET_MAX)
-VARIABLES = (
-    VarFamily("inventory.stock", ("item", "t"), "stock"),
-    VarFamily("inventory.shortfall", ("item", "t"), "safety shortfall"),
-)
+STOCK = VarFamily("inventory.stock", ("item", "t"), "stock", table="inventory", column="closing")
+SHORTFALL = VarFamily("inventory.shortfall", ("item", "t"), "safety shortfall", table="inventory", column="shortfall")
+VARIABLES = (STOCK, SHORTFALL)
 
 
 def add_inventory(ctx: Context) -> pyo.Block:

@@ -20,8 +20,8 @@ MOQ = RowFamily("procurement.moq", ("item", "t"), "unit", "minimum order quantit
           blocking=Blocking(13, "minimum order quantity {entity}{where} ({rhs:,.4g})", "unit"))
 FAMILIES = (ORDER_LINK, MOQ)
 VARIABLES = (
-    VarFamily("procurement.q", ("item", "t"), "purchase"),
-    VarFamily("procurement.z", ("item", "t"), "order placed"),
+    VarFamily("procurement.q", ("item", "t"), "purchase", table="purchases", column="quantity"),
+    VarFamily("procurement.z", ("item", "t"), "order placed", table="purchases", column="order_placed"),
 )
 
 

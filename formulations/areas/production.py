@@ -23,8 +23,8 @@ MIN_LOT = RowFamily("production.min_lot", ("item", "routing", "t"), "unit", "min
           blocking=Blocking(12, "minimum lot {entity}{where} ({rhs:,.4g})", "unit"))
 FAMILIES = (SETUP_LINK, MIN_LOT)
 VARIABLES = (
-    VarFamily("production.x", ("item", "routing", "t"), "production"),
-    VarFamily("production.y", ("item", "routing", "t"), "setup"),
+    VarFamily("production.x", ("item", "routing", "t"), "production", table="production", column="quantity"),
+    VarFamily("production.y", ("item", "routing", "t"), "setup", table="production", column="setup"),
 )
 
 

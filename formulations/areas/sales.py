@@ -32,9 +32,9 @@ DEMAND = RowFamily(
 BACKLOG_END = RowFamily("sales.backlog_end", ("product", "channel", "t"), "unit", "end backlog")
 FAMILIES = (DEMAND, BACKLOG_END)
 VARIABLES = (
-    VarFamily("sales.ship", ("product", "channel", "t"), "shipment"),
-    VarFamily("sales.backlog", ("product", "channel", "t"), "backlog"),
-    VarFamily("sales.lost", ("product", "channel", "t"), "lost sales"),
+    VarFamily("sales.ship", ("product", "channel", "t"), "shipment", table="sales", column="shipped"),
+    VarFamily("sales.backlog", ("product", "channel", "t"), "backlog", table="sales", column="backlog"),
+    VarFamily("sales.lost", ("product", "channel", "t"), "lost sales", table="sales", column="lost"),
 )
 
 

@@ -455,11 +455,10 @@ def replan_instance(inst: Instance, actuals: Actuals, from_t: int, baseline: Bas
 
 
 def shift_values(values: dict[str, dict[tuple, float]], k: int) -> dict[str, dict[tuple, float]]:
-    """Baseline decisions of periods > k renumbered t − k (the re-plan's periods)."""
+    """Baseline decisions of periods > k renumbered t − k (the re-plan's periods); the period is
+    the last dimension of every decision the baseline reads (solver/io/baseline.py)."""
     return {comp: {(*key[:-1], key[-1] - k): v for key, v in vals.items() if key[-1] > k}
-            for comp, vals in values.items() if comp not in ("cash.cash", "cash.loan")} | {
-        comp: {(key[0] - k,): v for key, v in vals.items() if key[0] > k}
-        for comp, vals in values.items() if comp in ("cash.cash", "cash.loan")}
+            for comp, vals in values.items()}
 
 
 # ---------------------------------------------------------------- roll

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from formulations.areas.inventory import BALANCE as STOCK_BALANCE
+from formulations.areas.sales import DEMAND
 from formulations.assembly import BuiltModel, Extension, build_model
 from formulations.extensions.replan import (
     OrderHours,
@@ -859,9 +861,9 @@ def _blocking(probe: _Probe, o: _Resolved, freeze: int) -> pd.DataFrame:
             continue
         where = fam.place(con.index(), periods)
         # the order itself: its own demand row, and the stock of its product
-        if fam.name == "sales.demand" and where.key[1] == o.rush_channel:
+        if fam is DEMAND and where.key[1] == o.rush_channel:
             continue
-        if fam.name == "inventory.balance" and where.key[0] == o.product:
+        if fam is STOCK_BALANCE and where.key[0] == o.product:
             continue
         rhs = float(sf.row_upper[j] if kind == 1 else sf.row_lower[j])
         per_unit = abs(float(per[j]))

@@ -47,9 +47,10 @@ import networkx as nx
 import pandas as pd
 import pyomo.environ as pyo
 
+from formulations.areas.budget import LINE_CEILING, PERIOD_CEILING, POOL
+from formulations.areas.cash import MIN_CASH
 from formulations.context import Context
 from formulations.families import RowFamily
-from formulations.registry import row_family
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
 from solver.engine.results import Result, var_values
@@ -256,14 +257,14 @@ def _budget_row(inst: Instance, budget: pd.DataFrame, line: str, t: int, slack: 
     row = rows[rows["t"] == t].iloc[0]
     at = lambda value, limit: math.isfinite(limit) and value >= limit - TOL * max(1.0, abs(limit))  # noqa: E731
     if at(row["allocated"], row["ceiling"]):
-        comp, text = "budget.period_ceiling", f"the {line} budget in {period}"
+        fam, text = PERIOD_CEILING, f"the {line} budget in {period}"
     elif at(rows["allocated"].sum(), row["line_ceiling"]):
-        comp, text = "budget.line_ceiling", f"the {line} budget (horizon ceiling), first short in {period}"
+        fam, text = LINE_CEILING, f"the {line} budget (horizon ceiling), first short in {period}"
     elif math.isfinite(inst.budget.pool):
-        comp, text = "budget.pool", f"the budget pool, first short on {line} in {period}"
+        fam, text = POOL, f"the budget pool, first short on {line} in {period}"
     else:
-        comp, text = "budget.period_ceiling", f"the {line} budget in {period}"
-    return (row_family(comp).label, comp, line, period, t, slack, text)
+        fam, text = PERIOD_CEILING, f"the {line} budget in {period}"
+    return (fam.label, fam.name, line, period, t, slack, text)
 
 
 def _cash_row(inst: Instance, t: int, slack: float) -> tuple:
@@ -271,7 +272,7 @@ def _cash_row(inst: Instance, t: int, slack: float) -> tuple:
     credit = inst.cash.credit_limit
     text = f"the minimum cash in {period}" + (
         f" (credit line of {money(credit, inst.currency)} fully drawn)" if credit > 0 else "")
-    return (row_family("cash.min_cash").label, "cash.min_cash", "", period, t, slack, text)
+    return (MIN_CASH.label, MIN_CASH.name, "", period, t, slack, text)
 
 
 # ---------------------------------------------------------------------------- step 5

@@ -42,6 +42,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from formulations.areas import inventory
 from formulations.assembly import Extension, build_model
 from formulations.registry import row_family
 from formulations.setup.variants import formulation_extensions
@@ -416,7 +417,7 @@ def _item_windows(sf: StandardForm) -> list[np.ndarray]:
     columns, closed under the BOM (a product's components and materials come with it, or its
     production could not move); each window as the mask of the columns it frees: every column
     of its items, and every column that belongs to no item (cash, loans, budget, overtime)."""
-    stock = [(j, v) for j, v in enumerate(sf.columns) if v.parent_component().name == "inventory.stock"]
+    stock = [(j, v) for j, v in enumerate(sf.columns) if v.parent_component().name == inventory.STOCK.name]
     items = sorted({v.index()[0] for _j, v in stock})
     code = {name: k for k, name in enumerate(items)}
     owner = np.full(sf.num_cols, -1)
@@ -426,7 +427,7 @@ def _item_windows(sf: StandardForm) -> list[np.ndarray]:
             owner[j] = code[idx[0]]
     # children from the stock balances: a parent's start columns appear in its children's rows
     A = sf.A.tocsr()
-    balance = np.array([ref.parent_component().name == "inventory.balance" for ref, _k in sf.rows])
+    balance = np.array([ref.parent_component().name == inventory.BALANCE.name for ref, _k in sf.rows])
     row_item = np.array([code.get(ref.index()[0], -1) if b else -1 for (ref, _k), b in zip(sf.rows, balance, strict=True)])
     rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
     use = balance[rows] & (owner[A.indices] >= 0) & (row_item[rows] >= 0) & (owner[A.indices] != row_item[rows])

@@ -19,6 +19,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
+from formulations.areas.inventory import SHORTFALL, TARGET_MIN
 from formulations.families import Place, RowFamily
 from formulations.registry import ROWS, row_family, var_family
 from solver.engine.highs import in_user_units
@@ -151,7 +152,7 @@ def _soft_target_moves(sf, h, col_value: np.ndarray, col_dual: np.ndarray) -> di
       Δ ≥ −u;
     - u at 0: the cap never binds while T + Δ ≥ 0; the row's ranging holds, down to −T at most.
     Rows whose shortfall enters other rows are left as HiGHS ranges them."""
-    cols = [j for j, v in enumerate(sf.columns) if v.parent_component().name == "inventory.shortfall"]
+    cols = [j for j, v in enumerate(sf.columns) if v.parent_component().name == SHORTFALL.name]
     if not cols:
         return {}
     A = sf.A.tocsc()
@@ -160,7 +161,7 @@ def _soft_target_moves(sf, h, col_value: np.ndarray, col_dual: np.ndarray) -> di
     for j in cols:
         rows = A.indices[A.indptr[j]:A.indptr[j + 1]]
         coef = A.data[A.indptr[j]:A.indptr[j + 1]]
-        if len(rows) != 1 or coef[0] != 1.0 or sf.rows[rows[0]][0].parent_component().name != "inventory.target_min":
+        if len(rows) != 1 or coef[0] != 1.0 or sf.rows[rows[0]][0].parent_component().name != TARGET_MIN.name:
             continue
         u, st = col_value[j], status[j]
         if st == highspy.HighsBasisStatus.kUpper:

@@ -14,29 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from formulations.families import PERIOD
+from formulations.registry import VARIABLES
 from solver.io.instance import Instance
 from solver.io.problems import InputError, Problem
 
-# plan table -> (component name, key columns, value column) for the decisions read back
-_COMPONENTS = (
-    ("production", "production.x", ("item", "routing", "t"), "quantity"),
-    ("production", "production.y", ("item", "routing", "t"), "setup"),
-    ("purchases", "procurement.q", ("item", "t"), "quantity"),
-    ("purchases", "procurement.z", ("item", "t"), "order_placed"),
-    ("sales", "sales.ship", ("product", "channel", "t"), "shipped"),
-    ("sales", "sales.backlog", ("product", "channel", "t"), "backlog"),
-    ("sales", "sales.lost", ("product", "channel", "t"), "lost"),
-    ("inventory", "inventory.stock", ("item", "t"), "closing"),
-    ("inventory", "inventory.shortfall", ("item", "t"), "shortfall"),
-    ("capacity", "capacity.overtime", ("resource", "t"), "overtime"),
-    ("budget", "budget.alloc", ("line", "t"), "allocated"),
-    ("budget", "budget.emergency", ("line", "t"), "emergency"),
-    ("cash", "cash.cash", ("t",), "closing"),
-    ("cash", "cash.loan", ("t",), "loan"),
-)
+# the decisions read back: every variable family declared with the plan table and column it is
+# written to (formulations/families.py VarFamily), keyed by its dimensions
+_COMPONENTS = tuple(v for v in VARIABLES.values() if v.table)
 ID_COLUMNS = ("item", "routing", "product", "channel", "resource", "line", "period", "plant",
               "kind", "service", "terms", "budget_line", "available", "arrival")
-REQUIRED = ("production", "purchases", "sales", "inventory", "capacity", "budget", "cash")
+REQUIRED = ("production", "purchases", "sales", "inventory", "capacity", "budget", "cash")  # their tables, read in this order
 OPTIONAL = ("pnl",)  # read when present (every `solve --out` writes it)
 
 
@@ -143,16 +131,16 @@ def load_baseline(path: str | Path, inst: Instance) -> Baseline:
     tables = {name: _read_table(path, name) for name in REQUIRED}
     tables |= {name: _read_table(path, name) for name in OPTIONAL if (path / f"{name}.csv").is_file()}
     values: dict[str, dict[tuple, float]] = {}
-    for table, comp, keys, col in _COMPONENTS:
-        df = tables[table]
-        if col not in df.columns:
+    for var in _COMPONENTS:
+        df = tables[var.table]
+        if var.column not in df.columns:
             continue
         try:
-            key_cols = [df[k].astype(int) if k == "t" else df[k] for k in keys]
-            vals = df[col].astype(float)
+            key_cols = [df[k].astype(int) if k == PERIOD else df[k] for k in var.dims]
+            vals = df[var.column].astype(float)
         except (KeyError, ValueError, TypeError) as err:
-            raise _problem(path, f"{table}.csv", f"not the table `prodbudget solve --out` wrote ({err})",
-                           column=col) from None
-        values[comp] = {tuple(k): float(v) for *k, v in zip(*key_cols, vals, strict=True) if v != 0.0}
+            raise _problem(path, f"{var.table}.csv", f"not the table `prodbudget solve --out` wrote ({err})",
+                           column=var.column) from None
+        values[var.name] = {tuple(k): float(v) for *k, v in zip(*key_cols, vals, strict=True) if v != 0.0}
     return Baseline(path=path, fingerprint=fp, scenario=scenario, periods=periods, profit=float(profit),
                     status=status, values=values, tables=tables)
