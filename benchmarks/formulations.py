@@ -61,13 +61,13 @@ GENERATED = {
 }
 
 
-def instances(work: Path, only: set[str] | None):
-    kv = known_values()
+def instances(work: Path, only: set[str] | None, literature: Path = DEFAULT_LITERATURE_DIR):
+    kv = known_values(literature)
     best = dict(zip(kv["instance"], kv["best_known"], strict=True))
     for name, stem in TR.items():
         if only and name not in only:
             continue
-        toml, tables = ttm_instance(DEFAULT_LITERATURE_DIR / "ttm" / f"{stem}.DAT",
+        toml, tables = ttm_instance(literature / "ttm" / f"{stem}.DAT",
                                     unit_capacity_use=(name != stem), name=name)
         path = write_instance_folder(work / name, toml, tables)
         yield name, load_instance(path), -best[name]
@@ -152,6 +152,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", help="instance names (default: all)")
     ap.add_argument("--formulations", nargs="*", default=list(FORMULATIONS), choices=FORMULATIONS)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "formulations"))
+    ap.add_argument("--literature", type=Path, default=DEFAULT_LITERATURE_DIR,
+                    help="literature data folder with ttm/ (default: $PRODBUDGET_LITERATURE, else shared/literature "
+                         "beside the checkout)")
     ap.add_argument("--merge", action="store_true", help="keep the existing CSV's rows this run does not redo")
     ap.add_argument("--highs", nargs="*", default=[], metavar="KEY=VALUE",
                     help="extra HiGHS options for every run (benchmark only; rows are labelled formulation+highs)")
@@ -163,7 +166,7 @@ def main(argv=None) -> int:
     rows = []
     load_start = load()
     with tempfile.TemporaryDirectory() as tmp:
-        for name, inst, reference in instances(Path(tmp), set(args.only) if args.only else None):
+        for name, inst, reference in instances(Path(tmp), set(args.only) if args.only else None, args.literature):
             for f in args.formulations:
                 rec = {"instance": name, "formulation": f + label, "reference": reference, "load_before": load()}
                 rec.update(bounds(inst, f, options))
