@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from solver.analysis.parametric import Parameter, ParameterError, apply_parameter
-from solver.engine.highs import MipProgress
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
+from solver.engine.progress import Progress
 from solver.io.instance_writer import write_instance
 from solver.io.loading import load_instance
 
@@ -53,15 +53,15 @@ def test_demand_parameters_by_product_and_period(tmp_path: Path) -> None:
 
 @pytest.mark.solver
 def test_solve_reports_incumbent_bound_and_gap() -> None:
-    """`solve(progress=...)` hears the phases and, while solving, MipProgress in the user's
-    units: its last report is the plan's profit and HiGHS's bound (money scaling undone)."""
-    heard: list[tuple[str, object]] = []
+    """`solve(progress=...)` hears the phases and, while solving, `Progress` events in the
+    user's units: the last `solving` event is where HiGHS ended (the plan's profit and HiGHS's
+    bound, money scaling undone), the last event the plan returned."""
+    heard: list[Progress] = []
     result = solve(load_instance(REPO / "instances" / "tiny" / "setup_lot_sizing"), SolveOptions(time_limit=60),
-                   progress=lambda phase, detail="": heard.append((phase, detail)))
-    phases = [p for p, _ in heard]
-    assert phases[0] == "building the model" and phases[-1] == "extracting the plan"
-    last = [d for p, d in heard if p == "solving"][-1]
-    assert isinstance(last, MipProgress)
+                   progress=heard.append)
+    phases = [e.phase for e in heard]
+    assert phases[0] == "building the model" and phases[-2:] == ["extracting the plan", "solved"]
+    last = [e for e in heard if e.phase == "solving"][-1]
     assert last.incumbent == pytest.approx(result.objective, abs=1e-6)
     assert last.bound == pytest.approx(result.bound, abs=1e-6) and last.gap == pytest.approx(0, abs=1e-6)
-    assert "best plan" in str(last)
+    assert heard[-1].incumbent == result.objective and heard[-1].gap == result.gap

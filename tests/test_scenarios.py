@@ -7,16 +7,31 @@ check of the cheapest schedule, confirmed by the solver): low 416, base 727, hig
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from solver.analysis.scenarios import compare_scenarios, robust_plan
+from formulations.extensions.replan import hold_decisions
+from solver.analysis.checker import assert_plan_ok
+from solver.analysis.scenarios import (
+    COMMIT_PLAN_COLUMNS,
+    commit_cost,
+    committed_decisions,
+    compare_scenarios,
+    robust_plan,
+    scaled_scenario,
+)
 from solver.cli.main import main
-from solver.io.loading import load_instance, scenario_weights, validate
+from solver.engine.pipeline import solve
+from solver.engine.status import Status
+from solver.io.loading import load_instance, load_scenarios, scenario_weights, validate
 from solver.io.problems import InputError
 from tests.helpers import write_mini
+
+ROOT = Path(__file__).resolve().parents[1]
 
 INSTANCE = Path(__file__).resolve().parents[1] / "instances" / "tiny" / "scenarios_demand"
 NAMES = ["low", "base", "high"]
@@ -113,3 +128,149 @@ def test_compare_cli_writes_table_and_chart(tmp_path: Path) -> None:
     for s in NAMES:  # each plan is an ordinary `solve --out` folder
         assert (out / "plans" / s / "summary.json").is_file() and (out / "robust" / s / "production.csv").is_file()
     assert main(["compare", str(INSTANCE), "--scenarios", "low,nope"]) == 2
+
+
+# ---------------------------------------------------------------- issue 17: what a planner needs
+
+
+def flat(decisions: dict[str, dict[tuple, float]]) -> dict[tuple, float]:
+    return {(name, *key): v for name, values in decisions.items() for key, v in values.items()}
+
+
+def copy_instance(dst: Path, extra_demand: str = "", weights: bool = True) -> Path:
+    """instances/tiny/scenarios_demand copied, with demand rows appended and (weights=False)
+    without its [scenarios] table."""
+    shutil.copytree(INSTANCE, dst)
+    if extra_demand:
+        with (dst / "demand.csv").open("a", encoding="utf-8") as f:
+            f.write(extra_demand)
+    if not weights:
+        toml = (dst / "instance.toml").read_text(encoding="utf-8")
+        (dst / "instance.toml").write_text(toml.split("[scenarios]")[0], encoding="utf-8")
+    return dst
+
+
+def test_scenarios_missing_from_demand_csv_are_one_error_each(capsys) -> None:
+    """Before: `compare instances/appliance --scenarios low,base,high` warned that low and high
+    were 'planned with zero demand', solved both, and ended with 'no plan for scenario low/high'
+    and a table of dashes (exit 0). Now: one error per missing scenario, saying what exists and
+    how to make one by scaling; nothing is solved (exit 2)."""
+    assert main(["compare", str(ROOT / "instances" / "appliance"), "--scenarios", "low,base,high"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and all("(scenarios in the file" not in e for e in errors)
+    assert "no demand rows for scenario 'low'" in errors[0] and "no demand rows for scenario 'high'" in errors[1]
+    assert all("one of the scenarios in the file: base" in e and f"--scenarios {n}=FACTOR" in e
+               for e, n in zip(errors, ("low", "high"), strict=True))
+    assert not [line for line in captured.err.splitlines() if line.startswith("warning")]
+
+
+def test_a_problem_of_the_shared_files_is_reported_once(tmp_path: Path, caplog) -> None:
+    """A warning of the files every scenario shares used to come once per compared scenario."""
+    path = copy_instance(tmp_path / "m", extra_demand="P,web,1,5,10,base\n")  # channel web is not declared
+    with caplog.at_level("WARNING", logger="solver.io.loading"):
+        loaded = load_scenarios(path, NAMES)
+    assert list(loaded) == NAMES and [inst.scenario for inst in loaded.values()] == NAMES
+    warnings = [r.getMessage() for r in caplog.records if "web" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+
+
+def test_scaling_is_refused_where_it_would_be_ambiguous(tmp_path: Path, capsys) -> None:
+    base = load_instance(INSTANCE, scenario="base")
+    with pytest.raises(InputError, match="has demand rows of its own"):
+        scaled_scenario(base, "low", 0.85)
+    with pytest.raises(InputError, match="not a number >= 0"):
+        scaled_scenario(base, "x", -1.0)
+    assert main(["compare", str(INSTANCE), "--scenarios", "base,low=0.85,x=abc,y=nan"]) == 2
+    err = capsys.readouterr().err
+    assert "'x=abc'" in err and "'y=nan'" in err  # every malformed entry at once
+    # instance.toml weighs the scenarios of demand.csv: a scaled one has no weight there
+    assert main(["compare", str(INSTANCE), "--scenarios", "base,x=0.85"]) == 2
+    assert "made by scaling" in capsys.readouterr().err
+
+
+@pytest.mark.solver
+def test_a_scaled_scenario_plans_as_the_hand_written_one(tmp_path: Path, capsys) -> None:
+    """`x=0.8` is base's demand × 0.8: the same plan as the rows written out by hand."""
+    rows = "".join(f"P,shop,{t},28,10,hand\n" for t in (1, 2, 3))  # base is 35 per period
+    path = copy_instance(tmp_path / "m", extra_demand=rows, weights=False)
+    base = load_instance(path, scenario="base")
+    scaled, hand = (solve(inst) for inst in (scaled_scenario(base, "x", 0.8), load_instance(path, scenario="hand")))
+    assert scaled.status == hand.status == Status.OPTIMAL
+    assert scaled.objective == pytest.approx(hand.objective)
+    for table in ("production", "purchases", "sales"):
+        keep = [c for c in scaled.tables[table].columns if c != "scenario"]
+        pd.testing.assert_frame_equal(scaled.tables[table][keep], hand.tables[table][keep], obj=table)
+    # on the command line, with base's plan as the start of the others
+    assert main(["compare", str(path), "--scenarios", "base,x=0.8,hand", "--json"]) == 0
+    rows = {r["scenario"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["x"]["profit"] == pytest.approx(hand.objective) == pytest.approx(rows["hand"]["profit"])
+
+
+@pytest.mark.solver
+def test_committing_to_the_base_plan_costs_the_value_of_the_stochastic_solution(instances) -> None:
+    """VSS = robust expected profit − expected profit of committing to base's own plan for
+    period 1 and re-planning the rest per scenario; both expected profits are re-solves."""
+    weights = scenario_weights(INSTANCE, NAMES)
+    comp = compare_scenarios(instances, weights, robust_commit=1)
+    committed = comp.committed
+    assert comp.reference == "base" and committed is not None and not committed.infeasible
+    gap_tol = 1e-4 * sum(abs(weights[s] * comp.plans[s].objective) for s in NAMES)  # the MIP gaps
+    assert comp.value_of_stochastic_solution >= -gap_tol
+    assert comp.value_of_stochastic_solution == pytest.approx(comp.expected_profit - committed.expected_profit)
+    assert comp.value_of_stochastic_solution > 1  # on this instance the robust plan is worth more
+    base_first = committed_decisions(comp.plans["base"], 1)
+    for s in NAMES:
+        plan = committed.plans[s]
+        assert_plan_ok(plan)  # a true plan of scenario s, of the profit reported
+        assert flat(committed_decisions(plan, 1)) == pytest.approx(flat(base_first))  # with base's period 1
+    assert committed.expected_profit == pytest.approx(sum(weights[s] * committed.plans[s].objective for s in NAMES))
+    # the promise of the robust plan re-solved the same way: its period 1 fixed in each scenario
+    again = commit_cost(instances, weights, 1, comp.robust["low"])
+    assert again.expected_profit == pytest.approx(comp.expected_profit, abs=gap_tol)
+    # where base's order fits the scenario's own model, the plain re-plan route agrees
+    fixed = hold_decisions(base_first, periods={1}, how="fix")
+    assert solve(instances["high"], extensions=[fixed]).objective == pytest.approx(committed.plans["high"].objective)
+
+
+@pytest.mark.solver
+def test_the_robust_plan_may_commit_what_only_some_scenarios_need(instances) -> None:
+    """Each scenario's big-M only admits lots its own optimal plans need: low demand capped the
+    period-1 order at what low could use, so the robust plan could not buy what base and high
+    need (expected profit 677.25 before; 710.75 with the links of the committed periods as wide
+    as any scenario needs). The better plan is a plan: re-solved in every scenario with its
+    period 1 fixed, it earns what was promised."""
+    weights = scenario_weights(INSTANCE, NAMES)
+    rob = robust_plan(instances, weights, commit=1)
+    assert rob.expected_profit == pytest.approx(710.75, abs=0.1)
+    for s in NAMES:
+        assert_plan_ok(rob.plans[s])
+
+
+@pytest.mark.solver
+def test_compare_robust_writes_the_commit_plan(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "cmp"
+    assert main(["compare", str(INSTANCE), "--robust", "--commit", "2", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "value of the stochastic solution" in captured.out and "commit plan: periods 1..2" in captured.out
+    written = pd.read_csv(out / "commit_plan.csv", keep_default_na=False)
+    assert list(written.columns) == COMMIT_PLAN_COLUMNS
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["value_of_stochastic_solution"] == pytest.approx(
+        summary["expected_profit"] - summary["expected_profit_committing_reference"])
+    for s in NAMES:  # the file is each scenario's robust plan for periods 1..2
+        folder = out / "robust" / s
+        made = pd.read_csv(folder / "production.csv")
+        made = made[(made["t"] <= 2) & ((made["quantity"] > 1e-9) | (made["setup"] == 1))]
+        bought = pd.read_csv(folder / "purchases.csv")
+        bought = bought[(bought["t"] <= 2) & ((bought["quantity"] > 1e-9) | (bought["order_placed"] == 1))]
+        for decision, table, switch in (("make", made, "setup"), ("buy", bought, "order_placed")):
+            mine = written[written["decision"] == decision].sort_values(["item", "t"])
+            theirs = table.sort_values(["item", "t"])
+            assert list(zip(mine["item"], mine["t"], mine["setup_or_order"], strict=True)) == \
+                list(zip(theirs["item"], theirs["t"], theirs[switch], strict=True))
+            assert list(mine["quantity"]) == pytest.approx(list(theirs["quantity"]))
+    assert len(written) >= 2
+    assert main(["compare", str(INSTANCE), "--robust", "--json"]) == 0
+    assert capsys.readouterr().err == ""  # --json: no progress

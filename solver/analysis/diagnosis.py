@@ -26,8 +26,8 @@ Two answers, both in the words the row families declare (`formulations.registry`
 The plan is solved by `solver.engine.pipeline.solve`, the same pipeline as `prodbudget solve` (build
 route, strategy, polish), so both commands report the same plan, profit and diagnosis for the
 same data and options. The whole call honours `options.time_limit` (or a `deadline`): what the
-limit cut short is named in `Diagnosis.unfinished`. `progress(phase, detail)` is called as
-the work moves (the CLI shows it; this module never prints).
+limit cut short is named in `Diagnosis.unfinished`. `progress` receives `Progress` events as
+the work moves (solver/engine/progress.py; the CLI shows them; this module never prints).
 
 Weights (`DEFAULT_WEIGHTS`: each family's declared `Limit.weight`, adjustable) multiply the money value of one unit of
 the row, so that relaxations in hours, units and currency compare in money:
@@ -47,7 +47,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 import highspy
@@ -58,10 +58,9 @@ import scipy.sparse as sp
 from formulations.families import Place, RowFamily
 from formulations.registry import limit_keys, limits, row_family
 from solver.engine.options import SolveOptions
+from solver.engine.progress import ProgressCallback, Reporter, relative_gap
 from solver.io.instance import Instance
 from solver.money import money
-
-Progress = Callable[[str, str], None]  # (phase, detail): what the diagnosis is doing now
 
 # business label -> default weight per money-equivalent unit (declared with each family)
 DEFAULT_WEIGHTS: dict[str, float] = {f.label: f.limit.weight for f in limits()}
@@ -200,25 +199,26 @@ class Diagnosis:
 
 def diagnose(inst: Instance, options: SolveOptions | None = None,
              weights: Mapping[str, float] | None = None, never: Iterable[str] = (),
-             result=None, progress: Progress | None = None, deadline: float | None = None) -> Diagnosis:
+             result=None, progress: ProgressCallback | None = None, deadline: float | None = None) -> Diagnosis:
     """Solve (or reuse `result`, a `solver.engine.pipeline.solve` Result), and when no plan exists,
     find the cheapest relaxation and the conflicting limits.
 
     `weights` and `never` take family names or CLI keys (see `FAMILY_KEYS`). Everything ends
     by `deadline` (a `time.perf_counter()` value; default: now + options.time_limit, the solve
-    included); `progress(phase, detail)` hears what is being done.
+    included); `progress` hears what is being done (`Progress` events).
     """
     from solver.engine.pipeline import solve
     from solver.engine.status import Status
 
     options = options or SolveOptions()
     deadline = time.perf_counter() + options.time_limit if deadline is None else deadline
-    note = progress or (lambda _phase, _detail="": None)
+    note = Reporter(progress)
     w, never_f = _weights(weights, never)
 
     if result is None:
         note("solving the plan", f"time limit {options.time_limit:g} s")
-        result = solve(inst, replace(options, time_limit=max(deadline - time.perf_counter(), 1.0)))
+        result = solve(inst, replace(options, time_limit=max(deadline - time.perf_counter(), 1.0)),
+                       progress=note.part("solving the plan"))
     diag = Diagnosis(feasible=False, message=result.message, weights=w, never=never_f, currency=inst.currency,
                      status=str(result.status))
     if result.status.has_plan:
@@ -358,7 +358,7 @@ def _relaxable_rows(d, sf, weights: Mapping[str, float]):
 
 
 def _elastic(inst: Instance, d, sf, options: SolveOptions, weights: Mapping[str, float], diag: Diagnosis,
-             deadline: float, note: Progress) -> None:
+             deadline: float, note: Reporter) -> None:
     from solver.engine.highs import new_highs, run
 
     rel = _relaxable_rows(d, sf, weights)
@@ -412,9 +412,9 @@ def _elastic(inst: Instance, d, sf, options: SolveOptions, weights: Mapping[str,
 
 class _SearchProgress:
     """Progress of the elastic MIP: the priced relaxation found so far and HiGHS's lower bound
-    (read in its interrupt callback, shown from the waiting thread at most every 2 s)."""
+    (read in its interrupt callback, reported from the waiting thread at most every 2 s)."""
 
-    def __init__(self, note: Progress, currency: str, limit: float):
+    def __init__(self, note: Reporter, currency: str, limit: float):
         self.note, self.currency, self.limit = note, currency, limit
         self.best = self.bound = math.nan
         self.started = self.shown = time.perf_counter()
@@ -428,9 +428,11 @@ class _SearchProgress:
         if now - self.shown < 2.0:
             return
         self.shown = now
-        best = f"best priced at {money(self.best, self.currency)}" if abs(self.best) < 1e20 else "none found yet"
-        bound = f", at least {money(self.bound, self.currency)}" if abs(self.bound) < 1e20 else ""
-        self.note("searching the cheapest relaxation", f"{best}{bound}; {now - self.started:.0f} s of {self.limit:.0f} s")
+        best = self.best if abs(self.best) < 1e20 else math.nan
+        bound = self.bound if abs(self.bound) < 1e20 else math.nan
+        self.note("searching the cheapest relaxation", f"{now - self.started:.0f} s of {self.limit:.0f} s",
+                  incumbent=best, bound=bound, gap=relative_gap(best, bound), objective="relaxation cost",
+                  maximize=False)
 
 
 def _translate(inst: Instance, d, sf, rows: np.ndarray, slack: np.ndarray, costs: np.ndarray) -> list[Relaxation]:

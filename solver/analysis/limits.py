@@ -9,10 +9,12 @@ import time
 from dataclasses import replace
 
 from solver.analysis.parametric import Parameter, base_value, solve_points
+from solver.engine.progress import ProgressCallback, Reporter
 from solver.engine.sensitivity import DEFAULT_MEASURED, MEASURED, _sorted
 
 
-def measure_limits(result, options, top: int = DEFAULT_MEASURED, jobs: int = 2, progress=None) -> float:
+def measure_limits(result, options, top: int = DEFAULT_MEASURED, jobs: int = 2,
+                   progress: ProgressCallback | None = None) -> float:
     """Measure the value of the step of the top `top` limits by re-solving the changed instance.
 
     Each limit's number (its `parameter`) is moved by the step in the direction that earns
@@ -25,12 +27,14 @@ def measure_limits(result, options, top: int = DEFAULT_MEASURED, jobs: int = 2, 
     while a limit not yet measured ranks in the top `top` by its lower bound, that one too, so
     the limits shown are ranked by measured values. Limits without a number of their own (the
     credit line and the overtime allowance of one period) keep their lower bound. Updates
-    `result.sensitivity.limits` in place; returns the seconds spent.
+    `result.sensitivity.limits` in place; returns the seconds spent. `progress` hears
+    `valuing the top limits: re-solving` events with `done`/`total`.
     """
     sens = result.sensitivity
     if sens is None or top <= 0 or not result.has_plan:
         return 0.0
     t0 = time.perf_counter()
+    report = Reporter(progress, started=t0)
     inst = result.instance
     lim = sens.limits
     opts = replace(options, sensitivity=False)
@@ -46,8 +50,8 @@ def measure_limits(result, options, top: int = DEFAULT_MEASURED, jobs: int = 2, 
             sign = 1.0 if r["shadow_price"] > 0 else -1.0
             per_unit = sens.rhs_per_unit.get(r["parameter"], 1.0)  # the row holds this much of the number
             points.append((r["parameter"], base_value(inst, p) + sign * r["step_size"] / per_unit))
-        for i, row in zip(wanted, solve_points(inst, points, opts, jobs=jobs, progress=progress),
-                          strict=True):
+        rows = solve_points(inst, points, opts, jobs=jobs, progress=report.part("valuing the top limits"))
+        for i, row in zip(wanted, rows, strict=True):
             done.add(i)
             if row["status"] in ("optimal", "feasible"):
                 lim.loc[i, ["value_of_step", "resolved_profit"]] = [row["profit"] - result.objective, row["profit"]]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from solver.analysis.workers import executor
 from solver.engine.options import SolveOptions
+from solver.engine.progress import ProgressCallback, Reporter
 from solver.io.instance import Instance, freeze_tables
 
 PARAMETERS = {
@@ -442,26 +443,26 @@ def marginal_value(inst: Instance, p: Parameter, value: float, result, options: 
 
 
 def solve_points(inst: Instance, points: list[tuple[str, float]], options: SolveOptions, jobs: int = 2,
-                 progress=None, scheduler: str | None = None) -> list[dict]:
+                 progress: ProgressCallback | None = None, scheduler: str | None = None) -> list[dict]:
     """Solve the instance once per (parameter, value) point, from scratch, in `jobs` worker
     processes or on the Dask cluster at `scheduler` (`solver.analysis.workers`; the instance
-    itself is sent, not re-read). Rows in point order; `progress(done, total)` is called as
-    they finish."""
+    itself is sent, not re-read). Rows in point order; `progress` hears a `re-solving` event
+    with `done`/`total` as they finish."""
     n = len(points)
     rows: list[dict | None] = [None] * n
+    report = Reporter(progress)
+    report("re-solving", done=0, total=n)
     with executor(min(jobs, n), scheduler) as pool:
         if pool is None:
             for k, (param, value) in enumerate(points):
                 rows[k] = _solve_point(inst, inst.scenario, param, value, options)
-                if progress:
-                    progress(k + 1, n)
+                report("re-solving", done=k + 1, total=n)
         else:
             futures = {pool.submit(_solve_point, inst, inst.scenario, param, value, options): k
                        for k, (param, value) in enumerate(points)}
             for done, fut in enumerate(as_completed(futures), start=1):
                 rows[futures[fut]] = fut.result()
-                if progress:
-                    progress(done, n)
+                report("re-solving", done=done, total=n)
     for param, row in zip(points, rows, strict=True):
         row.pop("_plan")
         row["parameter"] = param[0]
@@ -494,12 +495,13 @@ def warm_order(values: list[float], jobs: int = 2) -> dict[int, int | None]:
 
 
 def sweep(path: str, param: str, values: list[float], options: SolveOptions, scenario: str = "base",
-          jobs: int = 2, progress=None, warm: bool = False, refine: int | None = None,
-          scheduler: str | None = None) -> pd.DataFrame:
+          jobs: int = 2, progress: ProgressCallback | None = None, warm: bool = False,
+          refine: int | None = None, scheduler: str | None = None) -> pd.DataFrame:
     """Solve every point in worker processes, then locate the breakpoints (`locate_breakpoints`)
     by solving up to `refine` more points (default: as many as `values`, at least
     DEFAULT_REFINE; 0: none) where the
-    grid leaves a slope change unlocated. `progress(done, total)` is called as points finish.
+    grid leaves a slope change unlocated. `progress` hears a `sweeping` event with
+    `done`/`total` as points finish.
 
     Rows, sorted by value: the grid's points (`point` = "grid") and the refinement's ("probe"),
     each with its profit, bound, gap, the plan's marginal value there (`marginal_value`), the
@@ -530,10 +532,10 @@ def sweep(path: str, param: str, values: list[float], options: SolveOptions, sce
     has_children = {i for i, c in children.items() if c}
     plans: dict[int, PlanValues | None] = {}
     rows: list[dict] = []
+    reporter = Reporter(progress)
 
     def report(total: int) -> None:
-        if progress:
-            progress(len(rows), total)
+        reporter("sweeping", done=len(rows), total=total)
 
     def finished(i: int, row: dict) -> list[int]:
         plans[i] = row.pop("_plan")

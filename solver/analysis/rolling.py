@@ -70,6 +70,7 @@ from solver.analysis.diagnosis import Diagnosis, diagnose
 from solver.analysis.parametric import mark_warm, warm_start
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
+from solver.engine.progress import ProgressCallback, Reporter
 from solver.engine.results import Result
 from solver.engine.status import Status
 from solver.io.baseline import Baseline
@@ -482,14 +483,15 @@ class RollResult:
 
 def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, freeze: int = 1,
          change_penalty: float = DEFAULT_CHANGE_PENALTY, options: SolveOptions | None = None,
-         warm: bool = True) -> RollResult:
+         warm: bool = True, progress: ProgressCallback | None = None) -> RollResult:
     """Re-plan periods from_t..n from the actuals; freeze `freeze` periods; penalise changes.
 
     With `warm`, the re-plan starts from the previous plan shifted to the remaining periods:
     its setups and orders, by name and index, where the re-plan has the same column (an index
     the previous plan's tables omit counts as 0); `kpis["warm_start"]` says whether it did.
     An infeasible re-plan carries the diagnosis `solve` prints (`RollResult.diagnosis`, and
-    `kpis["diagnosis"]`)."""
+    `kpis["diagnosis"]`). `progress` hears the re-plan's solve (and diagnosis)."""
+    report = Reporter(progress)
     if not 2 <= from_t <= inst.n:
         raise InputError([Problem("command line", None, "--from", f"cannot re-plan from period {from_t}",
                                   f"a period after the first: {', '.join(inst.periods[1:])}")])
@@ -509,7 +511,7 @@ def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, free
     ]
     options = options or SolveOptions()
     start, columns = warm_start(new, options, prev, extensions, missing=0.0) if warm else (None, 0)
-    plan = solve(new, options, extensions=extensions, start=start)
+    plan = solve(new, options, extensions=extensions, start=start, progress=report.part("re-plan"))
     mark_warm(plan, columns)
     pnl = baseline.tables.get("pnl")  # absent in folders written before it was read back
     baseline_profit = float(pnl.loc[pnl["t"] > k, "profit"].sum()) if pnl is not None else math.nan
@@ -523,7 +525,8 @@ def roll(inst: Instance, baseline: Baseline, actuals: Actuals, from_t: int, free
     if plan.has_plan:
         out.tables.update(plan_diff(baseline, plan, k, freeze))
     elif plan.status == Status.INFEASIBLE:  # say what to relax, as `solve` does
-        out.diagnosis = diagnose(new, options, result=plan, deadline=started + options.time_limit)
+        out.diagnosis = diagnose(new, options, result=plan, deadline=started + options.time_limit,
+                                 progress=report.part("diagnosis"))
         plan.kpis["diagnosis"] = out.diagnosis.to_dict()
     return out
 

@@ -74,6 +74,7 @@ from formulations.setup.variants import formulation_extensions
 from solver.engine.highs import SolveOutcome, StandardForm, compile_model, solve_standard_form
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
+from solver.engine.progress import ProgressCallback, Reporter
 from solver.engine.results import Result, var_values
 from solver.engine.status import Status
 from solver.io.baseline import Baseline
@@ -476,22 +477,25 @@ class _Run:
 
 
 def _run(name: str, inst: Instance, baseline: Baseline, deliveries: Sequence[_Delivery], rules: Rules,
-         options: SolveOptions, select: bool = False, session: _Session | None = None) -> _Run:
+         options: SolveOptions, select: bool = False, session: _Session | None = None,
+         report: Reporter | None = None) -> _Run:
     """The profit-maximising plan with the orders; on `session`'s model of the order when one
-    is given (one order at its own price: nothing built again)."""
+    is given (one order at its own price: nothing built again). `report` hears the solve."""
     t0 = time.perf_counter()
+    progress = report.part(name) if report else None
     if session is not None and session.serves(deliveries):
         (d,) = deliveries
         model = session.model(d.quantity)
         inst2 = model.inst
         exts = [*model.extensions, deliver_by([(d.order.product, d.order.rush_channel, d.by_t, d.firm)])]
-        result = solve(inst2, options, extensions=exts, model=(model.built, model.restricted(d.by_t, d.firm)))
+        result = solve(inst2, options, extensions=exts, model=(model.built, model.restricted(d.by_t, d.firm)),
+                       progress=progress)
         if result.has_plan:
             model.plan = result.outcome.values
     else:
         inst2 = with_orders(inst, deliveries)
         exts = _extensions(inst, baseline, deliveries, rules, profit=True, select=select)
-        result = solve(inst2, options, extensions=exts)
+        result = solve(inst2, options, extensions=exts, progress=progress)
     if result.has_plan:
         _correct_capacity(result, _reserve_of(inst))
     return _Run(name, result, inst2, tuple(deliveries), time.perf_counter() - t0)
@@ -527,12 +531,15 @@ class _Probe:
 
 
 def _probe(name: str, inst: Instance, baseline: Baseline, delivery: _Delivery, rules: Rules,
-           options: SolveOptions, maximise: bool, session: _Session | None = None) -> _Probe:
+           options: SolveOptions, maximise: bool, session: _Session | None = None,
+           report: Reporter | None = None) -> _Probe:
     """One solve under the rules with the objective replaced: the rush shipments up to
     `delivery.by_t` (`maximise`, MIP gap 0: the result is the proven maximum) or nothing (a
     feasibility question: HiGHS stops at the first plan). Built as `solve` builds (same
-    formulation and hand-off route), or taken from `session` (built once per quantity)."""
+    formulation and hand-off route), or taken from `session` (built once per quantity).
+    `report` hears the search (units shipped when maximising)."""
     t0 = time.perf_counter()
+    report = report or Reporter()
     o = delivery.order
     if session is not None and session.serves([delivery]):
         model = session.model(delivery.quantity)
@@ -541,6 +548,7 @@ def _probe(name: str, inst: Instance, baseline: Baseline, delivery: _Delivery, r
         cols = model.ship[: delivery.by_t]
         cols = cols[cols >= 0]
     else:
+        report(name, "building the model")
         inst2 = with_orders(inst, [delivery])
         exts = _extensions(inst, baseline, [delivery], rules, profit=False)
         built = build_model(inst2, [*exts, *formulation_extensions(options.formulation)],
@@ -556,7 +564,12 @@ def _probe(name: str, inst: Instance, baseline: Baseline, delivery: _Delivery, r
     start = None
     if session is not None and session.serves([delivery]) and not maximise:
         start = model.plan  # any plan answers a feasibility question: HiGHS checks this one first
-    out = solve_standard_form(sf, dataclasses.replace(options, gap=0.0) if maximise else options, start=start)
+    if maximise:
+        out = solve_standard_form(sf, dataclasses.replace(options, gap=0.0), report=Reporter(report.part(name)),
+                                  objective="units deliverable", in_money=False)
+    else:
+        report(name, "searching for a plan")
+        out = solve_standard_form(sf, options, start=start)
     shipped = float(out.values[cols].sum()) if out.status.has_plan else math.nan
     return _Probe(name, out.status, shipped, time.perf_counter() - t0, inst2, sf, out, built.data)
 
@@ -687,13 +700,14 @@ def _shipped_by(result: Result, o: _Resolved, by_t: int) -> pd.Series:
 
 
 def capable_to_promise(inst: Instance, baseline: Baseline, o: _Resolved, rules: Rules, options: SolveOptions,
-                       runs: list, session: _Session | None = None) -> _Probe:
+                       runs: list, session: _Session | None = None,
+                       report: Reporter | None = None) -> _Probe:
     """The most units of the order deliverable by its due period: one maximising run whose
     cap (the demand row) is CTP_CAP_FACTOR × the order, raised ×4 while the plan reaches it."""
     cap = CTP_CAP_FACTOR * o.quantity
     for _ in range(CTP_CAP_RAISES + 1):
         probe = _probe("capable-to-promise", inst, baseline, _Delivery(o, o.due_t, cap, firm=False), rules,
-                       options, maximise=True, session=session)
+                       options, maximise=True, session=session, report=report)
         runs.append(probe)
         if not probe.ok or probe.shipped < cap * (1 - 1e-9) - TOL:
             return probe
@@ -729,13 +743,16 @@ def deliverable(inst: Instance, baseline: Baseline, order: RushOrder, by: str | 
 
 def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: str = "replan", freeze: int = 1,
                    change_penalty: float = DEFAULT_CHANGE_PENALTY, options: SolveOptions | None = None,
-                   verify: bool = False, protect: bool = False) -> RushAnswer:
+                   verify: bool = False, protect: bool = False,
+                   progress: ProgressCallback | None = None) -> RushAnswer:
     """Feasible or not, and profitable or not; capable-to-promise quantity; earliest period;
     profit with and without; break-even price; existing orders cut; budget, cash and credit
     impact; the plan diff.
 
-    `verify` re-solves at the break-even price to confirm it (one more run)."""
+    `verify` re-solves at the break-even price to confirm it (one more run). `progress` hears
+    each run (`Progress` events, solver/engine/progress.py)."""
     t0 = time.perf_counter()
+    report = Reporter(progress, started=t0)
     if mode not in MODES:
         raise _order_problem(f"unknown mode {mode!r}", "mode", " or ".join(MODES))
     if freeze < 0 or freeze > inst.n:
@@ -750,7 +767,7 @@ def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: s
     def firm(by_t: int, price: float | None = None, name: str = "plan with the order") -> _Run:
         oo = o if price is None else dataclasses.replace(o, price=price)
         run = _run(name, inst, baseline, [_Delivery(oo, by_t, o.quantity, firm=True)], rules, options,
-                   session=session)
+                   session=session, report=report)
         runs.append(run)
         if run.ok:
             _label_rush(run.result, [oo])
@@ -761,7 +778,7 @@ def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: s
     def feasible_by(t: int) -> bool:
         if t not in known:
             probe = _probe(f"feasible by {inst.periods[t - 1]}?", inst, baseline, _Delivery(o, t, o.quantity, firm=True),
-                           rules, options, maximise=False, session=session)
+                           rules, options, maximise=False, session=session, report=report)
             runs.append(probe)
             if not probe.proven:
                 reasons.append(f"whether the order can be delivered by {inst.periods[t - 1]} is not proven "
@@ -769,7 +786,7 @@ def evaluate_order(inst: Instance, baseline: Baseline, order: RushOrder, mode: s
             known[t] = probe.ok
         return known[t]
 
-    ctp_run = capable_to_promise(inst, baseline, o, rules, options, runs, session)
+    ctp_run = capable_to_promise(inst, baseline, o, rules, options, runs, session, report=report)
     ctp = ctp_run.shipped if ctp_run.ok else 0.0
     ctp_bound = ctp_run.outcome.bound if ctp_run.ok else math.nan
     if not ctp_run.ok:
@@ -1051,9 +1068,11 @@ class SelectionAnswer:
 
 def select_orders(inst: Instance, baseline: Baseline, orders: Sequence[RushOrder], mode: str = "replan",
                   freeze: int = 1, change_penalty: float = DEFAULT_CHANGE_PENALTY,
-                  options: SolveOptions | None = None, protect: bool = False) -> SelectionAnswer:
+                  options: SolveOptions | None = None, protect: bool = False,
+                  progress: ProgressCallback | None = None) -> SelectionAnswer:
     """Choose jointly which candidates to accept (each a binary; an accepted order ships in
-    full by its due period) so that profit is highest; the others are refused."""
+    full by its due period) so that profit is highest; the others are refused. `progress`
+    hears the solve."""
     t0 = time.perf_counter()
     if mode not in MODES:
         raise _order_problem(f"unknown mode {mode!r}", "mode", " or ".join(MODES))
@@ -1066,7 +1085,7 @@ def select_orders(inst: Instance, baseline: Baseline, orders: Sequence[RushOrder
         resolved.append(resolve_order(inst, order, rush_channel=name))
     deliveries = [_Delivery(o, o.due_t, o.quantity, firm=False) for o in resolved]
     run = _run("selection", inst, baseline, deliveries, Rules(mode, freeze, change_penalty, protect), options,
-               select=True)
+               select=True, report=Reporter(progress, started=t0))
     rows = []
     accepted = {}
     if run.ok:

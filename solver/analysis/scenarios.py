@@ -23,6 +23,26 @@ normalised over the compared scenarios; equal when absent. A scenario's regret i
 optimum minus its profit under the robust plan. Its "own optimum" is the better of its own
 solve and its robust-plan profit (both are plans of that scenario; with a MIP gap the latter
 can be marginally better), so a regret is never negative.
+
+**Scaled scenarios** (`scaled_scenario`): a scenario with no rows of its own in demand.csv,
+made from the reference scenario's demand rows with every quantity multiplied by a factor
+(prices, channels and periods unchanged; quantities not rounded). Scaling is refused for a
+name that has demand rows (the rows would be ambiguous with the factor).
+
+**The commit plan** (`commit_plan`): the robust plan's decisions of the committed periods —
+what to make (item, routing, quantity, setup) and buy (item, quantity, order) in periods
+1..N — identical in every scenario's copy by construction.
+
+**The cost of committing to the reference plan** (`commit_cost`, the value of the stochastic
+solution, VSS): commit periods 1..N to the reference scenario's own plan (`base`, else the
+first compared scenario), i.e. fix its production, setups, purchases and orders of those
+periods in every scenario, re-solve each scenario for the rest, and weigh the profits:
+
+    EEV = Σ_s w_s · profit_s(reference plan's periods 1..N fixed, the rest re-planned)
+    VSS = expected profit of the robust plan − EEV   (≥ 0 up to the MIP gaps)
+
+A scenario in which the reference plan's commitments leave no plan makes EEV undefined (NaN)
+and is named: the robust plan is then the only one of the two that works in every scenario.
 """
 
 from __future__ import annotations
@@ -31,7 +51,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
@@ -39,7 +59,15 @@ import pandas as pd
 import scipy.sparse as sp
 
 from formulations.assembly import BuiltModel, build_model
-from solver.analysis.parametric import PlanValues, mark_warm, plan_values, start_vector, warm_start
+from solver.analysis.parametric import (
+    Parameter,
+    PlanValues,
+    apply_parameter,
+    mark_warm,
+    plan_values,
+    start_vector,
+    warm_start,
+)
 from solver.analysis.workers import executor
 from solver.engine.highs import (
     SolveOutcome,
@@ -51,6 +79,7 @@ from solver.engine.highs import (
 )
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
+from solver.engine.progress import ProgressCallback, Reporter
 from solver.engine.results import Result, extract_tables, kpis
 from solver.engine.status import Status
 from solver.io.instance import Instance
@@ -85,6 +114,8 @@ class ScenarioComparison:
     currency: str = "CNY"
     periods: tuple[str, ...] = ()
     lines: list[str] = field(default_factory=list)
+    reference: str = ""  # the scenario whose own plan `commit_cost` commits to
+    committed: CommitCost | None = None  # the reference plan committed for periods 1..commit (with robust)
 
     def rows(self) -> pd.DataFrame:
         """One row per scenario: the metrics of its own optimum (and of the robust plan)."""
@@ -103,15 +134,24 @@ class ScenarioComparison:
                 for k, v in plan_metrics(rob, self.lines).items():
                     if k != "profit":
                         row[f"robust_{k}"] = v
+            if self.committed is not None:
+                committed = self.committed.plans[s]
+                row["reference_committed_profit"] = committed.objective if committed.has_plan else math.nan
             out.append(row)
         return pd.DataFrame(out)
+
+    @property
+    def value_of_stochastic_solution(self) -> float:
+        """The robust plan's expected profit minus that of committing to the reference
+        scenario's own plan (`commit_cost`); NaN without both."""
+        return self.committed.value_of(self.expected_profit) if self.committed is not None else math.nan
 
     def table(self) -> pd.DataFrame:
         """The side-by-side table: one row per metric, one column per scenario."""
         rows = self.rows().set_index("scenario")
         order = [k for k, _ in METRICS] + [f"budget_used:{b}" for b in self.lines]
         if self.robust is not None:
-            order += ["robust_profit", "regret"] + [f"robust_{k}" for k, _ in METRICS[1:]]
+            order += ["robust_profit", "regret", "reference_committed_profit"] + [f"robust_{k}" for k, _ in METRICS[1:]]
         order = ["weight"] + [k for k in order if k in rows.columns]
         side = rows[order].T
         side.index.name = "metric"
@@ -140,67 +180,118 @@ def plan_metrics(result: Result, lines: Sequence[str]) -> dict[str, float]:
     return out
 
 
+# ---------------------------------------------------------------- scenarios made by scaling
+
+
+def reference_scenario(names: Sequence[str]) -> str:
+    """The scenario others are measured against: `base` when compared, else the first."""
+    return "base" if "base" in names else names[0]
+
+
+def scaled_scenario(reference: Instance, name: str, factor: float) -> Instance:
+    """Scenario `name`: `reference`'s demand rows with every quantity × `factor` (module
+    docstring). Refused when demand.csv has rows of `name`, or for a factor that is not a
+    finite number ≥ 0."""
+    if not (math.isfinite(factor) and factor >= 0):
+        raise InputError([Problem("command line", None, "scenarios", f"{name}={factor:g}: the factor is not a number >= 0",
+                                  "NAME=FACTOR with a factor such as 0.85 or 1.15")])
+    if name in reference.scenarios:
+        raise InputError([Problem(reference.source or "demand.csv", None, "scenario",
+                                  f"scenario '{name}' has demand rows of its own: it cannot also be made by scaling "
+                                  f"'{reference.scenario}' by {factor:g}",
+                                  f"a new name for the scaled scenario, e.g. {name}_x{factor:g}")])
+    scaled = apply_parameter(reference, Parameter("demand"), factor)
+    return dataclasses.replace(scaled, scenario=name)
+
+
 # ---------------------------------------------------------------- comparison
 
 
 def compare_scenarios(instances: dict[str, Instance], weights: dict[str, float] | None = None,
                       options: SolveOptions | None = None, robust_commit: int | None = None,
-                      warm: bool = True, jobs: int = 1, scheduler: str | None = None) -> ScenarioComparison:
+                      warm: bool = True, jobs: int = 1, scheduler: str | None = None,
+                      progress: ProgressCallback | None = None) -> ScenarioComparison:
     """Solve every scenario on its own; with `robust_commit` N also the robust plan for the
     first N periods. `instances` maps scenario name -> the instance loaded with that scenario.
 
     With `warm`, the reference scenario (`base`, else the first) is solved first and its setups
     and orders are the MIP start of every other scenario, and the scenarios' own plans that of
-    the robust plan (`kpis["warm_start"]` says which solves used one).
+    the robust plan (`kpis["warm_start"]` says which solves used one). With `robust_commit`,
+    also what committing periods 1..N to the reference scenario's own plan would earn
+    (`commit_cost`, in `committed`).
 
     The solves run here one after the other, or in `jobs` local worker processes, or on the
     Dask cluster at `scheduler` (`solver.analysis.workers`): the reference first, then the
-    other scenarios side by side, then the robust plan; the same solves with the same starts
-    wherever they run. Plans solved elsewhere come back without their model (`built`,
-    `standard_form`, `outcome`: Pyomo and HiGHS objects stay in the worker); their tables,
-    KPIs and plan are complete."""
+    other scenarios side by side, then the robust plan and the commitment's re-solves side by
+    side; the same solves with the same starts wherever they run. Plans solved elsewhere come
+    back without their model (`built`, `standard_form`, `outcome`: Pyomo and HiGHS objects stay
+    in the worker); their tables, KPIs and plan are complete.
+
+    `progress` hears every solve run here, its phases prefixed `scenario NAME:` (and `robust
+    plan:`, `committing to NAME's plan:`); of solves run elsewhere it hears when each is handed
+    out and how many are done (a worker's HiGHS search cannot call back across processes)."""
     options = options or SolveOptions()
     names = list(instances)
     if not names:
         raise InputError([Problem("command line", None, "scenarios", "no scenario to compare")])
     weights = weights or dict.fromkeys(names, 1.0 / len(names))
     t0 = time.perf_counter()
+    report = Reporter(progress, started=t0)
     first = instances[names[0]]
-    ref = "base" if "base" in instances else names[0]
+    ref = reference_scenario(names)
+    commit = robust_commit
     with executor(jobs, scheduler) as pool:
-
-        def run(fn, *args):
-            return fn(*args) if pool is None else pool.submit(fn, *args).result()
-
-        solved = {ref: run(_scenario_plan, instances[ref], options, None, pool is not None)}
+        remote = pool is not None
+        solved = {ref: _run_part(pool, report, f"scenario {ref}", _scenario_plan, instances[ref], options, None,
+                                 commit, remote)}
         ref_plan = solved[ref].decisions if warm else None
         others = [s for s in names if s != ref]
-        if pool is None:
-            solved |= {s: _scenario_plan(instances[s], options, ref_plan, False) for s in others}
-        else:
-            futures = {s: pool.submit(_scenario_plan, instances[s], options, ref_plan, True) for s in others}
-            solved |= {s: f.result() for s, f in futures.items()}
+        if not remote:
+            solved |= {s: _scenario_plan(instances[s], options, ref_plan, None, False,
+                                         report.part(f"scenario {s}")) for s in others}
+        elif others:
+            report("solving the scenarios", f"{', '.join(others)} in worker processes", done=0, total=len(others))
+            futures = {s: pool.submit(_scenario_plan, instances[s], options, ref_plan, None, True) for s in others}
+            for k, s in enumerate(others, start=1):
+                solved[s] = futures[s].result()
+                report("solving the scenarios", f"scenario {s} solved", done=k, total=len(others))
         plans = {s: solved[s].result for s in names}
         lines = list(first.tables["budget_lines"]["line"])
         comp = ScenarioComparison(scenarios=names, weights=weights, plans=plans, currency=first.currency,
-                                  periods=first.periods, lines=lines)
-        if robust_commit is not None:
+                                  periods=first.periods, lines=lines, reference=ref)
+        if commit is not None:
             starts = {s: solved[s].decisions for s in names} if warm else None
-            rob = run(_robust_plan_task, instances, weights, robust_commit, options, starts, pool is not None)
-    if robust_commit is not None:
-        comp.robust, comp.commit = rob.plans, robust_commit
-        comp.robust_status, comp.robust_message = str(rob.status), rob.message
-        comp.expected_profit = rob.expected_profit
+            committed = solved[ref].committed
+            if not remote:
+                rob = robust_plan(instances, weights, commit, options, start_plans=starts,
+                                  progress=report.part("robust plan"))
+                if committed is not None:
+                    comp.committed = _commit_cost(instances, weights, commit, committed, options,
+                                                  progress=report.part(f"committing to {ref}'s plan"))
+            else:  # both at once: neither needs the other
+                report("robust plan", "solving in a worker process"
+                       + (f", and committing to {ref}'s plan in another" if committed is not None else ""))
+                rob_future = pool.submit(_robust_plan_task, instances, weights, commit, options, starts, True)
+                cost_future = (pool.submit(_commit_cost_task, instances, weights, commit, committed, options)
+                               if committed is not None else None)
+                rob = rob_future.result()
+                if cost_future is not None:
+                    comp.committed = cost_future.result()
+            comp.robust, comp.commit = rob.plans, commit
+            comp.robust_status, comp.robust_message = str(rob.status), rob.message
+            comp.expected_profit = rob.expected_profit
     comp.seconds = time.perf_counter() - t0
     return comp
 
 
 @dataclass
 class _ScenarioPlan:
-    """A scenario's own plan and its setups and orders (`plan_values`), the start of others."""
+    """A scenario's own plan and its setups and orders (`plan_values`), the start of others;
+    `committed`: its decisions of the committed periods (`committed_decisions`), when asked."""
 
     result: Result
     decisions: PlanValues | None
+    committed: dict[str, dict[tuple, float]] | None = None
 
 
 def portable(result: Result) -> Result:
@@ -209,14 +300,25 @@ def portable(result: Result) -> Result:
     return dataclasses.replace(result, built=None, standard_form=None, outcome=None)
 
 
-def _scenario_plan(inst: Instance, options: SolveOptions, start_plan: PlanValues | None,
-                   remote: bool) -> _ScenarioPlan:
+def _run_part(pool, report: Reporter, label: str, fn, *args):
+    """`fn(*args)` here, hearing `report.part(label)` as its last argument, or in `pool` (the
+    part's start and end reported: a worker cannot call back)."""
+    if pool is None:
+        return fn(*args, report.part(label))
+    report(label, "solving in a worker process")
+    return pool.submit(fn, *args).result()
+
+
+def _scenario_plan(inst: Instance, options: SolveOptions, start_plan: PlanValues | None, commit: int | None,
+                   remote: bool, progress: ProgressCallback | None = None) -> _ScenarioPlan:
     """One scenario solved, from `start_plan`'s setups and orders when given (in a worker
-    process when `remote`: then returned `portable`)."""
+    process when `remote`: then returned `portable`); with `commit`, its decisions of periods
+    1..`commit` too (taken where the model is)."""
     start, columns = warm_start(inst, options, start_plan)
-    result = solve(inst, options, start=start)
+    result = solve(inst, options, start=start, progress=progress)
     mark_warm(result, columns)
-    return _ScenarioPlan(portable(result) if remote else result, plan_values(result))
+    committed = committed_decisions(result, commit) if commit is not None and result.has_plan else None
+    return _ScenarioPlan(portable(result) if remote else result, plan_values(result), committed)
 
 
 def _robust_plan_task(instances: dict[str, Instance], weights: dict[str, float], commit: int,
@@ -227,6 +329,119 @@ def _robust_plan_task(instances: dict[str, Instance], weights: dict[str, float],
     if remote:
         rob = dataclasses.replace(rob, plans={s: portable(r) for s, r in rob.plans.items()}, standard_form=None)
     return rob
+
+
+def _commit_cost_task(instances: dict[str, Instance], weights: dict[str, float], commit: int,
+                      decisions: dict[str, dict[tuple, float]], options: SolveOptions) -> CommitCost:
+    """`commit_cost` of these decisions in a worker process (its plans `portable`)."""
+    cost = _commit_cost(instances, weights, commit, decisions, options)
+    return dataclasses.replace(cost, plans={s: portable(r) for s, r in cost.plans.items()})
+
+
+# ---------------------------------------------------------------- committing to one plan
+
+
+@dataclass
+class CommitCost:
+    """Every scenario re-solved with one plan's periods 1..`commit` fixed (module docstring)."""
+
+    commit: int
+    plans: dict[str, Result]  # each scenario with the committed periods fixed, the rest re-planned
+    weights: dict[str, float]
+    expected_profit: float  # Σ w_s · profit_s; NaN when a scenario has no plan
+    infeasible: list[str] = field(default_factory=list)  # scenarios the commitment leaves without a plan
+    unproven: list[str] = field(default_factory=list)  # scenarios whose re-solve stopped at a limit
+
+    def value_of(self, robust_expected_profit: float) -> float:
+        """The value of the stochastic solution when this is the reference plan committed:
+        the robust plan's expected profit minus this one's (NaN when either is undefined)."""
+        return robust_expected_profit - self.expected_profit
+
+
+def committed_decisions(plan: Result, commit: int) -> dict[str, dict[tuple, float]]:
+    """The production, setup, purchase and order decisions of `plan` for periods 1..`commit`,
+    keyed by component name and index as `hold_decisions` takes them: every variable of the
+    plan's model, those the model fixed itself (no column: a setup that cannot be needed) at
+    their fixed value."""
+    model, sf, values = plan.built.model, plan.standard_form, plan.outcome.values
+    out: dict[str, dict[tuple, float]] = {}
+    for name in FIRST_STAGE:
+        blk, var = name.split(".")
+        chosen = out.setdefault(name, {})
+        for key, v in getattr(getattr(model, blk), var).items():
+            if key[-1] <= commit:
+                j = sf.column_of.get(id(v))
+                chosen[key] = float(values[j]) if j is not None else float(v.value or 0.0)
+    return out
+
+
+def commit_cost(instances: dict[str, Instance], weights: dict[str, float], commit: int, plan: Result,
+                options: SolveOptions | None = None, progress: ProgressCallback | None = None) -> CommitCost:
+    """Every scenario solved with `plan`'s decisions of periods 1..`commit` fixed and the rest
+    re-planned (branch-and-bound, as the robust plan): the expected profit of committing to
+    `plan` (module docstring). The scenario models are those of `robust_plan`
+    (`_scenario_models`), so the robust plan could have chosen the same commitment."""
+    return _commit_cost(instances, weights, commit, committed_decisions(plan, commit), options, progress)
+
+
+def _commit_cost(instances: dict[str, Instance], weights: dict[str, float], commit: int,
+                 decisions: dict[str, dict[tuple, float]], options: SolveOptions | None = None,
+                 progress: ProgressCallback | None = None) -> CommitCost:
+    """`commit_cost` of a plan's committed decisions (`committed_decisions`, taken where the
+    plan's model is: a plan solved in a worker process comes back without it)."""
+    options = replace(options or SolveOptions(), strategy="mip")
+    names = list(instances)
+    _check_same_structure(instances)
+    _check_commit(instances[names[0]], commit)
+    built, sfs = _scenario_models(instances, commit)
+    report = Reporter(progress)
+    plans: dict[str, Result] = {}
+    for s in names:
+        sf = sfs[s]
+        lower, upper = sf.col_lower.copy(), sf.col_upper.copy()
+        for name, chosen in decisions.items():
+            blk, var = name.split(".")
+            for key, v in getattr(getattr(built[s].model, blk), var).items():
+                j = sf.column_of.get(id(v))
+                if j is not None and key in chosen:
+                    value = float(round(chosen[key])) if sf.is_integer[j] else max(chosen[key], 0.0)
+                    lower[j] = upper[j] = value
+        fixed = dataclasses.replace(sf, col_lower=lower, col_upper=upper)
+        plans[s] = solve(instances[s], options, model=(built[s], fixed), progress=report.part(f"scenario {s}"))
+    infeasible = [s for s, r in plans.items() if not r.has_plan]
+    unproven = [s for s, r in plans.items() if r.status == Status.FEASIBLE]
+    expected = math.nan if infeasible else float(sum(weights[s] * r.objective for s, r in plans.items()))
+    return CommitCost(commit=commit, plans=plans, weights=dict(weights), expected_profit=expected,
+                      infeasible=infeasible, unproven=unproven)
+
+
+COMMIT_PLAN_COLUMNS = ["decision", "item", "routing", "period", "t", "quantity", "setup_or_order", "available",
+                       "cost", "budget_line"]
+
+
+def commit_plan(plan: Result, commit: int) -> pd.DataFrame:
+    """The decisions of periods 1..`commit` of `plan` as one table a planner can act on: one
+    row per make (item, routing) or buy (item) with a quantity or a setup/order, in period
+    order. `setup_or_order` is 1 where a setup (make) or an order (buy) is placed; `available`
+    is the period the goods are there; `cost` the variable plus fixed cost; every decision of
+    those periods not listed is zero."""
+    if not plan.has_plan:
+        return pd.DataFrame(columns=COMMIT_PLAN_COLUMNS)
+    made = plan.tables["production"]
+    made = made[(made["t"] <= commit) & ((made["quantity"] > 1e-9) | (made["setup"] > 0.5))]
+    bought = plan.tables["purchases"]
+    bought = bought[(bought["t"] <= commit) & ((bought["quantity"] > 1e-9) | (bought["order_placed"] > 0.5))]
+    rows = pd.concat([
+        pd.DataFrame({"decision": "make", "item": made["item"], "routing": made["routing"], "period": made["period"],
+                      "t": made["t"], "quantity": made["quantity"], "setup_or_order": made["setup"].round().astype(int),
+                      "available": made["available"], "cost": made["variable_cost"] + made["setup_cost"],
+                      "budget_line": made["budget_line"]}),
+        pd.DataFrame({"decision": "buy", "item": bought["item"], "routing": "", "period": bought["period"],
+                      "t": bought["t"], "quantity": bought["quantity"],
+                      "setup_or_order": bought["order_placed"].round().astype(int), "available": bought["arrival"],
+                      "cost": bought["cost"] + bought["order_cost"], "budget_line": bought["budget_line"]}),
+    ], ignore_index=True)
+    return rows.sort_values(["t", "decision", "item", "routing"], kind="stable").reset_index(drop=True)[COMMIT_PLAN_COLUMNS]
 
 
 # ---------------------------------------------------------------- the two-stage robust plan
@@ -295,19 +510,21 @@ def stack(parts: Sequence[tuple[StandardForm, float]], links: Sequence[tuple[int
 
 def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commit: int,
                 options: SolveOptions | None = None,
-                start_plans: dict[str, PlanValues | None] | None = None) -> RobustPlan:
+                start_plans: dict[str, PlanValues | None] | None = None,
+                progress: ProgressCallback | None = None) -> RobustPlan:
     """One plan for the first `commit` periods shared by every scenario (see module docstring).
 
     `start_plans` (each scenario's own plan's setups and orders, `plan_values`) warm-start it: every copy's setups and orders from
     its own plan, those of the committed periods from the first scenario's (the links tie every
-    copy to it)."""
+    copy to it). `progress` hears the search, its objective the expected profit."""
     options = options or SolveOptions()
     names = list(instances)
     _check_same_structure(instances)
     _check_commit(instances[names[0]], commit)
     t0 = time.perf_counter()
-    built: dict[str, BuiltModel] = {s: build_model(inst) for s, inst in instances.items()}
-    sfs = {s: compile_model(b.model) for s, b in built.items()}
+    report = Reporter(progress, started=t0)
+    report("building the scenario models", f"{len(names)} copies, periods 1..{commit} shared")
+    built, sfs = _scenario_models(instances, commit)
     for s in names:
         if not sfs[s].maximize:
             raise ValueError("the plan objective must be a maximisation")
@@ -317,7 +534,7 @@ def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commi
     combined, _ = stack(parts, links)
     build_seconds = time.perf_counter() - t0
     start, start_columns = _robust_start(combined, sfs, offsets, names, commit, start_plans)
-    out = solve_standard_form(combined, options, start=start)
+    out = solve_standard_form(combined, options, start=start, report=report, objective="expected profit")
     plans: dict[str, Result] = {}
     expected = math.nan
     if out.status.has_plan:
@@ -336,6 +553,7 @@ def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commi
             part = SolveOutcome(status=out.status, message=out.message, values=values)
             alloc, alloc_weights = allocation_columns(built[s].model, sf, inst.n)
             minimise_allocation(sf, part, alloc, options, weights=alloc_weights)  # each scenario's own least allocation
+            res.outcome = part
             res.tables = extract_tables(built[s], sf, part.values)
             res.objective = float(sf.cost @ part.values + sf.offset)
             res.kpis.update(objective=res.objective, bound=math.nan)
@@ -345,6 +563,48 @@ def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commi
         plans[s] = res
     return RobustPlan(status=out.status, message=out.message, plans=plans, expected_profit=expected,
                       commit=commit, weights=weights, standard_form=combined)
+
+
+_LINKS = {"production.setup_link": ("production", "y", "x_bound"),
+          "procurement.order_link": ("procurement", "z", "q_bound")}
+
+
+def _scenario_models(instances: dict[str, Instance], commit: int) -> tuple[dict[str, BuiltModel], dict[str, StandardForm]]:
+    """Each scenario's model, compiled, with the big-M of every setup and order link of periods
+    1..`commit` set to the largest any scenario has for it.
+
+    A scenario's big-M is valid for that scenario's optimal plans only (formulations/setup/bigm.py:
+    a larger lot could be cut back): low demand gives small values, and a commitment shared by
+    every scenario, or one scenario's plan committed in another, may need more. A committed lot
+    above every scenario's bound could be cut back in each of them, so the largest is valid for
+    the shared decisions."""
+    built = {s: build_model(inst) for s, inst in instances.items()}
+    widest: dict[tuple[str, tuple], float] = {}
+    for b in built.values():
+        for family, (_blk, _var, bounds) in _LINKS.items():
+            for key, m in getattr(b.ctx.data, bounds).items():
+                if key[-1] <= commit:
+                    widest[(family, key)] = max(widest.get((family, key), -math.inf), m)
+    sfs: dict[str, StandardForm] = {}
+    for s, b in built.items():
+        sf = compile_model(b.model)
+        rows, cols, delta = [], [], []
+        for i, (ref, _kind) in enumerate(sf.rows):
+            family = ref.parent_component().name if ref is not None else ""
+            if family not in _LINKS:
+                continue
+            key = ref.index()
+            blk, var, bounds = _LINKS[family]
+            own, most = getattr(b.ctx.data, bounds).get(key, math.inf), widest.get((family, key), math.inf)
+            j = sf.column_of.get(id(getattr(getattr(b.model, blk), var)[key]))
+            if j is not None and math.isfinite(most) and most > own:
+                rows.append(i)
+                cols.append(j)
+                delta.append(own - most)  # the coefficient −M becomes −(largest M)
+        if rows:
+            sf = dataclasses.replace(sf, A=(sf.A + sp.csc_array((delta, (rows, cols)), shape=sf.A.shape)).tocsc())
+        sfs[s] = sf
+    return built, sfs
 
 
 def _robust_start(combined: StandardForm, sfs: dict[str, StandardForm], offsets: dict[str, int], names: list[str],

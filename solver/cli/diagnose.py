@@ -79,7 +79,7 @@ def run(args) -> int:
         err_console.print(f"prodbudget diagnose: {err}")
         return 2
     inst = load_instance(args.path, scenario=args.scenario)
-    with progress_reporter(enabled=not args.json) as progress:
+    with progress_reporter(enabled=not args.json, currency=inst.currency) as progress:
         diag = diagnose(inst, solve_options(args), progress=progress, deadline=started + args.time_limit,
                         **diag_kwargs)
     if args.json:

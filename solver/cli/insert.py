@@ -37,6 +37,7 @@ from solver.cli.common import (
     solve_options,
     write_outputs,
 )
+from solver.cli.progress import labelled, progress_reporter
 from solver.io.baseline import load_baseline
 from solver.io.loading import load_instance, read_text_table
 from solver.io.problems import InputError, Problem
@@ -138,7 +139,8 @@ def run(args) -> int:
     if args.select:
         if not args.orders:
             raise InputError([Problem("command line", None, None, "--select needs --orders CSV")])
-        sel = select_orders(inst, baseline, orders, **kw)
+        with progress_reporter(enabled=not args.json, currency=inst.currency) as progress:
+            sel = select_orders(inst, baseline, orders, progress=progress, **kw)
         if (args.out or args.xlsx) and sel.plan is not None:
             extra = {"orders": sel.orders}
             write_outputs(args.out, _filler(sel.tables, sel.to_json(), extra, args.csv_safe), args.xlsx,
@@ -149,7 +151,9 @@ def run(args) -> int:
         else:
             _render_selection(sel, inst.currency, make_console())
         return 0 if sel.plan is not None else 1
-    answers = [evaluate_order(inst, baseline, o, verify=args.verify, **kw) for o in orders]
+    with progress_reporter(enabled=not args.json, currency=inst.currency) as progress:
+        answers = [evaluate_order(inst, baseline, o, verify=args.verify, progress=labelled(progress, k, len(orders)), **kw)
+                   for k, o in enumerate(orders, start=1)]
     if args.out or args.xlsx:
         if len(answers) == 1:
             a = answers[0]

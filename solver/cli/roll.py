@@ -29,6 +29,7 @@ from solver.cli.common import (
     write_outputs,
 )
 from solver.cli.diagnose import render as render_diagnosis
+from solver.cli.progress import progress_reporter
 from solver.io.baseline import load_baseline
 from solver.io.loading import load_instance
 from solver.io.writers import check_outputs, result_filler, to_jsonable
@@ -67,8 +68,9 @@ def run(args) -> int:
     baseline = load_baseline(args.baseline, inst)
     from_t = period_index(inst, args.from_period)
     actuals = read_actuals(args.actuals, inst, from_t)
-    res = roll(inst, baseline, actuals, from_t, freeze=args.freeze, change_penalty=args.change_penalty,
-               options=solve_options(args), warm=not args.cold)
+    with progress_reporter(enabled=not args.json, currency=inst.currency) as progress:
+        res = roll(inst, baseline, actuals, from_t, freeze=args.freeze, change_penalty=args.change_penalty,
+                   options=solve_options(args), warm=not args.cold, progress=progress)
     if (args.out or args.xlsx) and res.has_plan:
         from solver.io.workbook import result_workbook_for
 

@@ -20,6 +20,7 @@ from solver.cli.common import (
     solve_options,
     write_outputs,
 )
+from solver.cli.progress import progress_reporter
 from solver.engine.pipeline import solve
 from solver.engine.sensitivity import DEFAULT_MEASURED
 from solver.engine.status import Status
@@ -55,16 +56,12 @@ def run(args) -> int:
     check_outputs([(args.out, "--out", True), (args.xlsx, "--xlsx", False)],
                   inputs=[input_location(args.path)], force=args.force)
     inst = load_instance(args.path, scenario=args.scenario)
-    result = solve(inst, solve_options(args, sensitivity=args.sensitivity))
+    with progress_reporter(enabled=not args.json, currency=inst.currency) as progress:
+        result = solve(inst, solve_options(args, sensitivity=args.sensitivity), progress=progress)
     shown = not args.json or args.out or args.xlsx  # --json alone prints the KPIs, not the limits
     if result.sensitivity is not None and args.measure > 0 and shown:  # before the tables are written
-        from solver.cli.progress import progress_reporter
-
-        phase = "valuing the top limits by re-solving"
-        with progress_reporter(enabled=not args.json) as progress:
-            progress(phase)
-            seconds = measure_limits(result, solve_options(args), top=args.measure, jobs=args.jobs,
-                                     progress=lambda done, total: progress(phase, f"{done} of {total} re-solved"))
+        with progress_reporter(enabled=not args.json, currency=inst.currency) as progress:
+            seconds = measure_limits(result, solve_options(args), top=args.measure, jobs=args.jobs, progress=progress)
         result.kpis["limits_seconds"] = seconds
     comparison = None
     if args.compare_sequential and result.has_plan:
@@ -78,9 +75,8 @@ def run(args) -> int:
     diagnosis = None
     if result.status == Status.INFEASIBLE:  # say what to relax, not just "infeasible"
         from solver.analysis.diagnosis import diagnose
-        from solver.cli.progress import progress_reporter
 
-        with progress_reporter(enabled=not args.json) as progress:
+        with progress_reporter(enabled=not args.json, currency=inst.currency) as progress:
             diagnosis = diagnose(inst, solve_options(args), result=result, progress=progress,
                                  deadline=started + args.time_limit)
         result.kpis["diagnosis"] = diagnosis.to_dict()

@@ -77,7 +77,7 @@ def run(args) -> int:
         options = solve_options(args)
         df = sweep(args.path, str(param), values, options, scenario=args.scenario, jobs=args.jobs,
                    warm=args.warm, refine=args.refine, scheduler=args.scheduler,
-                   progress=lambda done, total: bar.update(task, completed=done, total=total))
+                   progress=lambda event: bar.update(task, completed=event.done, total=event.total))
     today = base_value(inst, param)
     breaks = breakpoint_table(df, options.gap)
 

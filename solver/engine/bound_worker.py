@@ -219,6 +219,9 @@ class BackgroundBound(_Child):
         """The latest dual bound the child published (nan before its root LP)."""
         return self._bound.value
 
+    def running(self) -> bool:
+        return self._proc.is_alive()
+
     def wait(self, until: float) -> None:
         """Let the child work until `until` (perf_counter), unless it finishes first."""
         self._proc.join(max(until - time.perf_counter(), 0.0))

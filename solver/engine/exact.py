@@ -24,6 +24,7 @@ from solver.engine.highs import (
     version,
 )
 from solver.engine.options import SolveOptions
+from solver.engine.progress import Reporter
 from solver.engine.results import Result, extract_tables, kpis
 from solver.engine.sensitivity import compute_sensitivity
 from solver.engine.status import Status
@@ -44,24 +45,28 @@ def build(inst: Instance, options: SolveOptions, extensions: Sequence[Extension]
 
 
 def solve_exact(inst: Instance, options: SolveOptions, extensions: Sequence[Extension] = (),
-                start: np.ndarray | None = None, plan: np.ndarray | None = None, model=None) -> Result:
+                start: np.ndarray | None = None, plan: np.ndarray | None = None, model=None,
+                report: Reporter | None = None) -> Result:
     """Build (unless `model` = (built, sf) is given, built with these extensions) and solve by
-    branch-and-bound; `start`/`plan` as in `solver.solve`."""
+    branch-and-bound; `start`/`plan` as in `solver.solve`; `report` hears the search."""
     if model is not None:
         built, sf = model
-        return solve_built(inst, options, built, sf, 0.0, 0.0, start=start, plan=plan)
+        return solve_built(inst, options, built, sf, 0.0, 0.0, start=start, plan=plan, report=report)
     t0 = time.perf_counter()
+    if report:
+        report("building the model")
     try:
         built, sf, build_seconds, blocks_seconds = build(inst, options, extensions)
     except UnboundedOrderError as err:
         return no_plan(inst, Status.UNBOUNDED, str(err), options, time.perf_counter() - t0)
-    return solve_built(inst, options, built, sf, build_seconds, blocks_seconds, start=start, plan=plan)
+    return solve_built(inst, options, built, sf, build_seconds, blocks_seconds, start=start, plan=plan, report=report)
 
 
 def solve_built(inst: Instance, options: SolveOptions, built, sf, build_seconds: float, blocks_seconds: float,
-                start: np.ndarray | None = None, plan: np.ndarray | None = None, progress=None) -> Result:
+                start: np.ndarray | None = None, plan: np.ndarray | None = None,
+                report: Reporter | None = None) -> Result:
     """The exact route on a compiled model: HiGHS, polish, least allocation, tables, KPIs.
-    `progress(phase, detail)`: see `solver.engine.pipeline.solve`."""
+    `report` hears HiGHS's search (solver/engine/progress.py); the caller reports the end."""
     cut_report = None
     if plan is not None and len(plan) == sf.num_cols:
         out = given_plan(sf, plan)
@@ -69,11 +74,11 @@ def solve_built(inst: Instance, options: SolveOptions, built, sf, build_seconds:
         t0 = time.perf_counter()
         cuts, cut_report = root_cut_loop(sf, built, options, CUT_SHARE * options.time_limit)
         left = max(options.time_limit - (time.perf_counter() - t0), 1.0)
-        out = solve_standard_form(sf, replace(options, time_limit=left), start=start, progress=progress,
+        out = solve_standard_form(sf, replace(options, time_limit=left), start=start, report=report,
                                   mip=with_rows(sf, cuts))
         out.solve_seconds += cut_report.seconds
     else:
-        out = solve_standard_form(sf, options, start=start, progress=progress)
+        out = solve_standard_form(sf, options, start=start, report=report)
     base_kpis = {
         "instance": inst.source,
         "name": inst.name,
@@ -108,8 +113,8 @@ def solve_built(inst: Instance, options: SolveOptions, built, sf, build_seconds:
     if not out.status.has_plan:
         result.kpis.update(objective=math.nan, bound=math.nan, gap=math.nan)
         return result
-    if progress is not None:
-        progress("extracting the plan", "")
+    if report:
+        report("extracting the plan")
     alloc_cols, alloc_weights = allocation_columns(built.model, sf, inst.n)
     t1 = time.perf_counter()
     # the last period's loan costs nothing (no interest on λ[n]): keep it to what cash needs

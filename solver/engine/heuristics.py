@@ -63,6 +63,7 @@ from solver.engine.highs import (
     within_gap,
 )
 from solver.engine.options import LARGE_ROWS, SolveOptions
+from solver.engine.progress import REPORT_SECONDS, Reporter, relative_gap
 from solver.engine.results import Result
 from solver.engine.status import Status
 from solver.io.instance import Instance
@@ -109,6 +110,13 @@ class _Subproblems:
         self.int_cols = np.flatnonzero(sf.is_integer)
         self.log: list[tuple[str, str, str, float, float, float]] = []
         self.trace = None  # optional callable(step) for progress (benchmarks)
+        self.report: Reporter | None = None  # hears each step, with the best plan and bound so far
+        self.incumbent = self.bound = math.nan
+
+    def best(self, incumbent: float, bound: float) -> None:
+        """The whole model's best plan (objective) and proven bound so far, for `report`."""
+        self.incumbent = incumbent if math.isfinite(incumbent) else math.nan
+        self.bound = bound if math.isfinite(bound) else math.nan
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -129,6 +137,9 @@ class _Subproblems:
         opts = replace(self.options, time_limit=max(seconds, 0.5), gap=max(gap, self.options.gap), polish=True,
                        sensitivity=False, strategy="mip")
         t0 = time.perf_counter()
+        if self.report:
+            self.report(phase, f"window {window}", incumbent=self.incumbent, bound=self.bound,
+                        gap=relative_gap(self.incumbent, self.bound), maximize=self.sf.maximize)
         out = solve_standard_form(sub, opts, start=start)
         self.log.append((phase, window, str(out.status), out.objective, out.bound, time.perf_counter() - t0))
         if self.trace:
@@ -137,20 +148,23 @@ class _Subproblems:
 
 
 def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, extensions: Sequence[Extension] = (),
-                         window: int | None = None, trace=None, model=None) -> Result:
+                         window: int | None = None, trace=None, model=None, report: Reporter | None = None) -> Result:
     """Relax-and-fix + fix-and-optimize within `options.time_limit`; see the module docstring.
 
     `window`: periods per relax-and-fix window (default: about n/4, at least 2); `trace`: a
     callable that receives each step's log tuple as it finishes (progress for benchmarks);
-    `model`: (BuiltModel, StandardForm) of these extensions, compiled from rows, if built already.
+    `model`: (BuiltModel, StandardForm) of these extensions, compiled from rows, if built already;
+    `report` hears each step with the whole plan's best objective and bound so far.
     """
     options = options or SolveOptions()
+    report = report or Reporter()
     t_start = time.perf_counter()
     deadline = t_start + options.time_limit
     all_ext = [*extensions, *formulation_extensions(options.formulation)]
     base = replace(options, strategy="mip", formulation="bigm")  # formulation rows come in all_ext
 
     if model is None:
+        report("building the model")
         built = build_model(inst, all_ext, materialize=False)  # rows compiled straight to arrays
         sf = compile_model(built.model)
     else:
@@ -160,15 +174,16 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
 
     if sf.num_integers == 0:
         return solve_exact(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext,
-                           model=(built, sf))
+                           model=(built, sf), report=report)
 
     if sf.num_rows > LARGE_ROWS:
-        incumbent, bound, log, exact = _lp_guided(sf, base, deadline - final_reserve, trace)
+        incumbent, bound, log, exact = _lp_guided(sf, base, deadline - final_reserve, trace, report)
         return _finish(inst, (built, sf), base, options, all_ext, incumbent, bound, log, build_seconds, t_start,
-                       deadline, exact=exact)
+                       deadline, exact=exact, report=report)
 
     sub = _Subproblems(sf, base, deadline - final_reserve)
     sub.trace = trace
+    sub.report = report
     if trace:
         trace(("build", "", "", math.nan, math.nan, build_seconds))
     maximize = sf.maximize
@@ -203,6 +218,7 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
         out = sub.run("relax-and-fix", f"t{lo}-{hi}", binary, fixed, values, slice_s)
         if first and out.status.has_plan and math.isfinite(out.bound):
             bound = tighter(bound, out.bound)  # nothing fixed: a relaxation of the whole MIP
+            sub.best(inc_obj, bound)
         first = False
         if not out.status.has_plan:
             if out.status == Status.INFEASIBLE or hi >= n:
@@ -214,6 +230,7 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
         fixed |= now_fixed
         if hi >= n:
             incumbent, inc_obj = out.values.copy(), out.objective
+            sub.best(inc_obj, bound)
         lo = hi + 1
 
     # --- 2. fix-and-optimize ----------------------------------------------------------
@@ -230,6 +247,7 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
             out = sub.run("fix-and-optimize", name, free, fx, incumbent, slice_s, start=incumbent)
             if out.status.has_plan and better(out.objective, inc_obj + (1e-7 * abs(inc_obj) if maximize else -1e-7 * abs(inc_obj))):
                 incumbent, inc_obj = out.values.copy(), out.objective
+                sub.best(inc_obj, bound)
                 stale = 0
             else:
                 stale += 1
@@ -246,11 +264,11 @@ def solve_with_heuristic(inst: Instance, options: SolveOptions | None = None, ex
             incumbent, inc_obj = out.values.copy(), out.objective
 
     return _finish(inst, (built, sf), base, options, all_ext, incumbent, bound, sub.log, build_seconds, t_start,
-                   deadline)
+                   deadline, report=report)
 
 
 def _finish(inst, model, base, options, all_ext, incumbent, bound, log, build_seconds, t_start, deadline,
-            exact: bool = False) -> Result:
+            exact: bool = False, report: Reporter | None = None) -> Result:
     """The plan as a Result: every integer fixed at the incumbent and the LP re-solved, on the
     model already built (`model` = (BuiltModel, StandardForm); the integers are fixed by their
     column bounds, not by building the model again: at 400 × 24 a build is 2 s).
@@ -260,9 +278,11 @@ def _finish(inst, model, base, options, all_ext, incumbent, bound, log, build_se
     At 1,000 × 24 the cold fixed-integer LP took longer than the whole dive."""
     built, sf = model
     maximize = sf.maximize
+    report = report or Reporter()
     if incumbent is None:
+        report("solving the whole model", "the heuristic found no plan")
         result = solve_exact(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext,
-                             model=model)
+                             model=model, report=report)
         result.kpis.update(strategy="relax-and-fix", heuristic=list(log),
                            heuristic_message="the heuristic found no plan: the whole MIP was run instead")
         lp = next((step for step in log if step[0] == "lp relaxation"), None)
@@ -272,6 +292,7 @@ def _finish(inst, model, base, options, all_ext, incumbent, bound, log, build_se
             result.kpis["message"] = result.message
         return result
     final = replace(base, time_limit=max(deadline - time.perf_counter(), 10.0))
+    report("re-solving the plan's LP", "every setup and order fixed at the best plan's")
     if exact and not options.sensitivity:
         result = solve_exact(inst, final, extensions=all_ext, plan=incumbent, model=model)
     else:
@@ -301,7 +322,7 @@ def _finish(inst, model, base, options, all_ext, incumbent, bound, log, build_se
     return result
 
 
-def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
+def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace, progress: Reporter | None = None):
     """Large plans: a plan built from LPs, beside the whole MIP run for its bound.
 
     HiGHS stays in its root cut loop on these models for minutes without a plan, even with the
@@ -327,12 +348,26 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
     better = (lambda a, b: a > b) if maximize else (lambda a, b: a < b)
     one = replace(options, threads=1)
     background: BackgroundBound | None = None
+    progress = progress or Reporter()
+    best = {"incumbent": math.nan, "bound": math.nan}  # the whole model's, for `progress`
+
+    def tell(phase: str, detail: str = "") -> None:
+        published = background.published if background is not None else math.nan
+        bounds = [b for b in (best["bound"], published) if math.isfinite(b)]
+        bound = (min(bounds) if maximize else max(bounds)) if bounds else math.nan
+        progress(phase, detail, incumbent=best["incumbent"], bound=bound, gap=relative_gap(best["incumbent"], bound),
+                 maximize=maximize)
 
     def note(phase, window_name, status, obj, bound, seconds):
         nonlocal background
         log.append((phase, window_name, status, obj, bound, seconds))
         if trace:
             trace(log[-1])
+        if phase == "lp relaxation" and math.isfinite(bound):
+            best["bound"] = bound
+        elif phase == "plan" and math.isfinite(obj):
+            best["incumbent"] = obj
+        tell("LP dive" if phase != "bound" else "bound", f"{phase}: {window_name}")
         if phase == "lp relaxation" and status == "optimal" and background is None:
             left = deadline - time.perf_counter()
             if bound_worth_starting(left, seconds):
@@ -357,7 +392,11 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace):
         # dive plan, time is kept for a fixed-integer LP of HiGHS's (about half the relaxation)
         lp_seconds = lp[5] if lp is not None else 0.0
         if background is not None:
-            background.wait(deadline - STOP_GRACE - (0.0 if exact else 0.5 * lp_seconds))
+            until = deadline - STOP_GRACE - (0.0 if exact else 0.5 * lp_seconds)
+            while progress and time.perf_counter() < until and background.running():  # the bound as it moves
+                background.wait(min(until, time.perf_counter() + REPORT_SECONDS))
+                tell("proving the bound", "the whole model in a background process")
+            background.wait(until)
     except BaseException:  # an interrupt: the child goes now, without its report
         if background is not None:
             background.kill()

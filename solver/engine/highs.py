@@ -22,6 +22,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from solver.engine.bound_worker import highs_lp, quiet_highs
 from solver.engine.options import SolveOptions
+from solver.engine.progress import REPORT_SECONDS, Reporter, relative_gap
 from solver.engine.status import Status
 
 _MS = highspy.HighsModelStatus
@@ -365,64 +366,68 @@ def split_dense_rows(sf: StandardForm, limit: int = DENSE_ROW, chunk_size: int =
     return SplitRows(split, chunk_rows)
 
 
-# seconds between two progress reports of a running solve (the web workspace shows them live)
-PROGRESS_SECONDS = 1.0
+class SearchWatch:
+    """Incumbent, bound and gap of a running HiGHS solve, reported as `Progress` events from the
+    thread that waits for HiGHS (solver/engine/progress.py).
 
+    HiGHS calls `seen` from its own thread on every improving solution and interrupt check; it
+    only stores two numbers, converted from the user-scaled objective HiGHS's callbacks see
+    (× 2^−(user_bound_scale + user_objective_scale), as solver/engine/bound_worker.py does for
+    the background bound). `poll`, called by `run` every tenth of a second, reports at once on
+    a better incumbent and otherwise every REPORT_SECONDS (an LP reports its time only);
+    `finish` reports where HiGHS ended, from its info (user units; also when presolve alone
+    solved the model and no callback came)."""
 
-@dataclass(frozen=True)
-class MipProgress:
-    """Where a running solve stands: the best plan's objective so far (`incumbent`, nan until
-    HiGHS has one), the proven `bound`, their relative `gap`, and the `seconds` HiGHS has run.
-    Passed as the detail of `progress("solving", MipProgress(...))`; `str()` is the sentence."""
-
-    seconds: float
-    incumbent: float = math.nan
-    bound: float = math.nan
-    gap: float = math.nan
-
-    def __str__(self) -> str:
-        found = f"best plan {self.incumbent:,.0f}" if math.isfinite(self.incumbent) else "no plan yet"
-        bound = f", bound {self.bound:,.0f}" if math.isfinite(self.bound) else ""
-        gap = f", gap {self.gap:.2%}" if math.isfinite(self.gap) else ""
-        return f"{found}{bound}{gap}; {self.seconds:.0f} s"
-
-
-class _MipWatch:
-    """Reads incumbent and bound in HiGHS's interrupt callback (HiGHS's thread: two floats are
-    stored, nothing that can raise) and reports them from the waiting thread every
-    PROGRESS_SECONDS (`run(h, poll=watch.report)`)."""
-
-    def __init__(self, progress, scaling: dict[str, int], interval: float = PROGRESS_SECONDS):
-        self.progress, self.interval = progress, interval
-        # the callback sees the scaled objective: costs times 2^objective_scale, columns times 2^bound_scale
-        self.unscale = 2.0 ** -(scaling.get("user_bound_scale", 0) + scaling.get("user_objective_scale", 0))
+    def __init__(self, h: highspy.Highs, report: Reporter, phase: str, maximize: bool, mip: bool,
+                 objective: str = "profit", in_money: bool = True):
+        self.report, self.phase, self.maximize, self.objective = report, phase, maximize, objective
+        self.in_money, self.mip = in_money, mip
+        self.unscale = 2.0 ** -sum(int(h.getOptionValue(name)[1]) for name in _USER_SCALES)
         self.incumbent = self.bound = math.nan
-        self.started = self.reported = time.perf_counter()
+        self.sent_incumbent = math.nan
+        self.sent_at = -math.inf
+        if mip:
+            h.cbMipImprovingSolution.subscribe(self.seen)
+            h.cbMipInterrupt.subscribe(self.seen)
 
-    def seen(self, e) -> None:
+    def seen(self, e) -> None:  # HiGHS's thread: store two floats, nothing that can raise
         primal, dual = e.data_out.mip_primal_bound, e.data_out.mip_dual_bound
-        self.incumbent = primal * self.unscale if abs(primal) < 1e30 else math.nan
-        self.bound = dual * self.unscale if abs(dual) < 1e30 else math.nan
+        if abs(primal) < 1e20:
+            self.incumbent = primal * self.unscale
+        if abs(dual) < 1e20:
+            self.bound = dual * self.unscale
 
-    def report(self, force: bool = False) -> None:
+    def poll(self, force: bool = False) -> None:
+        """Report if due (`force`: now)."""
         now = time.perf_counter()
-        if not force and now - self.reported < self.interval:
+        incumbent = self.incumbent
+        better = math.isfinite(incumbent) and incumbent != self.sent_incumbent
+        if not (force or better or now - self.sent_at >= REPORT_SECONDS):
             return
-        self.reported = now
-        gap = (abs(self.bound - self.incumbent) / max(abs(self.incumbent), 1e-9)
-               if math.isfinite(self.incumbent) and math.isfinite(self.bound) else math.nan)
-        self.progress("solving", MipProgress(now - self.started, self.incumbent, self.bound, gap))
+        self.sent_incumbent, self.sent_at = incumbent, now
+        self.report(self.phase, incumbent=incumbent, bound=self.bound, gap=relative_gap(incumbent, self.bound),
+                    objective=self.objective, maximize=self.maximize, money=self.in_money)
+
+    def finish(self, h: highspy.Highs) -> None:
+        end = h.getInfo()
+        if end.primal_solution_status == highspy.kSolutionStatusFeasible:
+            self.incumbent = end.objective_function_value
+            bound = end.mip_dual_bound if self.mip else end.objective_function_value
+            self.bound = bound if abs(bound) < 1e20 else math.nan
+        self.poll(force=True)
 
 
 def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarray | None = None,
-                        progress=None, mip: StandardForm | None = None) -> SolveOutcome:
-    """Solve `sf` (MIP, then the polish LP). `progress(phase, detail)`, if given, hears
-    `("solving", MipProgress)` every PROGRESS_SECONDS while HiGHS works. `mip`: the model HiGHS
-    is given instead, `sf` with valid rows appended (the root cut loop's, solver/engine/cuts.py);
-    the plan, its polish and its duals are `sf`'s."""
+                        report: Reporter | None = None, mip: StandardForm | None = None,
+                        objective: str = "profit", in_money: bool = True) -> SolveOutcome:
+    """Solve `sf` (MIP, then the polish LP), from the MIP `start` if given. `report` hears the
+    search as it moves (`SearchWatch`); `objective` names what the model's objective measures
+    in those events (`in_money`: currency, else units). `mip`: the model HiGHS is given instead,
+    `sf` with valid rows appended (the root cut loop's, solver/engine/cuts.py); the plan, its
+    polish and its duals are `sf`'s."""
     t_begin = time.perf_counter()
     h = new_highs(options)
-    scaling = set_scaling(h, sf)
+    set_scaling(h, sf)
     given = sf if mip is None else mip
     split = split_dense_rows(given, DENSE_ROW, CHUNK) if sf.num_integers else None  # LPs are not slowed by long rows
     if split is not None:
@@ -435,21 +440,14 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
         sol.col_value = list(start if split is None else split.extend(np.asarray(start, dtype=float)))
         sol.value_valid = True
         h.setSolution(sol)
-    watch = None
-    if progress is not None:
-        watch = _MipWatch(progress, scaling)
-        if sf.num_integers:
-            h.cbMipInterrupt.subscribe(watch.seen)
-        watch.report(force=True)
+    watch = SearchWatch(h, report, "solving", sf.maximize, sf.num_integers > 0, objective, in_money) if report else None
+    if watch is not None:
+        watch.poll(force=True)
     t0 = time.perf_counter()
-    run(h, poll=watch.report if watch is not None else None)
+    run(h, poll=watch.poll if watch is not None else None)
     seconds = time.perf_counter() - t0
-    if watch is not None:  # where HiGHS ended, in the user's units (also when presolve alone solved it)
-        end = h.getInfo()
-        if end.primal_solution_status == highspy.kSolutionStatusFeasible:
-            watch.incumbent = end.objective_function_value
-            watch.bound = end.mip_dual_bound if sf.num_integers else end.objective_function_value
-        watch.report(force=True)
+    if watch is not None:
+        watch.finish(h)
     ms = h.getModelStatus()
     info = h.getInfo()
     has_plan = info.primal_solution_status == highspy.kSolutionStatusFeasible
@@ -482,6 +480,8 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
         out.col_duals = np.array(sol.col_dual, dtype=float)
         out.highs = h
     elif options.polish:
+        if report:
+            report("polishing the plan", "integers rounded and fixed, the LP re-solved")
         _polish(sf, options, out)
         left = options.time_limit - (time.perf_counter() - t_begin)
         if start is not None and ms == _MS.kOptimal and out.status == Status.FEASIBLE and left > 0:
@@ -489,7 +489,8 @@ def solve_standard_form(sf: StandardForm, options: SolveOptions, start: np.ndarr
             # incumbent (its presolve mis-values it), the plan returned is outside the gap.
             # Re-solve without the start in the time left, as a cold solve would, and keep
             # the better plan; its status is rechecked like any other.
-            cold = solve_standard_form(sf, SolveOptions(**{**options.__dict__, "time_limit": left}), mip=mip)
+            cold = solve_standard_form(sf, SolveOptions(**{**options.__dict__, "time_limit": left}), report=report,
+                                       mip=mip, objective=objective, in_money=in_money)
             cold.solve_seconds += out.solve_seconds
             cold.polish_seconds += out.polish_seconds
             better = cold.status.has_plan and (cold.objective >= out.objective if sf.maximize

@@ -114,6 +114,34 @@ def validate(path: str | Path, scenario: str = "base") -> list[Problem]:
     return problems
 
 
+def load_scenarios(path: str | Path, scenarios: Iterable[str], hint: str = "") -> dict[str, Instance]:
+    """Several demand scenarios of one instance, for comparing them: scenario name -> Instance.
+
+    As `load_instance` for each, except that a scenario without demand rows of its own is an
+    error (comparing an empty market is a typo or a scenario still to be written; `hint`, with
+    `{name}` for the scenario, says how else one can be had), and that the problems of the
+    files all scenarios share are reported once: every error of every scenario at once
+    (`InputError`), each warning logged once."""
+    names = list(dict.fromkeys(scenarios))
+    contexts = {s: _validate(Path(path), s, require_scenario=True, scenario_hint=hint) for s in names}
+    problems: dict[tuple, Problem] = {}
+    for ctx in contexts.values():
+        for p in ctx.rep.problems:
+            problems.setdefault((p.file, p.row, p.column, p.message, p.severity), p)
+    if any(p.is_error for p in problems.values()):
+        raise InputError(list(problems.values()))
+    out: dict[str, Instance] = {}
+    for s, ctx in contexts.items():
+        out[s] = _complete(ctx, str(path))
+        for p in _check_lot_bounds(ctx, out[s]):
+            problems.setdefault((p.file, p.row, p.column, p.message, p.severity), p)
+    if any(p.is_error for p in problems.values()):
+        raise InputError(list(problems.values()))
+    for p in problems.values():
+        log.warning("%s", p)
+    return out
+
+
 def scenario_weights(path: str | Path, scenarios: Iterable[str]) -> dict[str, float]:
     """Weights of `scenarios` from `instance.toml`'s `[scenarios]` table (`name = weight`),
     normalised to sum 1; equal weights when the table is absent or empty. A compared scenario
@@ -844,6 +872,8 @@ class _Context:
     scenario: str
     settings: dict[str, object] | None
     tables: dict[str, _Table]
+    require_scenario: bool = False  # a scenario without demand rows is an error (comparisons)
+    scenario_hint: str = ""  # how else such a scenario can be had, said with that error
 
     @property
     def periods(self) -> tuple[str, ...] | None:
@@ -877,7 +907,7 @@ class _Context:
         return set(self.df(table)[column].dropna())
 
 
-def _validate(path: Path, scenario: str) -> _Context:
+def _validate(path: Path, scenario: str, require_scenario: bool = False, scenario_hint: str = "") -> _Context:
     rep = _Report()
     src = _read_source(path, rep)
     settings = _parse_settings(src, rep)
@@ -885,7 +915,7 @@ def _validate(path: Path, scenario: str) -> _Context:
     _period_dates(src, periods, rep)
     _demand_from_grid(src, periods, rep)
     tables = {s.name: _convert_table(s, src.tables.get(s.name), src.labels[s.name], rep) for s in TABLES}
-    ctx = _Context(rep, src, scenario, settings, tables)
+    ctx = _Context(rep, src, scenario, settings, tables, require_scenario, scenario_hint)
     for check in _CHECKS:
         check(ctx)
     rep.finish()
@@ -1287,7 +1317,11 @@ def _check_scenario(ctx: _Context) -> None:
         return
     known = sorted(scenarios.unique())
     hint = _did_you_mean(ctx.scenario, known)
-    if hint:
+    if ctx.require_scenario:
+        ctx.rep.add(t.label, None, "scenario", f"no demand rows for scenario '{ctx.scenario}'{hint}",
+                    f"one of the scenarios in the file: {_listing(known)}"
+                    + (f"; {ctx.scenario_hint.replace('{name}', ctx.scenario)}" if ctx.scenario_hint else ""))
+    elif hint:
         ctx.rep.add(t.label, None, "scenario", f"no demand rows for scenario '{ctx.scenario}'{hint}",
                     f"one of the scenarios in the file: {_listing(known)}")
     else:

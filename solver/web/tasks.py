@@ -56,18 +56,22 @@ def solve_options(options: dict, **extra) -> SolveOptions:
 
 
 def _progress_to(report, started: float):
-    """A library `progress(phase, detail)` callback that reports numbers where there are some."""
+    """A library progress callback (`Progress` events, solver/engine/progress.py) that sends each
+    event's fields (`Progress.to_dict()`, unknown numbers left out; `incumbent` None while a
+    search with a bound has no plan yet) and the seconds since the task began (`elapsed`)."""
 
-    def progress(phase: str, detail: object = "") -> None:
-        fields = {"phase": phase, "elapsed": round(time.perf_counter() - started, 3)}
-        for name in ("incumbent", "bound", "gap", "seconds"):
-            if hasattr(detail, name):
-                fields[name] = getattr(detail, name)
-        if isinstance(detail, str) and detail:
-            fields["detail"] = detail
-        report(**fields)
+    def progress(event) -> None:
+        fields = {k: v for k, v in event.to_dict().items() if v is not None}
+        if "bound" in fields and "incumbent" not in fields:
+            fields["incumbent"] = None  # searching, no plan yet
+        report(**fields, elapsed=round(time.perf_counter() - started, 3))
 
     return progress
+
+
+def _say(report, started: float):
+    """`say(phase)`: a phase of the task itself, with its elapsed seconds."""
+    return lambda phase: report(phase=phase, elapsed=round(time.perf_counter() - started, 3))
 
 
 def plan(payload: dict, report) -> dict:
@@ -80,19 +84,19 @@ def plan(payload: dict, report) -> dict:
     from solver.io.writers import result_filler, write_folder_atomically, write_json
 
     started = time.perf_counter()
-    progress = _progress_to(report, started)
+    progress, say = _progress_to(report, started), _say(report, started)
     options = payload["options"]
     inst = load_instance(payload["instance"], scenario=options.get("scenario", "base"))
     result = solve(inst, solve_options(options, sensitivity=True), progress=progress)
     record = {**payload["record"], "status": _status(result.status), "message": result.message,
               "kpis": result.kpis, "currency": inst.currency, "periods": list(inst.periods)}
     if result.status == Status.INFEASIBLE:
-        progress("explaining why no plan exists")
+        say("explaining why no plan exists")
         diagnosis = diagnose(inst, solve_options(options), result=result, progress=progress,
                              deadline=started + float(options.get("time_limit", SolveOptions().time_limit)))
         record["diagnosis"] = diagnosis.to_dict()
     record["seconds"] = time.perf_counter() - started
-    progress("writing the plan")
+    say("writing the plan")
 
     def fill(tmp: Path) -> None:
         if result.has_plan:
@@ -118,6 +122,7 @@ def rush(payload: dict, report) -> dict:
     from solver.io.loading import load_instance
 
     options = payload["options"]
+    started = time.perf_counter()
     report(phase="evaluating the order", elapsed=0.0)
     inst = load_instance(payload["instance"], scenario=options.get("scenario", "base"))
     baseline = load_baseline(payload["baseline"], inst)
@@ -125,7 +130,8 @@ def rush(payload: dict, report) -> dict:
     order = RushOrder(o["product"], float(o["quantity"]), str(o["due"]), o.get("price"), o.get("channel") or None)
     answer = evaluate_order(inst, baseline, order, mode=o.get("mode", "replan"), freeze=int(o.get("freeze", 1)),
                             change_penalty=o.get("change_penalty", _default_penalty()), options=solve_options(options),
-                            protect=bool(o.get("protect", False)), verify=bool(o.get("verify", False)))
+                            protect=bool(o.get("protect", False)), verify=bool(o.get("verify", False)),
+                            progress=_progress_to(report, started))
     return answer.to_json()
 
 
@@ -148,10 +154,8 @@ def limits(payload: dict, report) -> dict:
     result = solve(inst, solve_options(options, sensitivity=True), progress=progress)
     if not result.has_plan or result.sensitivity is None:
         raise ValueError(f"no plan to value limits against: {result.message}")
-    phase = "valuing the top limits by re-solving"
     seconds = measure_limits(result, solve_options(options), top=int(payload.get("measure", 8)), jobs=1,
-                             progress=lambda done, total: report(phase=phase, done=done, total=total,
-                                                                 elapsed=round(time.perf_counter() - started, 3)))
+                             progress=progress)
     lim = result.sensitivity.limits
     return {"objective": result.objective, "label": result.sensitivity.label, "seconds": seconds,
             "currency": inst.currency, "limits": lim.to_dict("records")}
@@ -171,8 +175,7 @@ def sweep(payload: dict, report) -> dict:
     started = time.perf_counter()
     report(phase="sweeping", done=0, total=len(values), elapsed=0.0)
     df = run_sweep(payload["instance"], str(param), values, solve_options(options), scenario=scenario, jobs=1,
-                   progress=lambda done, total: report(phase="sweeping", done=done, total=total,
-                                                       elapsed=round(time.perf_counter() - started, 3)))
+                   progress=_progress_to(report, started))
     return {"parameter": str(param), "currency": inst.currency, "points": df.to_dict("records")}
 
 
@@ -197,11 +200,13 @@ def scenarios(payload: dict, report) -> dict:
 
     path = payload["instance"]
     names = payload.get("scenarios") or list(load_instance(path).scenarios)
+    started = time.perf_counter()
     report(phase="solving the scenarios", total=len(names), elapsed=0.0)
     instances = {s: load_instance(path, scenario=s) for s in names}
     weights = scenario_weights(path, names)
     commit = payload.get("commit")
-    comp = compare_scenarios(instances, weights, solve_options(payload["options"]), commit if payload.get("robust") else None)
+    comp = compare_scenarios(instances, weights, solve_options(payload["options"]), commit if payload.get("robust") else None,
+                             progress=_progress_to(report, started))
     rows = comp.rows().to_dict("records")
     return {"scenarios": comp.scenarios, "weights": comp.weights, "currency": comp.currency,
             "rows": rows, "table": comp.table().to_dict("records"), "robust": comp.robust is not None,
