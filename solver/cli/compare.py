@@ -274,11 +274,11 @@ def render_commit_plan(plan: pd.DataFrame, comp: ScenarioComparison, console: Co
                       "(every one in commit_plan.csv with --out)")
         return
     t = Table(title=f"commit plan: periods 1..{comp.commit}, the same in every scenario")
-    for c in ("period", "decision", "item", "routing", "quantity", "setup/order", "available", "cost"):
-        t.add_column(c, justify="right" if c in ("quantity", "cost") else "left")
+    for c in ("period", "decision", "item", "routing", "quantity", "setup/order", "cost"):  # the rest: the CSV
+        t.add_column(c, justify="right" if c in ("quantity", "cost") else "left", min_width=len(c))
     for r in plan.itertuples(index=False):
         t.add_row(str(r.period), r.decision, str(r.item), str(r.routing), quantity(r.quantity),
-                  "yes" if r.setup_or_order else "no", str(r.available), money(r.cost, comp.currency))
+                  "yes" if r.setup_or_order else "no", money(r.cost, comp.currency))
     console.print(t)
 
 
