@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,9 @@ def check_events(events: list[Progress], result) -> list[Progress]:
         if math.isfinite(e.incumbent):  # every plan found is within the final proven bound
             assert e.incumbent <= result.bound + scale
     found = [e.incumbent for e in search if math.isfinite(e.incumbent)]
-    assert all(b >= a - scale for a, b in zip(found, found[1:])), "the best plan's profit fell"
+    assert all(b >= a - scale for a, b in pairwise(found)), "the best plan's profit fell"
     bounds = [e.bound for e in search if math.isfinite(e.bound)]
-    assert all(b <= a + scale for a, b in zip(bounds, bounds[1:])), "the proven bound loosened"
+    assert all(b <= a + scale for a, b in pairwise(bounds)), "the proven bound loosened"
     json.dumps([e.to_dict() for e in events], allow_nan=False)  # what the web sends through its queue
     return search
 

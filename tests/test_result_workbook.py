@@ -5,6 +5,7 @@ the long ones, carry-over lines' running totals, only limits marked (with a lege
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -206,6 +207,17 @@ def test_roll_compare_and_insert_write_workbooks(tmp_path):
     rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
     assert rows["profit"][1].value == pytest.approx(416) and "¥" in rows["profit"][1].number_format
     assert rows["service_level"][1].number_format == "0.0%"
+    # --robust: the workbook carries the commit plan and the value of the stochastic solution of the folder
+    assert main(["compare", str(scen), "--scenarios", "low,base,high", "--robust", "--out", str(tmp_path / "rob"),
+                 "--xlsx", str(tmp_path / "rob.xlsx")]) == 0
+    wb = openpyxl.load_workbook(tmp_path / "rob.xlsx")
+    assert wb.sheetnames == ["summary", "comparison", "scenarios", "commit plan"]
+    assert wb["commit plan"].max_row - 1 == len(pd.read_csv(tmp_path / "rob" / "commit_plan.csv"))
+    figures = {r[2].value: r[1].value for r in wb["summary"].iter_rows(min_row=4)}
+    summary = json.loads((tmp_path / "rob" / "summary.json").read_text(encoding="utf-8"))
+    assert figures["expected profit the robust plan adds (VSS)"] == pytest.approx(summary["value_of_stochastic_solution"])
+    assert figures["expected profit committing to base's plan"] == pytest.approx(
+        summary["expected_profit_committing_reference"])
 
     rush = TINY / "rush_basic"
     assert main(["solve", str(rush), "--out", str(tmp_path / "rbase")]) == 0

@@ -65,7 +65,8 @@ def test_scenarios_and_robust_plan_elsewhere_are_the_local_ones(cluster, where) 
     weights = scenario_weights(SCENARIOS, NAMES)
     local = compare_scenarios(instances, weights, robust_commit=1)
     kw = {"scheduler": cluster} if where == "cluster" else {"jobs": 2}
-    other = compare_scenarios(instances, weights, robust_commit=1, **kw)
+    events = []
+    other = compare_scenarios(instances, weights, robust_commit=1, progress=events.append, **kw)
     assert {s: other.plans[s].objective for s in NAMES} == pytest.approx({"low": 416, "base": 727, "high": 1076})
     for s in NAMES:
         _same_plan(local.plans[s], other.plans[s])
@@ -73,4 +74,13 @@ def test_scenarios_and_robust_plan_elsewhere_are_the_local_ones(cluster, where) 
         assert other.plans[s].kpis["warm_start"] == local.plans[s].kpis["warm_start"]
     assert other.robust_status == local.robust_status == "optimal"
     assert other.expected_profit == pytest.approx(local.expected_profit, rel=1e-9)
+    # committing to base's own plan, its decisions taken where base was solved, re-solved elsewhere
+    assert other.committed.expected_profit == pytest.approx(local.committed.expected_profit, rel=1e-9)
+    assert other.committed.infeasible == local.committed.infeasible
+    for s in NAMES:
+        _same_plan(local.committed.plans[s], other.committed.plans[s])
+    # what happens elsewhere is reported as it is handed out and comes back (no HiGHS callback crosses)
+    counted = [(e.done, e.total) for e in events if e.phase == "solving the scenarios"]
+    assert counted[0] == (0, len(NAMES) - 1) and counted[-1] == (len(NAMES) - 1, len(NAMES) - 1)
+    assert any(e.phase == "robust plan" for e in events)
     pd.testing.assert_frame_equal(local.rows(), other.rows())

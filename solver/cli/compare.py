@@ -179,7 +179,7 @@ def comparison_workbook(comp: ScenarioComparison, money: str = "auto"):
                  "expected profit (robust plan)": comp.expected_profit}
         if comp.committed is not None:
             kpis |= {f"expected profit committing to {comp.reference}'s plan": comp.committed.expected_profit,
-                     "value of the stochastic solution": comp.value_of_stochastic_solution}
+                     "expected profit the robust plan adds (VSS)": comp.value_of_stochastic_solution}
         if robust_has_plan(comp):
             tables["commit plan"] = commit_plan(comp.robust[comp.scenarios[0]], comp.commit)
     return tables_workbook("prodbudget · demand scenarios side by side", tables, kpis, money,

@@ -365,9 +365,10 @@ def _lp_guided(sf: StandardForm, options: SolveOptions, deadline: float, trace, 
             trace(log[-1])
         if phase == "lp relaxation" and math.isfinite(bound):
             best["bound"] = bound
-        elif phase == "plan" and math.isfinite(obj):
-            best["incumbent"] = obj
-        tell("LP dive" if phase != "bound" else "bound", f"{phase}: {window_name}")
+        elif (phase in ("plan", "fix-and-optimize") and math.isfinite(obj)
+              and not (math.isfinite(best["incumbent"]) and not better(obj, best["incumbent"]))):
+            best["incumbent"] = obj  # the dive's plan, or a window that improved it
+        tell(phase if phase in ("bound", "fix-and-optimize") else "LP dive", f"{phase}: {window_name}")
         if phase == "lp relaxation" and status == "optimal" and background is None:
             left = deadline - time.perf_counter()
             if bound_worth_starting(left, seconds):
