@@ -10,13 +10,14 @@ SYMBOLS = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY
 
 
 def money(value: float | None, currency: str = "CNY", digits: int | None = None) -> str:
-    """¥1,234,567 (cents only below 1,000 when not whole, unless `digits` is given)."""
+    """¥1,234,567 (cents only below 1,000 when not whole to the cent, unless `digits` is
+    given): a solver's 6.9999999 is ¥7, as its neighbours ¥16 and ¥25 are."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
     if digits is None:
-        digits = 2 if abs(value) < 1000 and value != int(value) else 0
+        digits = 2 if abs(value) < 1000 and round(value, 2) != round(value) else 0
     sym = SYMBOLS.get(currency.upper(), "")
     sign = "-" if value < 0 else ""
     text = f"{abs(value):,.{digits}f}"
