@@ -83,16 +83,17 @@ def _timed(cmd: list[str], code: Path) -> tuple[float, float, int]:
     return wall, cpu, done.returncode
 
 
-def _prepare(code: Path, work: Path) -> tuple[Path, Path]:
-    """The large instance (generated once) and the demo baseline folder for this checkout."""
+def _prepare(code: Path, work: Path, cases: list[str]) -> tuple[Path, Path]:
+    """The large instance (generated once) and the demo baseline folder for this checkout,
+    each made only if a case asked for needs it."""
     work.mkdir(parents=True, exist_ok=True)
     large = work / "G400x24"
-    if not (large / "instance.toml").is_file():
+    if any(c.startswith("large-") for c in cases) and not (large / "instance.toml").is_file():
         subprocess.run(_cli(code, "generate", "--products", str(LARGE["products"]), "--periods", str(LARGE["periods"]),
                             "--seed", str(LARGE["seed"]), "--out", str(large)), cwd=code, env=_env(code), check=True,
                        stdout=subprocess.DEVNULL)
     baseline = work / f"demo-baseline-{hashlib.sha1(str(code).encode()).hexdigest()[:8]}"  # one per checkout
-    if not (baseline / "summary.json").is_file():
+    if any(c.startswith("demo-rush") for c in cases) and not (baseline / "summary.json").is_file():
         subprocess.run(_cli(code, "solve", "instances/appliance", "--out", str(baseline), "--force"), cwd=code,
                        env=_env(code), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return large, baseline
@@ -143,7 +144,7 @@ def reference_run(folder: str) -> None:
 
 
 def run(label: str, code: Path, repeat: int, cases: list[str], work: Path, results: Path) -> None:
-    large, baseline = _prepare(code, work)
+    large, baseline = _prepare(code, work, cases)
     results.mkdir(parents=True, exist_ok=True)
     csv_path = results / "overhead.csv"
     new = not csv_path.is_file()
