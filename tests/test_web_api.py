@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import replace
 
 import openpyxl
 import pandas as pd
@@ -13,10 +14,12 @@ from fastapi.testclient import TestClient
 
 from solver.analysis.parametric import Parameter, apply_parameter
 from solver.analysis.rush import RushOrder, evaluate_order
+from solver.analysis.scenarios import commit_cost, commit_plan, compare_scenarios
 from solver.engine.options import SolveOptions
 from solver.engine.pipeline import solve
 from solver.io.baseline import load_baseline
 from solver.io.loading import load_instance
+from solver.io.writers import to_jsonable
 from solver.web.app import create_app
 from tests.web_helpers import make_root, tree_state, wait_plan
 
@@ -185,6 +188,58 @@ def test_infeasible_plan_is_explained_and_scenarios_compared(client) -> None:
     rows = {r["scenario"]: r for r in sc.json()["rows"]}
     assert set(rows) == {"low", "base", "high"}
     assert rows["base"]["profit"] == pytest.approx(plan["kpis"]["objective"], rel=1e-6)
+
+
+def test_scenarios_made_by_scaling_with_the_robust_plan(client, root, base_plan) -> None:
+    """淡季 and 旺季 made from the plan's demand (× 0.8, × 1.1) beside base, and the plan of
+    period 1 shared by all three. Every figure is a re-solve: each scenario's own profit a
+    solve of the scaled instance; the robust plan's profit in each scenario a solve with the
+    robust commit plan's decisions fixed; the value of the stochastic solution its expected
+    profit over that of base's own plan committed the same way."""
+    r = client.post(f"/api/plans/{base_plan['id']}/scenarios",
+                    json={"scenarios": ["淡季=0.8", "base", "旺季=1.1"], "robust": True, "commit": 1, "time_limit": 60})
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert a["scenarios"] == ["淡季", "base", "旺季"] and a["scaled"] == {"淡季": 0.8, "旺季": 1.1}
+    rows = {row["scenario"]: row for row in a["rows"]}
+    inst = load_instance(root / "tiny" / "rush_basic")
+    instances = {s: apply_parameter(inst, Parameter("demand"), f) for s, f in (("淡季", 0.8), ("base", 1.0), ("旺季", 1.1))}
+    instances = {s: replace(i, scenario=s) for s, i in instances.items()}
+    options = SolveOptions(time_limit=60)
+    for s, i in instances.items():
+        assert rows[s]["profit"] == pytest.approx(solve(i, options).objective, rel=1e-4), s
+    weights = dict.fromkeys(instances, 1 / 3)
+    assert a["weights"] == pytest.approx(weights)
+    assert a["wait_and_see"] == pytest.approx(sum(weights[s] * rows[s]["profit"] for s in instances))
+
+    lib = compare_scenarios(instances, weights, options, robust_commit=1)
+    robust_part = lib.robust["淡季"]
+    assert a["commit_plan"] == to_jsonable(commit_plan(robust_part, 1).to_dict("records"))
+    kept = commit_cost(instances, weights, 1, robust_part)  # the robust commitments fixed, each scenario re-solved
+    for s in instances:
+        assert rows[s]["robust_profit"] == pytest.approx(kept.plans[s].objective, rel=1e-4), s
+        assert rows[s]["regret"] >= -1e-6 and rows[s]["robust_profit"] <= rows[s]["own_optimum"] + 1e-6
+    assert a["expected_profit"] == pytest.approx(sum(weights[s] * rows[s]["robust_profit"] for s in instances))
+    committed = commit_cost(instances, weights, 1, lib.plans["base"])  # base's own plan committed instead
+    assert a["committed_expected_profit"] == pytest.approx(committed.expected_profit, rel=1e-4)
+    assert a["value_of_stochastic_solution"] == pytest.approx(a["expected_profit"] - committed.expected_profit, abs=1e-3)
+    assert a["value_of_stochastic_solution"] > 1.0  # committing to base's plan costs something here
+
+    page = client.get(f"/plans/{base_plan['id']}/scenarios")
+    assert page.status_code == 200 and 'value="low=0.85, base, high=1.15"' in page.text
+    assert f'href="/plans/{base_plan["id"]}/scenarios"' in client.get(f"/plans/{base_plan['id']}").text
+
+
+def test_scenarios_asked_wrongly_are_refused_saying_where(client, base_plan) -> None:
+    url = f"/api/plans/{base_plan['id']}/scenarios"
+    r = client.post(url, json={"scenarios": ["base", "low=lots", "=2"]})
+    assert r.status_code == 422
+    problems = r.json()["problems"]
+    assert [(p["file"], p["column"]) for p in problems] == [("request", "scenarios")] * 2
+    assert "'lots' is not a factor" in problems[0]["message"] and "names no scenario" in problems[1]["message"]
+    r = client.post(url, json={"scenarios": ["base", "peak"]})  # not in demand.csv, not made by scaling
+    assert r.status_code == 422 and "no demand rows for scenario 'peak'" in r.json()["problems"][0]["message"]
+    assert client.post(url, json={"robust": True, "commit": 9}).status_code == 422  # 4 periods
 
 
 def test_questions_without_waiting_report_progress(client, base_plan) -> None:

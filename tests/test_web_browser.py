@@ -166,3 +166,32 @@ def test_limits_and_sweep_pages(demo_plans, server, page) -> None:
     assert rows.filter(has=page.locator("td", has_text="grid")).count() == 3
     assert rows.count() >= 3
     shot(page, "sweep")
+
+
+def test_scenarios_with_the_robust_plan(server, page) -> None:
+    """A small instance's demand 20 % lower (淡季) and 10 % higher (旺季) than its base, and one
+    plan of the first week for all three: the page shows what the API answers, Chinese names
+    in the table and the chart, and the robust plan's commitments."""
+    pid = httpx.post(f"{server}/api/plans", json={"instance": "tiny/rush_basic", "options": {"time_limit": 60}}).json()["id"]
+    page.goto(f"{server}/plans/{pid}")
+    wait_solved(page)
+    import time
+
+    started = time.perf_counter()
+    page.click(f"a[href='/plans/{pid}/scenarios']")
+    page.wait_for_selector("#scenarios-form button[type=submit]")
+    print(f"\nscenarios page: loaded in {time.perf_counter() - started:.2f} s")
+    page.fill("#scenarios-form [name=scenarios]", "淡季=0.8, base, 旺季=1.1")
+    page.click("#scenarios-form button[type=submit]")
+    page.wait_for_selector("#chart-scenarios .main-svg")
+    print(f"scenarios and the robust plan answered and drawn in {time.perf_counter() - started:.2f} s")
+    answer = httpx.post(f"{server}/api/plans/{pid}/scenarios", timeout=300,
+                        json={"scenarios": ["淡季=0.8", "base", "旺季=1.1"], "robust": True, "commit": 1,
+                              "time_limit": 120}).json()
+    headers = page.locator("#scenarios-table th").all_inner_texts()
+    assert [h.strip() for h in headers] == ["metric", "淡季", "base", "旺季"]
+    assert "淡季" in page.locator("#chart-scenarios").inner_text()  # Chinese names drawn in the chart
+    shown = profit_text_value(page.locator("#vss strong").inner_text())
+    assert shown == pytest.approx(answer["value_of_stochastic_solution"], abs=1.0)
+    assert page.locator("#commit-table tbody tr").count() == len(answer["commit_plan"]) > 0
+    shot(page, "scenarios")

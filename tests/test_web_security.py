@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import psutil
 import pytest
 from fastapi.testclient import TestClient
@@ -28,7 +29,8 @@ FORMULA = '=HYPERLINK("http://evil.example","click")'
 
 
 def hostile_instance(root: Path) -> Path:
-    """tiny/rush_basic with a product named <script>… and a channel named =HYPERLINK(…)."""
+    """tiny/rush_basic with a product named <script>…, a channel named =HYPERLINK(…) and, beside
+    its base demand, a demand scenario named <script>… (the base demand halved)."""
     folder = root / "hostile"
     shutil.copytree(REPO / "instances" / "tiny" / "rush_basic", folder)
     for name in ("items.csv", "demand.csv", "routings.csv", "bom.csv", "channels.csv"):
@@ -36,6 +38,9 @@ def hostile_instance(root: Path) -> Path:
         if f.exists():
             text = f.read_text("utf-8").replace("widget", '"' + HOSTILE + '"').replace("retail", '"' + FORMULA.replace('"', '""') + '"')
             f.write_text(text, "utf-8")
+    demand = pd.read_csv(folder / "demand.csv")
+    other = demand.assign(quantity=demand["quantity"] / 2, scenario=HOSTILE)
+    pd.concat([demand.assign(scenario="base"), other]).to_csv(folder / "demand.csv", index=False)
     return folder
 
 
@@ -51,7 +56,7 @@ def test_names_are_escaped_in_pages(tmp_path) -> None:
         products = {row["product"] for row in c.get(f"/api/plans/{plan['id']}/tables/sales").json()}
         assert products == {HOSTILE}
         for url in (f"/plans/{plan['id']}", f"/plans/{plan['id']}/rush", f"/plans/{plan['id']}/limits",
-                    f"/compare?a={plan['id']}&b={plan['id']}", "/"):
+                    f"/plans/{plan['id']}/scenarios", f"/compare?a={plan['id']}&b={plan['id']}", "/"):
             page = c.get(url)
             assert page.status_code == 200
             assert "<script>alert" not in page.text, url  # escaped wherever it appears
@@ -60,6 +65,11 @@ def test_names_are_escaped_in_pages(tmp_path) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "=HYPERLINK(" in text.replace("&#34;", '"')
         csv = c.get(f"/api/plans/{plan['id']}/tables/sales", params={"format": "csv"}).text
         assert HOSTILE in csv  # the data as it is: CSV readers, not browsers, read it
+        text = c.get(f"/plans/{plan['id']}/scenarios").text  # the scenario named <script>… offered as text
+        assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;, base"' in text
+        answer = c.post(f"/api/plans/{plan['id']}/scenarios", json={"scenarios": ["base", HOSTILE]})
+        assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+        assert answer.json()["scenarios"] == ["base", HOSTILE]  # data in JSON, drawn by app.js as text
 
 
 def test_names_never_become_paths_outside_root(tmp_path) -> None:

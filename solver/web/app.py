@@ -98,10 +98,14 @@ class DiagnosisRequest(BaseModel):
 
 
 class ScenariosRequest(BaseModel):
+    """Scenarios as `prodbudget compare --scenarios` names them: a scenario of demand.csv, or
+    `NAME=F`, the plan's scenario's demand with every quantity × F; none: all of demand.csv's."""
+
     model_config = ConfigDict(extra="forbid")
     scenarios: list[str] = Field(default_factory=list, max_length=50)
     robust: bool = False
-    commit: int = Field(1, ge=1)
+    commit: int = Field(1, ge=1, le=1000, description="with robust: periods 1..commit shared by every scenario")
+    time_limit: float | None = Field(None, gt=0, le=86400, description="seconds per solve (default: the plan's)")
 
 
 # --------------------------------------------------------------------------- the app
@@ -372,8 +376,11 @@ def create_app(root: str | Path, workspace: str | Path | None = None, token: str
 
     @app.post("/api/plans/{pid}/scenarios", tags=["questions"])
     async def plan_scenarios(pid: str, req: Annotated[ScenariosRequest | None, Body()] = None, wait: bool = True):
-        """Demand scenarios side by side, optionally the robust plan (`prodbudget compare`)."""
-        return await _in_thread(analysis, pid, "scenarios", (req or ScenariosRequest()).model_dump(), wait)
+        """Demand scenarios side by side, optionally the robust plan, its commit plan and the
+        value of the stochastic solution (`prodbudget compare --scenarios … --robust --commit N`)."""
+        body = (req or ScenariosRequest()).model_dump()
+        limit = body.pop("time_limit")
+        return await _in_thread(analysis, pid, "scenarios", body, wait, {"time_limit": limit} if limit else None)
 
     @app.get("/api/jobs/{jid}", tags=["questions"])
     def get_job(jid: str):

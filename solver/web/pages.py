@@ -123,6 +123,16 @@ def add_pages(app, server) -> None:
         return page(request, "sweep.html", plan=plan, parameters=PARAMETERS, parameter=parameter,
                     currency=plan.get("currency", "CNY"))
 
+    @app.get("/plans/{pid}/scenarios", response_class=HTMLResponse, include_in_schema=False)
+    def scenarios_page(request: Request, pid: str):
+        from solver.io.loading import load_instance
+
+        plan = server.plan_view(pid)
+        inst = load_instance(ws.instance_path(plan["version"]), scenario=plan["options"].get("scenario", "base"))
+        own = list(inst.scenarios)
+        return page(request, "scenarios.html", plan=plan, own=own, suggested=_suggested_scenarios(own, inst.scenario),
+                    periods=list(inst.periods), currency=plan.get("currency", "CNY"))
+
     @app.get("/plans/{pid}/limits", response_class=HTMLResponse, include_in_schema=False)
     def limits_page(request: Request, pid: str):
         plan = server.plan_view(pid)
@@ -138,6 +148,14 @@ def add_pages(app, server) -> None:
         return page(request, "compare.html", a=pa, b=pb, diff={k: _frame(v) for k, v in diff.items()},
                     data={"cash": _frame(diff["cash"])["rows"], "budget": _frame(diff["budget"])["rows"]},
                     currency=pb.get("currency", "CNY"))
+
+
+def _suggested_scenarios(own: list[str], reference: str) -> str:
+    """What the scenarios form starts with: the instance's own demand scenarios when it has
+    several, else its one scenario between demand 15 % lower and 15 % higher (made by scaling)."""
+    if len(own) > 1:
+        return ", ".join(own)
+    return f"low=0.85, {reference}, high=1.15"
 
 
 def _entities(tables: dict[str, pd.DataFrame]) -> dict[str, list[str]]:

@@ -9,13 +9,14 @@ the next write). Nothing here prints; nothing here decides anything about planni
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import math
 import time
 import traceback
 from pathlib import Path
 
 from solver.engine.options import SolveOptions
+from solver.io.problems import InputError
 
 PLAN_FILE = "plan.json"
 OUT_FOLDER = "out"  # the plan as `prodbudget solve --out` writes it
@@ -24,7 +25,6 @@ WORKBOOK_FILE = "result.xlsx"
 
 def run(conn, kind: str, payload: dict) -> None:
     """Entry point in the child (see solver/web/jobs.py): run TASKS[kind], send the answer."""
-    from solver.io.problems import InputError
     from solver.io.writers import to_jsonable
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -194,24 +194,50 @@ def diagnosis(payload: dict, report) -> dict:
 
 
 def scenarios(payload: dict, report) -> dict:
-    """`prodbudget compare PATH --scenarios … [--robust --commit N] --json`."""
-    from solver.analysis.scenarios import compare_scenarios
-    from solver.io.loading import load_instance, scenario_weights
+    """`prodbudget compare PATH --scenarios … [--robust --commit N]`: each scenario's own plan,
+    with `robust` the plan of periods 1..N shared by all, its commit plan and what committing
+    to the reference scenario's own plan instead earns (the value of the stochastic solution).
+    Scenarios as the command line takes them (`NAME`, or `NAME=F` scaling the plan's scenario);
+    none: every scenario of demand.csv."""
+    from solver.analysis.scenarios import commit_plan, compare_scenarios
+    from solver.cli.compare import compared_weights, load_compared, robust_has_plan, scenario_specs
 
-    path = payload["instance"]
-    names = payload.get("scenarios") or list(load_instance(path).scenarios)
+    path, options = payload["instance"], payload["options"]
     started = time.perf_counter()
-    report(phase="solving the scenarios", total=len(names), elapsed=0.0)
-    instances = {s: load_instance(path, scenario=s) for s in names}
-    weights = scenario_weights(path, names)
-    commit = payload.get("commit")
-    comp = compare_scenarios(instances, weights, solve_options(payload["options"]), commit if payload.get("robust") else None,
-                             progress=_progress_to(report, started))
-    rows = comp.rows().to_dict("records")
-    return {"scenarios": comp.scenarios, "weights": comp.weights, "currency": comp.currency,
-            "rows": rows, "table": comp.table().to_dict("records"), "robust": comp.robust is not None,
-            "robust_status": comp.robust_status or None, "expected_profit": comp.expected_profit
-            if math.isfinite(comp.expected_profit) else None, "commit": comp.commit or None, "seconds": comp.seconds}
+    say = _say(report, started)
+    say("loading the scenarios")
+    try:
+        specs = scenario_specs(path, ",".join(payload.get("scenarios") or []))
+        instances = load_compared(path, specs, options.get("scenario", "base"))
+        weights = compared_weights(path, specs)
+    except InputError as err:  # located as the request's field, not the command line's option
+        raise InputError([_request_problem(p) for p in err.problems]) from None
+    commit = int(payload.get("commit") or 1) if payload.get("robust") else None
+    comp = compare_scenarios(instances, weights, solve_options(options), commit, progress=_progress_to(report, started))
+    rows = comp.rows()
+    own = rows["profit"]
+    answer = {"scenarios": comp.scenarios, "weights": comp.weights, "currency": comp.currency,
+              "scaled": {name: f for name, f in specs if f is not None}, "reference": comp.reference,
+              "rows": rows.to_dict("records"), "table": comp.table().to_dict("records"),
+              "wait_and_see": float((rows["weight"] * own).sum()) if own.notna().all() else None,
+              "robust": comp.robust is not None, "commit": comp.commit or None, "seconds": comp.seconds}
+    if comp.robust is not None:
+        answer |= {"robust_status": comp.robust_status, "robust_message": comp.robust_message,
+                   "expected_profit": comp.expected_profit,
+                   "commit_plan": commit_plan(comp.robust[comp.scenarios[0]], comp.commit).to_dict("records")
+                   if robust_has_plan(comp) else []}
+        if comp.committed is not None:
+            answer |= {"committed_expected_profit": comp.committed.expected_profit,
+                       "committed_infeasible": comp.committed.infeasible,
+                       "value_of_stochastic_solution": comp.value_of_stochastic_solution}
+    return answer
+
+
+def _request_problem(p):
+    """A problem of the command line's `--scenarios` said of the request's `scenarios` field."""
+    if p.file != "command line":
+        return p
+    return dataclasses.replace(p, file="request", column=(p.column or "").removeprefix("--"))
 
 
 TASKS = {"plan": plan, "rush": rush, "limits": limits, "sweep": sweep, "diagnosis": diagnosis, "scenarios": scenarios}

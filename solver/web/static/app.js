@@ -106,7 +106,7 @@ function wireTables(root = document) {
   }
 }
 
-function tableOf(rows, columns, format = {}) {
+function tableOf(rows, columns, format = {}, name = "table") {
   const t = el("table", {class: "data sortable"}, el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, c)))));
   const tb = el("tbody");
   for (const r of rows) {
@@ -117,7 +117,7 @@ function tableOf(rows, columns, format = {}) {
     })));
   }
   t.append(tb);
-  const box = el("div", {class: "table-box", "data-name": "table"}, el("div", {class: "table-tools"}, el("span", {class: "count"}, `${rows.length} rows`), el("button", {type: "button", class: "small download-table"}, "download shown table")), el("div", {class: "scroll"}, t));
+  const box = el("div", {class: "table-box", "data-name": name}, el("div", {class: "table-tools"}, el("span", {class: "count"}, `${rows.length} rows`), el("button", {type: "button", class: "small download-table"}, "download shown table")), el("div", {class: "scroll"}, t));
   wireTables(box);
   return box;
 }
@@ -345,6 +345,81 @@ function sweepPage() {
   });
 }
 
+// the metrics of a scenario comparison (solver/analysis/scenarios.py METRICS, budget_used:LINE,
+// robust_*), each in its own unit and in words
+function scenarioValue(metric, v, cur) {
+  if (v === null || v === undefined) return "—";
+  if (metric === "weight") return num(v, 3);
+  if (/service_level|utilisation/.test(metric)) return pct(v);
+  return money(v, cur);
+}
+
+function scenarioMetric(metric, reference) {
+  const words = (m) => m.startsWith("budget_used:") ? `budget used: ${m.slice(12)}` : ({service_level: "service level",
+    lowest_cash: "lowest closing cash", peak_loan: "peak loan", peak_utilisation: "peak utilisation"}[m] || m);
+  if (metric === "weight") return "weight";
+  if (metric === "regret") return "regret: its own best − robust plan";
+  if (metric === "reference_committed_profit") return `profit, ${reference}'s plan committed`;
+  if (metric.startsWith("robust_")) return `${words(metric.slice(7))}, robust plan`;
+  return `${words(metric)}, its own best plan`;
+}
+
+function scenariosAnswer(a) {
+  const cur = a.currency, names = a.scenarios, rows = a.rows, ref = a.reference;
+  $("#scenarios-answer").hidden = false;
+  const kpi = (label, value, small, id) => el("div", Object.assign({class: "kpi"}, id ? {id} : {}), el("span", {}, label), el("strong", {}, value), el("small", {}, small || ""));
+  const weights = names.map((s) => `${s} ${num(a.weights[s], 3)}`).join(", ");
+  const kpis = [kpi("expected profit, each scenario planned on its own", money(a.wait_and_see, cur), `as if demand were known in advance · weights ${weights}`, "wait-and-see")];
+  if (a.robust) {
+    kpis.push(kpi(`robust plan: periods 1..${a.commit} shared`, money(a.expected_profit, cur), `expected profit · ${a.robust_status}`, "robust-expected"));
+    if (a.committed_expected_profit !== undefined) {
+      const failed = a.committed_infeasible || [];
+      kpis.push(kpi(`committing to ${ref}'s own plan instead`, a.committed_expected_profit === null ? "no plan" : money(a.committed_expected_profit, cur),
+        failed.length ? `its periods 1..${a.commit} leave no plan in ${failed.join(", ")}` : "expected profit, the rest re-planned per scenario"));
+      kpis.push(kpi("value of the stochastic solution", a.value_of_stochastic_solution === null ? "—" : money(a.value_of_stochastic_solution, cur),
+        failed.length ? "the robust plan is the commitment that works in every scenario" : `what the robust plan earns over ${ref}'s`, "vss"));
+    }
+  }
+  $("#scenarios-kpis").replaceChildren(...kpis);
+  $("#scenarios-notes").textContent = [a.robust && a.robust_message !== a.robust_status ? a.robust_message : "",
+    `${names.length} scenarios solved in ${num(a.seconds, 1)} s`].filter(Boolean).join(" · ");
+  const profits = [{type: "bar", x: names, y: rows.map((r) => r.profit), name: "its own best plan"}];
+  const costs = [];
+  if (a.robust) {
+    profits.push({type: "bar", x: names, y: rows.map((r) => r.robust_profit), name: `robust plan (periods 1..${a.commit} shared)`});
+    costs.push({type: "bar", x: names, y: rows.map((r) => r.regret), name: "robust plan (regret)"});
+    if (rows.some((r) => r.reference_committed_profit !== undefined)) {
+      profits.push({type: "bar", x: names, y: rows.map((r) => r.reference_committed_profit ?? null), name: `${ref}'s plan committed`});
+      costs.push({type: "bar", x: names, y: rows.map((r) => (r.reference_committed_profit === null || r.reference_committed_profit === undefined) ? null : r.own_optimum - r.reference_committed_profit), name: `${ref}'s plan committed`});
+    }
+  }
+  plot("chart-scenarios", profits, {barmode: "group", yaxis: {title: {text: `profit (${cur})`}}});
+  $("#chart-scenario-cost-box").hidden = !costs.length;
+  if (costs.length) plot("chart-scenario-cost", costs, {barmode: "group", yaxis: {title: {text: `below its own best plan (${cur})`}}});
+  const fmt = Object.fromEntries(names.map((s) => [s, (v, r) => scenarioValue(r.metric, v, cur)]));
+  fmt.metric = (v) => scenarioMetric(v, ref);
+  $("#scenarios-table").replaceChildren(tableOf(a.table, ["metric", ...names], fmt, "scenarios"));
+  const plan = a.commit_plan || [];
+  $("#commit-box").hidden = !a.robust;
+  if (a.robust) {
+    $("#commit-title").textContent = `The robust plan's commitments: periods 1..${a.commit}`;
+    $("#commit-table").replaceChildren(plan.length ? tableOf(plan, Object.keys(plan[0]), {cost: (v) => money(v, cur)}, "commit_plan") : el("p", {}, "nothing is made or bought in those periods"));
+  }
+}
+
+function scenariosPage() {
+  const form = $("#scenarios-form");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = form.elements;
+    const body = {scenarios: f.scenarios.value.split(",").map((s) => s.trim()).filter(Boolean), robust: f.robust.checked,
+      commit: Number(f.commit.value), time_limit: Number(f.time_limit.value) || 120};
+    $("#scenarios-answer").hidden = true;
+    const r = await runJob(`/api/plans/${form.dataset.plan}/scenarios`, body, $("#job-status"));
+    if (r.ok) scenariosAnswer(r.data); else showProblems($("#job-status"), r.data);
+  });
+}
+
 function limitsTable(limits) {
   const box = $("#limits-table"), cur = box.dataset.currency, plan = box.dataset.plan;
   const rows = limits.filter((l) => l.kind === "limit");
@@ -394,5 +469,5 @@ function comparePage() {
 document.addEventListener("DOMContentLoaded", () => {
   wireTables();
   const page = document.body.dataset.page;
-  ({index: indexPage, plan: planPage, rush: rushPage, sweep: sweepPage, limits: limitsPage, compare: comparePage}[page] || (() => {}))();
+  ({index: indexPage, plan: planPage, rush: rushPage, sweep: sweepPage, limits: limitsPage, compare: comparePage, scenarios: scenariosPage}[page] || (() => {}))();
 });
