@@ -21,7 +21,7 @@ from solver.io.baseline import load_baseline
 from solver.io.loading import load_instance
 from solver.io.writers import to_jsonable
 from solver.web.app import create_app
-from tests.web_helpers import make_root, tree_state, wait_plan
+from tests.web_helpers import REPO, make_root, tree_state, wait_plan
 
 pytestmark = pytest.mark.solver
 OPTIONS = {"time_limit": 60}
@@ -70,6 +70,32 @@ def test_plan_is_the_library_plan(client, root, base_plan) -> None:
     assert solving[-1]["bound"] >= solving[-1]["incumbent"] - 1e-6
     listed = client.get("/api/plans").json()
     assert base_plan["id"] in [p["id"] for p in listed]
+
+
+def test_large_plan_route_reports_its_best_plan_and_bound(tmp_path, monkeypatch) -> None:
+    """The plan task on the large-plan route (auto above the size threshold: LP dive,
+    fix-and-optimize, the whole MIP in a background process for the bound; here on a tiny
+    instance with the threshold lowered, as tests/test_lp_guided.py does) sends the best plan,
+    the bound and the gap as they move, under the route's phases, not only "building": what
+    the plan page charts. Its last figures are the plan's."""
+    import solver.engine.heuristics as heuristics
+    import solver.engine.pipeline as pipeline
+    from solver.web import tasks
+
+    monkeypatch.setattr(pipeline, "LARGE_ROWS", 0)
+    monkeypatch.setattr(heuristics, "LARGE_ROWS", 0)
+    sent: list[dict] = []
+    record = tasks.plan({"instance": str(REPO / "instances" / "tiny" / "scenarios_demand"), "folder": str(tmp_path / "plan"),
+                         "options": {"time_limit": 20}, "record": {"id": "large"}}, lambda **fields: sent.append(fields))
+    assert record["status"] in ("optimal", "feasible") and record["kpis"]["strategy"] == "relax-and-fix"
+    searching = [f for f in sent if f.get("incumbent") is not None and f.get("bound") is not None]
+    assert {"LP dive", "solved"} <= {f["phase"] for f in searching}, [f["phase"] for f in sent]
+    for f in searching:  # a maximisation: the best plan never above the bound
+        assert f["bound"] >= f["incumbent"] - 1e-6 * abs(f["incumbent"])
+        assert f["gap"] == pytest.approx(abs(f["bound"] - f["incumbent"]) / abs(f["incumbent"]), abs=1e-9)
+    last = searching[-1]
+    assert last["phase"] == "solved" and last["incumbent"] == pytest.approx(record["kpis"]["objective"], rel=1e-9)
+    assert [f["elapsed"] for f in sent] == sorted(f["elapsed"] for f in sent)
 
 
 def test_tables_as_json_and_csv_and_the_workbook(client, base_plan) -> None:

@@ -195,3 +195,20 @@ def test_scenarios_with_the_robust_plan(server, page) -> None:
     assert shown == pytest.approx(answer["value_of_stochastic_solution"], abs=1.0)
     assert page.locator("#commit-table tbody tr").count() == len(answer["commit_plan"]) > 0
     shot(page, "scenarios")
+
+
+def test_heuristic_plan_shows_its_best_plan_and_bound(server, page) -> None:
+    """A plan by relax-and-fix (the large-plan heuristic, asked for on a small instance): the
+    progress chart draws its best plan and bound as its windows moved them, the text ends at
+    the plan's figures."""
+    pid = httpx.post(f"{server}/api/plans", json={"instance": "tiny/scenarios_demand",
+                                                  "options": {"time_limit": 60, "strategy": "relax-and-fix"}}).json()["id"]
+    page.goto(f"{server}/plans/{pid}")
+    wait_solved(page)
+    page.wait_for_selector("#chart-progress .main-svg")
+    plan = httpx.get(f"{server}/api/plans/{pid}").json()
+    drawn = page.evaluate("() => document.getElementById('chart-progress').data[0].text")
+    assert any(t.startswith("fix-and-optimize") for t in drawn) and drawn[-1].startswith("solved"), drawn
+    best = page.evaluate("() => document.getElementById('chart-progress').data[0].y")
+    assert best[-1] == pytest.approx(plan["kpis"]["objective"])
+    assert f"best plan ¥{plan['kpis']['objective']:,.0f}" in page.locator("#progress-text").inner_text()

@@ -124,7 +124,7 @@ function tableOf(rows, columns, format = {}, name = "table") {
 
 // ---------------------------------------------------------------- jobs
 
-async function runJob(url, body, statusBox) {
+async function runJob(url, body, statusBox, cur) {
   statusBox.textContent = "waiting for a worker …";
   const r = await api("POST", url + "?wait=false", body);
   if (!r.ok) return r;
@@ -133,8 +133,7 @@ async function runJob(url, body, statusBox) {
     await new Promise((res) => setTimeout(res, 1000));
     const j = await api("GET", `/api/jobs/${id}`);
     const p = j.data.progress || {};
-    const parts = [j.data.status, p.phase, p.total ? `${p.done || 0} of ${p.total}` : "", `${num(j.data.seconds, 0)} s`];
-    statusBox.textContent = parts.filter(Boolean).join(" · ");
+    statusBox.textContent = `${j.data.status} · ${p.phase ? progressText(p, cur) : `${num(j.data.seconds, 0)} s`}`;
     if (j.data.status === "done") { statusBox.textContent = `done in ${num(j.data.seconds, 1)} s`; return {ok: true, data: j.data.answer}; }
     if (j.data.status !== "queued" && j.data.status !== "running") return {ok: false, data: {detail: j.data.error, problems: j.data.problems}};
   }
@@ -173,22 +172,33 @@ function indexPage() {
 
 // ---------------------------------------------------------------- plan
 
+// progress events (solver/engine/progress.py, `Progress.to_dict()` plus `elapsed` and `at`):
+// every route's search reports its best plan and bound under its own phase names ("solving"
+// for HiGHS; "LP dive", "relax-and-fix", "fix-and-optimize", "bound" for large plans)
+const known = (v) => v !== null && v !== undefined;
+const searching = (h) => (known(h.incumbent) || known(h.bound)) && (h.objective || "profit") === "profit";
+
 function progressChart(history, cur) {
-  const s = history.filter((h) => h.phase === "solving");
+  const s = history.filter(searching);
   if (!s.length) return;
+  const text = s.map((h) => [h.phase, h.detail].filter(Boolean).join(" · "));
   plot("chart-progress", [
-    {x: s.map((h) => h.at), y: s.map((h) => h.incumbent), name: "best plan (incumbent)", mode: "lines+markers"},
-    {x: s.map((h) => h.at), y: s.map((h) => h.bound), name: "bound", mode: "lines+markers", line: {dash: "dot"}},
+    {x: s.map((h) => h.at), y: s.map((h) => h.incumbent ?? null), text, name: "best plan (incumbent)", mode: "lines+markers", connectgaps: false},
+    {x: s.map((h) => h.at), y: s.map((h) => h.bound ?? null), text, name: "bound", mode: "lines+markers", line: {dash: "dot"}},
   ], {height: 240, xaxis: {title: {text: "seconds"}}, yaxis: {title: {text: `profit (${cur || ""})`}}});
 }
 
 function progressText(p, cur) {
   if (!p || !p.phase) return "waiting for a worker …";
+  const value = (v) => p.money === false ? num(v, 1) : money(v, cur);
+  const best = !p.objective || p.objective === "profit" ? "best plan" : `best ${p.objective}`;
   const bits = [p.phase];
-  if (p.incumbent !== undefined) bits.push(p.incumbent === null ? "no plan yet" : `best plan ${money(p.incumbent, cur)}`);
-  if (p.bound !== undefined && p.bound !== null) bits.push(`bound ${money(p.bound, cur)}`);
-  if (p.gap !== undefined && p.gap !== null) bits.push(`gap ${pct(p.gap)}`);
-  if (p.elapsed !== undefined) bits.push(`${num(p.elapsed, 1)} s`);
+  if (p.detail) bits.push(p.detail);
+  if (p.total) bits.push(`${p.done || 0} of ${p.total}`);
+  if (p.incumbent !== undefined) bits.push(p.incumbent === null ? "no plan yet" : `${best} ${value(p.incumbent)}`);
+  if (known(p.bound)) bits.push(`bound ${value(p.bound)}`);
+  if (known(p.gap)) bits.push(`gap ${pct(p.gap)}`);
+  if (known(p.elapsed)) bits.push(`${num(p.elapsed, 1)} s`);
   return bits.join(" · ");
 }
 
@@ -279,7 +289,7 @@ function planPage() {
   const cur = d.currency || plan.currency;
   if (plan.status === "queued" || plan.status === "running") pollPlan(plan.id, cur);
   else if ($("#progress-text")) {
-    $("#progress-text").textContent = progressText((plan.history || []).filter((h) => h.phase === "solving").slice(-1)[0] || plan.progress, cur);
+    $("#progress-text").textContent = progressText((plan.history || []).filter(searching).slice(-1)[0] || plan.progress, cur);
     progressChart(plan.history || [], cur);
   }
   const cancel = $("#cancel");
@@ -300,7 +310,7 @@ function rushPage() {
     if (f.channel.value) body.channel = f.channel.value;
     if (f.price.value !== "") body.price = Number(f.price.value);
     $("#rush-answer").hidden = true;
-    const r = await runJob(`/api/plans/${form.dataset.plan}/rush`, body, $("#job-status"));
+    const r = await runJob(`/api/plans/${form.dataset.plan}/rush`, body, $("#job-status"), form.dataset.currency);
     if (!r.ok) { showProblems($("#job-status"), r.data); return; }
     const a = r.data, cur = a.currency || "CNY";
     $("#rush-answer").hidden = false;
@@ -415,7 +425,7 @@ function scenariosPage() {
     const body = {scenarios: f.scenarios.value.split(",").map((s) => s.trim()).filter(Boolean), robust: f.robust.checked,
       commit: Number(f.commit.value), time_limit: Number(f.time_limit.value) || 120};
     $("#scenarios-answer").hidden = true;
-    const r = await runJob(`/api/plans/${form.dataset.plan}/scenarios`, body, $("#job-status"));
+    const r = await runJob(`/api/plans/${form.dataset.plan}/scenarios`, body, $("#job-status"), form.dataset.currency);
     if (r.ok) scenariosAnswer(r.data); else showProblems($("#job-status"), r.data);
   });
 }
