@@ -168,6 +168,19 @@ def test_limits_and_sweep_pages(demo_plans, server, page) -> None:
     shot(page, "sweep")
 
 
+def test_demo_scenarios_page(demo_plans, server, page) -> None:
+    """The demo has one demand scenario: the page offers it between demand 15 % lower and
+    higher, and any of its 12 months as the end of the committed periods."""
+    import time
+
+    started = time.perf_counter()
+    page.goto(f"{server}/plans/{demo_plans['base']}/scenarios")
+    page.wait_for_selector("#scenarios-form button[type=submit]")
+    print(f"\nappliance scenarios page: loaded in {time.perf_counter() - started:.2f} s")
+    assert page.input_value("#scenarios-form [name=scenarios]") == "low=0.85, base, high=1.15"
+    assert page.locator("#scenarios-form [name=commit] option").count() == 12
+
+
 def test_scenarios_with_the_robust_plan(server, page) -> None:
     """A small instance's demand 20 % lower (淡季) and 10 % higher (旺季) than its base, and one
     plan of the first week for all three: the page shows what the API answers, Chinese names
