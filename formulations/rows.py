@@ -4,9 +4,10 @@ A block adds the rows of one family together, under the family's declaration
 (`formulations.families.RowFamily`, declared beside the block): `Rows.add_many(family, index,
 coefs, vars_, lower, upper)` with one entry per row (`lower <= Σ coef·var <= upper`), or
 `with rows.batch(family) as rows: rows.add(key, coefs, vars_, …)` where a loop lays the rows
-out one at a time and hands them over as one batch when it ends. Every index is checked
-against the family's dimensions. The batch is also the unit a vectorised builder would
-hand over (arrays instead of lists): nothing downstream sees how a batch was made.
+out one at a time (stored as they come, with no copy in between: the build of a large plan is
+dominated by this per-row Python; a batch that raises leaves no row behind). Every index is
+checked against the family's dimensions. The batch is also the unit a vectorised builder
+would hand over (arrays instead of lists): nothing downstream sees how a batch was made.
 
 `solver.engine.highs.compile_model` turns the rows into the CSC matrix HiGHS takes without
 walking expression trees (the slow part of Pyomo on large plans), and `materialize` creates
@@ -26,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 import pyomo.environ as pyo
@@ -62,86 +63,119 @@ class RowRef:
         return self.name
 
 
-@dataclass
-class Batch:
-    """Rows of one family gathered one at a time (`Rows.batch`), handed to `Rows.add_many`."""
-
-    family: RowFamily
-    index: list[Hashable] = field(default_factory=list)
-    coefs: list[Sequence[float]] = field(default_factory=list)
-    vars_: list[Sequence[VarData]] = field(default_factory=list)
-    lower: list[float] = field(default_factory=list)
-    upper: list[float] = field(default_factory=list)
-
-    def add(self, key: Hashable, coefs: Sequence[float], vars_: Sequence[VarData],
-            lower: float = -math.inf, upper: float = math.inf) -> None:
-        self.index.append(key)
-        self.coefs.append(list(coefs))  # a copy: a caller's list may grow after (Terms.raw hands out its own)
-        self.vars_.append(list(vars_))
-        self.lower.append(lower)
-        self.upper.append(upper)
-
-
-class Rows:
+class _Store:
     """Flat storage: row k has terms coefs[ptr[k]:ptr[k+1]], vars[ptr[k]:ptr[k+1]]."""
 
     def __init__(self) -> None:
-        self.families: dict[str, RowFamily] = {}
         self.refs: list[RowRef] = []
         self.ptr: list[int] = [0]
         self.coefs: list[float] = []
         self.vars: list[VarData] = []
         self.lower: list[float] = []
         self.upper: list[float] = []
-        self._waiting: list[tuple] = []  # add_many arguments of rows added after_model, until close()
+
+    def sizes(self) -> tuple[int, int]:
+        return len(self.refs), len(self.coefs)
+
+    def truncate(self, rows: int, terms: int) -> None:
+        """Back to `rows` rows and `terms` terms (a batch that raised leaves nothing behind)."""
+        del self.refs[rows:], self.ptr[rows + 1:], self.lower[rows:], self.upper[rows:]
+        del self.coefs[terms:], self.vars[terms:]
+
+    def extend(self, other: _Store) -> None:
+        offset = len(self.coefs)
+        self.refs += other.refs
+        self.ptr += [offset + p for p in other.ptr[1:]]
+        self.coefs += other.coefs
+        self.vars += other.vars
+        self.lower += other.lower
+        self.upper += other.upper
+
+
+class Batch:
+    """The rows of one family being added (`Rows.batch`): `add` checks a row's index against the
+    family's dimensions and stores it."""
+
+    __slots__ = ("family", "_store", "_arity")
+
+    def __init__(self, family: RowFamily, store: _Store) -> None:
+        self.family = family
+        self._store = store
+        self._arity = len(family.dims)
+
+    def add(self, key: Hashable, coefs: Sequence[float], vars_: Sequence[VarData],
+            lower: float = -math.inf, upper: float = math.inf) -> None:
+        """The row `lower <= Σ coefs·vars_ <= upper` at index `key` (None for a family without
+        dimensions, a single value for one dimension, else a tuple of them in order)."""
+        arity = len(key) if type(key) is tuple else int(key is not None)
+        if arity != self._arity or (arity == 1 and type(key) is tuple):
+            raise ValueError(f"{self.family.name}: index {key!r} does not match its dimensions {self.family.dims}")
+        if len(coefs) != len(vars_):
+            raise ValueError(f"{self.family.name}[{key}]: {len(coefs)} coefficients for {len(vars_)} variables")
+        store = self._store
+        store.refs.append(RowRef(self.family, key))
+        store.coefs.extend(coefs)
+        store.vars.extend(vars_)
+        store.ptr.append(len(store.coefs))
+        store.lower.append(float(lower))
+        store.upper.append(float(upper))
+
+
+class Rows:
+    """Every row of a model, in the order HiGHS gets them: row k has terms
+    coefs[ptr[k]:ptr[k+1]], vars[ptr[k]:ptr[k+1]] and bounds lower[k], upper[k]."""
+
+    def __init__(self) -> None:
+        self.families: dict[str, RowFamily] = {}
+        self._rows = _Store()
+        self._after = _Store()  # rows added after_model, until close()
         self._closed = False
 
+    refs = property(lambda self: self._rows.refs)
+    ptr = property(lambda self: self._rows.ptr)
+    coefs = property(lambda self: self._rows.coefs)
+    vars = property(lambda self: self._rows.vars)
+    lower = property(lambda self: self._rows.lower)
+    upper = property(lambda self: self._rows.upper)
+
     def __len__(self) -> int:
-        return len(self.refs)
+        return len(self._rows.refs)
+
+    @contextmanager
+    def batch(self, family: RowFamily, after_model: bool = False) -> Iterator[Batch]:
+        """The rows of `family`, added one at a time in the block (`Batch.add`); a block that
+        raises adds none. `after_model`: placed after the model's own rows (module docstring)."""
+        store = self._after if after_model and not self._closed else self._rows
+        before = store.sizes()
+        try:
+            yield Batch(family, store)
+        except BaseException:
+            store.truncate(*before)
+            raise
+        if store.sizes()[0] > before[0]:
+            self.families.setdefault(family.name, family)
 
     def add_many(self, family: RowFamily, index: Sequence[Hashable], coefs: Sequence[Sequence[float]],
                  vars_: Sequence[Sequence[VarData]], lower: float | Sequence[float] = -math.inf,
                  upper: float | Sequence[float] = math.inf, after_model: bool = False) -> None:
-        """Rows `lower[k] <= Σ coefs[k]·vars_[k] <= upper[k]` of `family`, one per key of `index`
-        (None for a family without dimensions, a single value for one dimension, else a tuple
-        of the family's dimensions in order); `lower`/`upper` a number for every row or one
-        per row. `after_model`: placed after the model's own rows (module docstring)."""
-        count = len(index)
-        if len(coefs) != count or len(vars_) != count:
-            raise ValueError(f"{family.name}: {count} keys, {len(coefs)} coefficient and {len(vars_)} variable lists")
-        for key in index:
-            _check_key(family, key)
-        lower = [float(lower)] * count if np.isscalar(lower) else [float(v) for v in lower]
-        upper = [float(upper)] * count if np.isscalar(upper) else [float(v) for v in upper]
-        if after_model and not self._closed:
-            self._waiting.append((family, index, coefs, vars_, lower, upper))
-            return
-        if count:
-            self.families.setdefault(family.name, family)
-        for key, c, v, lo, up in zip(index, coefs, vars_, lower, upper, strict=True):
-            if len(c) != len(v):
-                raise ValueError(f"{family.name}[{key}]: {len(c)} coefficients for {len(v)} variables")
-            self.refs.append(RowRef(family, key))
-            self.coefs.extend(c)
-            self.vars.extend(v)
-            self.ptr.append(len(self.coefs))
-            self.lower.append(lo)
-            self.upper.append(up)
-
-    @contextmanager
-    def batch(self, family: RowFamily, after_model: bool = False) -> Iterator[Batch]:
-        """Gather rows of `family` one at a time; they are added as one batch when the block ends
-        (not at all if it raises)."""
-        rows = Batch(family)
-        yield rows
-        self.add_many(family, rows.index, rows.coefs, rows.vars_, rows.lower, rows.upper, after_model=after_model)
+        """Rows `lower[k] <= Σ coefs[k]·vars_[k] <= upper[k]` of `family`, one per key of
+        `index` (see `Batch.add`); `lower`/`upper` a number for every row or one per row."""
+        lists = {"coefficient lists": coefs, "variable lists": vars_}
+        lists |= {k: v for k, v in (("lower bounds", lower), ("upper bounds", upper)) if not np.isscalar(v)}
+        if any(len(v) != len(index) for v in lists.values()):
+            raise ValueError(f"{family.name}: {len(index)} rows, " + ", ".join(f"{len(v)} {k}" for k, v in lists.items()))
+        lower = repeat(lower) if np.isscalar(lower) else lower
+        upper = repeat(upper) if np.isscalar(upper) else upper
+        with self.batch(family, after_model) as rows:
+            add = rows.add
+            for key, c, v, lo, up in zip(index, coefs, vars_, lower, upper, strict=False):  # lengths checked above
+                add(key, c, v, lo, up)
 
     def close(self) -> None:
         """The model's own rows are all in: append the rows added after_model, in their order."""
         self._closed = True
-        waiting, self._waiting = self._waiting, []
-        for family, index, coefs, vars_, lower, upper in waiting:
-            self.add_many(family, index, coefs, vars_, lower, upper)
+        self._rows.extend(self._after)
+        self._after = _Store()
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return (np.asarray(self.ptr, dtype=np.int64), np.asarray(self.coefs, dtype=float),
@@ -176,16 +210,3 @@ class Rows:
             return body == lo
         return (None if math.isinf(lo) else lo, body, None if math.isinf(up) else up)
 
-
-def _check_key(family: RowFamily, key: Hashable) -> None:
-    """A row's index has the family's dimensions: None for none, a value for one, a tuple of
-    as many for more."""
-    dims = len(family.dims)
-    if dims == 0:
-        ok = key is None
-    elif dims == 1:
-        ok = key is not None and not isinstance(key, tuple)
-    else:
-        ok = isinstance(key, tuple) and len(key) == dims
-    if not ok:
-        raise ValueError(f"{family.name}: index {key!r} does not match its dimensions {family.dims}")

@@ -207,5 +207,10 @@ def test_a_row_index_that_does_not_match_its_family_is_refused():
     with pytest.raises(ValueError, match=r"capacity\.hours: index \('A2',\) does not match its dimensions"):
         rows.add_many(HOURS, [("A2",)], [[]], [[]], upper=8.0)
     with pytest.raises(ValueError, match="capacity.hours"), rows.batch(HOURS) as batch:
+        batch.add(("A1", 1), [], [], upper=8.0)
         batch.add("A2", [], [], upper=8.0)
-    assert len(rows) == 0
+    assert len(rows) == 0 and rows.ptr == [0]  # a batch that raises leaves no row behind
+    with pytest.raises(ValueError, match=r"capacity\.hours: 2 rows, 1 coefficient lists, 2 variable lists"):
+        rows.add_many(HOURS, [("A1", 1), ("A1", 2)], [[]], [[], []])
+    rows.add_many(HOURS, [("A1", 1), ("A1", 2)], [[], []], [[], []], upper=[8.0, 9.0])
+    assert [ref.name for ref in rows.refs] == ["capacity.hours[A1,1]", "capacity.hours[A1,2]"] and rows.upper == [8.0, 9.0]
