@@ -52,6 +52,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import highspy
 import numpy as np
@@ -83,6 +84,7 @@ from solver.engine.progress import ProgressCallback, Reporter
 from solver.engine.results import Result, extract_tables, kpis
 from solver.engine.status import Status
 from solver.io.instance import Instance
+from solver.io.loading import load_instance, load_scenarios, scenario_weights
 from solver.io.problems import InputError, Problem
 
 FIRST_STAGE = ("production.x", "production.y", "procurement.q", "procurement.z")
@@ -202,6 +204,85 @@ def scaled_scenario(reference: Instance, name: str, factor: float) -> Instance:
                                   f"a new name for the scaled scenario, e.g. {name}_x{factor:g}")])
     scaled = apply_parameter(reference, Parameter("demand"), factor)
     return dataclasses.replace(scaled, scenario=name)
+
+
+# ---------------------------------------------------------------- the scenarios a caller names
+
+COMMAND_LINE = ("command line", "--scenarios")  # (file, column) of the problems of `compare --scenarios`
+
+
+def scenario_specs(path: str | Path, text: str | None, where: tuple[str, str] = COMMAND_LINE) -> list[tuple[str, float | None]]:
+    """(name, scale factor or None) for each scenario named in `text`, comma-separated (`low=0.85`:
+    made by scaling), else every scenario of demand.csv (found by loading scenario `base`; without
+    one, they must be named). Every malformed entry is reported at once, located at `where`."""
+    if not text:
+        return [(s, None) for s in load_instance(path).scenarios]
+    specs: dict[str, float | None] = {}
+    problems = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, eq, factor_text = (x.strip() for x in part.partition("="))
+        factor = None
+        if eq:
+            try:
+                factor = float(factor_text)
+            except ValueError:
+                factor = math.nan
+            if not (math.isfinite(factor) and factor >= 0):
+                problems.append(Problem(where[0], None, where[1], f"{part!r}: {factor_text!r} is not a factor",
+                                        "NAME=FACTOR with a number >= 0, e.g. low=0.85"))
+                continue
+        if not name:
+            problems.append(Problem(where[0], None, where[1], f"{part!r} names no scenario", "NAME or NAME=FACTOR"))
+        elif name in specs and specs[name] != factor:
+            problems.append(Problem(where[0], None, where[1], f"scenario {name!r} is given twice, differently",
+                                    "each scenario once"))
+        else:
+            specs[name] = factor
+    if not specs and not problems:
+        problems.append(Problem(where[0], None, where[1], "no scenario named", "A,B,… or NAME=FACTOR"))
+    if problems:
+        raise InputError(problems)
+    return list(specs.items())
+
+
+def load_compared(path: str | Path, specs: list[tuple[str, float | None]], reference: str,
+                  where: tuple[str, str] = COMMAND_LINE) -> dict[str, Instance]:
+    """Each compared scenario's instance: loaded from demand.csv, or `reference`'s with its
+    demand scaled (`scaled_scenario`). A scenario demand.csv lacks is an error that says how to
+    make it by scaling, as written at `where`."""
+    scaled = {name: f for name, f in specs if f is not None}
+    wanted = [name for name, f in specs if f is None] + ([reference] if scaled else [])
+    hint = f"or make it by scaling {reference}'s demand: {where[1]} {{name}}=FACTOR (e.g. 0.85 or 1.15)"
+    loaded = load_scenarios(path, wanted, hint=hint)
+    return {name: loaded[name] if f is None else scaled_scenario(loaded[reference], name, f) for name, f in specs}
+
+
+def compared_weights(path: str | Path, specs: list[tuple[str, float | None]],
+                     where: tuple[str, str] = COMMAND_LINE) -> dict[str, float]:
+    """`scenario_weights` of the compared scenarios. instance.toml's [scenarios] weighs
+    scenarios of demand.csv only, so with that table a scaled scenario has no weight: refused,
+    saying so."""
+    names = [name for name, _f in specs]
+    try:
+        return scenario_weights(path, names)
+    except InputError as err:
+        scaled = [name for name, f in specs if f is not None]
+        unweighted = [name for name in scaled if any(p.column == f"scenarios.{name}" for p in err.problems)]
+        if not unweighted:
+            raise
+        raise InputError([Problem(where[0], None, where[1],
+                                  f"scenario {name!r} is made by scaling, and instance.toml's [scenarios] table weighs "
+                                  "the scenarios of demand.csv only",
+                                  f"{name}'s demand rows in demand.csv and its weight in [scenarios], or an instance "
+                                  "without a [scenarios] table (equal weights)") for name in unweighted]) from None
+
+
+def robust_has_plan(comp: ScenarioComparison) -> bool:
+    """A robust plan was asked for and found in every scenario."""
+    return comp.robust is not None and all(r.has_plan for r in comp.robust.values())
+
 
 
 # ---------------------------------------------------------------- comparison

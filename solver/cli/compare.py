@@ -17,7 +17,10 @@ from solver.analysis.scenarios import (
     ScenarioComparison,
     commit_plan,
     compare_scenarios,
-    scaled_scenario,
+    compared_weights,
+    load_compared,
+    robust_has_plan,
+    scenario_specs,
 )
 from solver.cli.common import (
     COUNT,
@@ -32,9 +35,6 @@ from solver.cli.common import (
     write_outputs,
 )
 from solver.cli.progress import progress_reporter
-from solver.io.instance import Instance
-from solver.io.loading import load_instance, load_scenarios, scenario_weights
-from solver.io.problems import InputError, Problem
 from solver.io.writers import (
     check_outputs,
     result_filler,
@@ -72,71 +72,6 @@ def add_arguments(p) -> None:
     add_csv_safe_option(p)
     add_solve_options(p)
     p.set_defaults(run=run)
-
-
-def scenario_specs(path: str, text: str | None) -> list[tuple[str, float | None]]:
-    """(name, scale factor or None) for each scenario named on the command line (`low=0.85`: made
-    by scaling), else every scenario of demand.csv (found by loading scenario `base`; without
-    one, name them with --scenarios). Every malformed entry is reported at once."""
-    if not text:
-        return [(s, None) for s in load_instance(path).scenarios]
-    specs: dict[str, float | None] = {}
-    problems = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        name, eq, factor_text = (x.strip() for x in part.partition("="))
-        factor = None
-        if eq:
-            try:
-                factor = float(factor_text)
-            except ValueError:
-                factor = math.nan
-            if not (math.isfinite(factor) and factor >= 0):
-                problems.append(Problem("command line", None, "--scenarios", f"{part!r}: {factor_text!r} is not a factor",
-                                        "NAME=FACTOR with a number >= 0, e.g. low=0.85"))
-                continue
-        if not name:
-            problems.append(Problem("command line", None, "--scenarios", f"{part!r} names no scenario", "NAME or NAME=FACTOR"))
-        elif name in specs and specs[name] != factor:
-            problems.append(Problem("command line", None, "--scenarios", f"scenario {name!r} is given twice, differently",
-                                    "each scenario once"))
-        else:
-            specs[name] = factor
-    if not specs and not problems:
-        problems.append(Problem("command line", None, "--scenarios", "no scenario named", "A,B,… or NAME=FACTOR"))
-    if problems:
-        raise InputError(problems)
-    return list(specs.items())
-
-
-def load_compared(path: str, specs: list[tuple[str, float | None]], reference: str) -> dict[str, Instance]:
-    """Each compared scenario's instance: loaded from demand.csv, or `reference`'s with its
-    demand scaled (`solver.analysis.scenarios.scaled_scenario`)."""
-    scaled = {name: f for name, f in specs if f is not None}
-    wanted = [name for name, f in specs if f is None] + ([reference] if scaled else [])
-    hint = f"or make it by scaling {reference}'s demand: --scenarios {{name}}=FACTOR (e.g. 0.85 or 1.15)"
-    loaded = load_scenarios(path, wanted, hint=hint)
-    return {name: loaded[name] if f is None else scaled_scenario(loaded[reference], name, f) for name, f in specs}
-
-
-def compared_weights(path: str, specs: list[tuple[str, float | None]]) -> dict[str, float]:
-    """`scenario_weights` of the compared scenarios. instance.toml's [scenarios] weighs
-    scenarios of demand.csv only, so with that table a scaled scenario has no weight: refused,
-    saying so."""
-    names = [name for name, _f in specs]
-    try:
-        return scenario_weights(path, names)
-    except InputError as err:
-        scaled = [name for name, f in specs if f is not None]
-        unweighted = [name for name in scaled if any(p.column == f"scenarios.{name}" for p in err.problems)]
-        if not unweighted:
-            raise
-        raise InputError([Problem("command line", None, "--scenarios",
-                                  f"scenario {name!r} is made by scaling, and instance.toml's [scenarios] table weighs "
-                                  "the scenarios of demand.csv only",
-                                  f"{name}'s demand rows in demand.csv and its weight in [scenarios], or an instance "
-                                  "without a [scenarios] table (equal weights)") for name in unweighted]) from None
 
 
 def run(args) -> int:
@@ -223,10 +158,6 @@ def comparison_filler(comp: ScenarioComparison, csv_safe: bool = False):
         write_json(summary, tmp / "summary.json")
 
     return fill
-
-
-def robust_has_plan(comp: ScenarioComparison) -> bool:
-    return comp.robust is not None and all(r.has_plan for r in comp.robust.values())
 
 
 def _fmt(metric: str, value: float, currency: str) -> str:

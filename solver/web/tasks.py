@@ -9,7 +9,6 @@ the next write). Nothing here prints; nothing here decides anything about planni
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import traceback
@@ -21,6 +20,7 @@ from solver.io.problems import InputError
 PLAN_FILE = "plan.json"
 OUT_FOLDER = "out"  # the plan as `prodbudget solve --out` writes it
 WORKBOOK_FILE = "result.xlsx"
+REQUEST_SCENARIOS = ("request", "scenarios")  # where a scenarios question's problems are located
 
 
 def run(conn, kind: str, payload: dict) -> None:
@@ -197,21 +197,23 @@ def scenarios(payload: dict, report) -> dict:
     """`prodbudget compare PATH --scenarios … [--robust --commit N]`: each scenario's own plan,
     with `robust` the plan of periods 1..N shared by all, its commit plan and what committing
     to the reference scenario's own plan instead earns (the value of the stochastic solution).
-    Scenarios as the command line takes them (`NAME`, or `NAME=F` scaling the plan's scenario);
+    Scenarios as `compare --scenarios` takes them (`NAME`, or `NAME=F` scaling the plan's scenario);
     none: every scenario of demand.csv."""
-    from solver.analysis.scenarios import commit_plan, compare_scenarios
-    from solver.cli.compare import compared_weights, load_compared, robust_has_plan, scenario_specs
+    from solver.analysis.scenarios import (
+        commit_plan,
+        compare_scenarios,
+        compared_weights,
+        load_compared,
+        robust_has_plan,
+        scenario_specs,
+    )
 
     path, options = payload["instance"], payload["options"]
     started = time.perf_counter()
-    say = _say(report, started)
-    say("loading the scenarios")
-    try:
-        specs = scenario_specs(path, ",".join(payload.get("scenarios") or []))
-        instances = load_compared(path, specs, options.get("scenario", "base"))
-        weights = compared_weights(path, specs)
-    except InputError as err:  # located as the request's field, not the command line's option
-        raise InputError([_request_problem(p) for p in err.problems]) from None
+    _say(report, started)("loading the scenarios")
+    specs = scenario_specs(path, ",".join(payload.get("scenarios") or []), where=REQUEST_SCENARIOS)
+    instances = load_compared(path, specs, options.get("scenario", "base"), where=REQUEST_SCENARIOS)
+    weights = compared_weights(path, specs, where=REQUEST_SCENARIOS)
     commit = int(payload.get("commit") or 1) if payload.get("robust") else None
     comp = compare_scenarios(instances, weights, solve_options(options), commit, progress=_progress_to(report, started))
     rows = comp.rows()
@@ -231,13 +233,6 @@ def scenarios(payload: dict, report) -> dict:
                        "committed_infeasible": comp.committed.infeasible,
                        "value_of_stochastic_solution": comp.value_of_stochastic_solution}
     return answer
-
-
-def _request_problem(p):
-    """A problem of the command line's `--scenarios` said of the request's `scenarios` field."""
-    if p.file != "command line":
-        return p
-    return dataclasses.replace(p, file="request", column=(p.column or "").removeprefix("--"))
 
 
 TASKS = {"plan": plan, "rush": rush, "limits": limits, "sweep": sweep, "diagnosis": diagnosis, "scenarios": scenarios}
