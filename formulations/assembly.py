@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from formulations.areas.budget import add_budget
@@ -50,7 +51,16 @@ def build_model(inst: Instance, extensions: Sequence[Extension] = (), materializ
     Pyomo-driven use of the model) they also become `pyo.Constraint` components and the profit
     a `pyo.Objective`. `solver.engine.pipeline.solve` skips that: `solver.engine.highs.compile_model`
     compiles the rows straight to arrays, several times faster on large plans.
+
+    Python's cyclic garbage collector is paused while the model is built: it would otherwise
+    walk the hundreds of thousands of new Pyomo objects again and again (a third of the build
+    time of a 100k-row plan); nothing built here is garbage.
     """
+    with PauseGC():
+        return _build(inst, extensions, materialize)
+
+
+def _build(inst: Instance, extensions: Sequence[Extension], materialize: bool) -> BuiltModel:
     data = prepare(inst)
     if data.unbounded:  # a link without a finite big-M: refuse before building anything
         raise UnboundedOrderError(data.unbounded, inst.policy.terminal_value, inst.periods)

@@ -18,6 +18,7 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp  # loaded here so its import is not counted as build time
+from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from solver.engine.bound_worker import highs_lp, quiet_highs
@@ -78,11 +79,13 @@ class StandardForm:
 def compile_model(model: pyo.ConcreteModel) -> StandardForm:
     """Arrays for HiGHS. Models from `build_model(..., materialize=False)` compile straight from
     their row registry (plus any Pyomo constraints extensions added); others through Pyomo's
-    LinearStandardFormCompiler."""
+    LinearStandardFormCompiler. The garbage collector is paused meanwhile, as in `build_model`
+    (the model's objects, new and not yet in an old generation, would be walked repeatedly)."""
     ctx = getattr(model, "_prodbudget_ctx", None)
-    if ctx is not None and not getattr(model, "_prodbudget_materialized", True):
-        return _compile_registry(model, ctx)
-    return _compile_pyomo(model)
+    with PauseGC():
+        if ctx is not None and not getattr(model, "_prodbudget_materialized", True):
+            return _compile_registry(model, ctx)
+        return _compile_pyomo(model)
 
 
 def _compile_registry(model: pyo.ConcreteModel, ctx) -> StandardForm:
