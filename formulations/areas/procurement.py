@@ -17,7 +17,7 @@ from formulations.families import Blocking, RowFamily, VarFamily
 
 ORDER_LINK = RowFamily("procurement.order_link", ("item", "t"), "unit", "order link", role="link")
 MOQ = RowFamily("procurement.moq", ("item", "t"), "unit", "minimum order quantity", role="lot",
-          blocking=Blocking(13, "minimum order quantity {entity}{where} ({rhs:,.4g})", "unit"))
+                blocking=Blocking(13, "minimum order quantity {entity}{where} ({rhs:,.4g})", "unit"))
 FAMILIES = (ORDER_LINK, MOQ)
 VARIABLES = (
     VarFamily("procurement.q", ("item", "t"), "purchase", table="purchases", column="quantity"),

@@ -20,7 +20,7 @@ from formulations.families import Blocking, RowFamily, VarFamily
 
 SETUP_LINK = RowFamily("production.setup_link", ("item", "routing", "t"), "unit", "setup link", role="link")
 MIN_LOT = RowFamily("production.min_lot", ("item", "routing", "t"), "unit", "minimum lot", role="lot",
-          blocking=Blocking(12, "minimum lot {entity}{where} ({rhs:,.4g})", "unit"))
+                    blocking=Blocking(12, "minimum lot {entity}{where} ({rhs:,.4g})", "unit"))
 FAMILIES = (SETUP_LINK, MIN_LOT)
 VARIABLES = (
     VarFamily("production.x", ("item", "routing", "t"), "production", table="production", column="quantity"),
