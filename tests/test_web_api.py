@@ -308,3 +308,5 @@ def test_cancel_a_running_plan_leaves_no_plan(tmp_path) -> None:
             assert sorted(f.name for f in (tmp_path / "ws" / "plans" / p).iterdir()) == ["plan.json"]
         assert not [f for f in (tmp_path / "ws" / "plans").iterdir() if f.name.startswith(".")]
         assert c.post(f"/api/plans/{pid}/cancel").status_code == 409
+        for page in ("", "/rush", "/sweep", "/limits", "/scenarios"):  # a plan without figures still has its pages
+            assert c.get(f"/plans/{pid}{page}").status_code == 200, page
