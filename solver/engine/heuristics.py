@@ -47,7 +47,7 @@ from formulations.assembly import Extension, build_model
 from formulations.registry import row_family
 from formulations.setup.variants import formulation_extensions
 from solver.engine.bound_worker import BackgroundBound, BoundJob, highs_lp
-from solver.engine.exact import solve_exact
+from solver.engine.exact import no_plan, solve_exact
 from solver.engine.highs import (
     _MS,
     _PRESOLVE_AGGREGATOR,
@@ -280,12 +280,24 @@ def _finish(inst, model, base, options, all_ext, incumbent, bound, log, build_se
     maximize = sf.maximize
     report = report or Reporter()
     if incumbent is None:
+        lp = next((step for step in log if step[0] == "lp relaxation"), None)
+        left = deadline - time.perf_counter()
+        if lp is not None and lp[2] != "optimal" and "infeasible" not in lp[2].lower() and lp[5] >= left:
+            # The whole MIP starts with this same LP, which already ran out of a longer time
+            # than is left: running it would only overrun the limit (1,000 x 24: 183 s for 77 s)
+            message = (f"no plan within the time limit: the LP relaxation alone was not solved in "
+                       f"{lp[5]:.0f} s ({lp[2]}); give a longer --time-limit")
+            result = no_plan(inst, Status.ERROR, message, options, build_seconds)
+            result.kpis.update(strategy="relax-and-fix", heuristic=list(log), total_seconds=time.perf_counter() - t_start,
+                               time_limit=options.time_limit,
+                               heuristic_message="the heuristic found no plan; the whole MIP was not run (its LP alone "
+                                                 "needs more than the time left)")
+            return result
         report("solving the whole model", "the heuristic found no plan")
         result = solve_exact(inst, replace(base, time_limit=max(deadline - time.perf_counter(), 1.0)), extensions=all_ext,
                              model=model, report=report)
         result.kpis.update(strategy="relax-and-fix", heuristic=list(log),
                            heuristic_message="the heuristic found no plan: the whole MIP was run instead")
-        lp = next((step for step in log if step[0] == "lp relaxation"), None)
         if not result.status.has_plan and lp is not None and lp[2] != "optimal":
             result.message = (f"no plan within the time limit: the LP relaxation alone was not solved in "
                               f"{lp[5]:.0f} s ({lp[2]}); give a longer --time-limit")
