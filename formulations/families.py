@@ -19,7 +19,7 @@ consumer. Every template may use the index dimensions by name (`{resource}`, `{l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +132,16 @@ class Blocking:
 
 
 @dataclass(frozen=True)
+class Switch:
+    """The binary a link row switches its quantity on with (`x − M·y ≤ 0`): `variable` is its
+    registered name ("production.y", same index as the row), `big_m(data)` the M of every index
+    (formulations/setup/bigm.py). A robust plan widens these Ms across scenarios."""
+
+    variable: str
+    big_m: Callable[[PlanData], Mapping[tuple, float]]
+
+
+@dataclass(frozen=True)
 class RowFamily:
     """One registered row family (see the module docstring)."""
 
@@ -142,6 +152,7 @@ class RowFamily:
     limit: Limit | None = None  # None: a definition or balance that always holds
     blocking: Blocking | None = None
     role: str = ""  # "link": switches a lot or order on (big-M); "lot": its minimum (heuristics)
+    switch: Switch | None = None  # a link row's binary and big-M
     words: Callable[[Instance, PlanData, tuple], dict[str, str]] | None = field(default=None, repr=False)
 
     def place(self, index: Hashable, periods: Sequence[str]) -> Place:

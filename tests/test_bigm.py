@@ -323,3 +323,24 @@ def test_random_tiny_instances_keep_their_optimum_with_a_larger_m(tmp_path):
             wrong.append((seed, a.status, a.objective, b.status, b.objective))
     assert checked >= 30
     assert not wrong
+
+
+def test_each_link_declares_the_binary_and_the_big_m_of_its_rows():
+    """The setup and order links' declarations (RowFamily.switch: what a robust plan widens
+    across scenarios) name the binary each row switches on and the M the row holds:
+    x − M·y ≤ 0 with y the declared variable at the row's index and M its declared big-M."""
+    from formulations.registry import ROWS
+
+    links = {f.name: f for f in ROWS.values() if f.switch is not None}
+    assert set(links) == set(LINKS) == {f.name for f in ROWS.values() if f.role == "link"}
+    built = build_model(load_instance(Path(__file__).resolve().parents[1] / "instances" / "appliance"), materialize=False)
+    rows, checked = built.ctx.rows, dict.fromkeys(links, 0)
+    for k, ref in enumerate(rows.refs):
+        fam = links.get(ref.parent_component().name)
+        if fam is None:
+            continue
+        switch = built.model.find_component(fam.switch.variable)[ref.index()]
+        terms = dict(zip(map(id, rows.vars[rows.ptr[k]:rows.ptr[k + 1]]), rows.coefs[rows.ptr[k]:rows.ptr[k + 1]], strict=True))
+        assert terms[id(switch)] == -fam.switch.big_m(built.data)[ref.index()]
+        checked[fam.name] += 1
+    assert all(checked.values()), checked

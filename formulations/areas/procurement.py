@@ -13,9 +13,10 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from formulations.context import Context
-from formulations.families import Blocking, RowFamily, VarFamily
+from formulations.families import Blocking, RowFamily, Switch, VarFamily
 
-ORDER_LINK = RowFamily("procurement.order_link", ("item", "t"), "unit", "order link", role="link")
+ORDER_LINK = RowFamily("procurement.order_link", ("item", "t"), "unit", "order link", role="link",
+                       switch=Switch("procurement.z", lambda d: d.q_bound))
 MOQ = RowFamily("procurement.moq", ("item", "t"), "unit", "minimum order quantity", role="lot",
                 blocking=Blocking(13, "minimum order quantity {entity}{where} ({rhs:,.4g})", "unit"))
 FAMILIES = (ORDER_LINK, MOQ)

@@ -16,9 +16,10 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from formulations.context import Context
-from formulations.families import Blocking, RowFamily, VarFamily
+from formulations.families import Blocking, RowFamily, Switch, VarFamily
 
-SETUP_LINK = RowFamily("production.setup_link", ("item", "routing", "t"), "unit", "setup link", role="link")
+SETUP_LINK = RowFamily("production.setup_link", ("item", "routing", "t"), "unit", "setup link", role="link",
+                       switch=Switch("production.y", lambda d: d.x_bound))
 MIN_LOT = RowFamily("production.min_lot", ("item", "routing", "t"), "unit", "minimum lot", role="lot",
                     blocking=Blocking(12, "minimum lot {entity}{where} ({rhs:,.4g})", "unit"))
 FAMILIES = (SETUP_LINK, MIN_LOT)

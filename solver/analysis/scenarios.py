@@ -60,6 +60,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from formulations.assembly import BuiltModel, build_model
+from formulations.registry import ROWS, row_family
 from solver.analysis.parametric import (
     Parameter,
     PlanValues,
@@ -646,10 +647,6 @@ def robust_plan(instances: dict[str, Instance], weights: dict[str, float], commi
                       commit=commit, weights=weights, standard_form=combined)
 
 
-_LINKS = {"production.setup_link": ("production", "y", "x_bound"),
-          "procurement.order_link": ("procurement", "z", "q_bound")}
-
-
 def _scenario_models(instances: dict[str, Instance], commit: int) -> tuple[dict[str, BuiltModel], dict[str, StandardForm]]:
     """Each scenario's model, compiled, with the big-M of every setup and order link of periods
     1..`commit` set to the largest any scenario has for it.
@@ -660,24 +657,25 @@ def _scenario_models(instances: dict[str, Instance], commit: int) -> tuple[dict[
     above every scenario's bound could be cut back in each of them, so the largest is valid for
     the shared decisions."""
     built = {s: build_model(inst) for s, inst in instances.items()}
+    links = [f for f in ROWS.values() if f.switch is not None]  # setup and order links
     widest: dict[tuple[str, tuple], float] = {}
     for b in built.values():
-        for family, (_blk, _var, bounds) in _LINKS.items():
-            for key, m in getattr(b.ctx.data, bounds).items():
+        for fam in links:
+            for key, m in fam.switch.big_m(b.ctx.data).items():
                 if key[-1] <= commit:
-                    widest[(family, key)] = max(widest.get((family, key), -math.inf), m)
+                    widest[(fam.name, key)] = max(widest.get((fam.name, key), -math.inf), m)
     sfs: dict[str, StandardForm] = {}
     for s, b in built.items():
         sf = compile_model(b.model)
+        switches = {fam.name: b.model.find_component(fam.switch.variable) for fam in links}
         rows, cols, delta = [], [], []
         for i, (ref, _kind) in enumerate(sf.rows):
-            family = ref.parent_component().name if ref is not None else ""
-            if family not in _LINKS:
+            fam = row_family(ref) if ref is not None else None
+            if fam is None or fam.switch is None:
                 continue
             key = ref.index()
-            blk, var, bounds = _LINKS[family]
-            own, most = getattr(b.ctx.data, bounds).get(key, math.inf), widest.get((family, key), math.inf)
-            j = sf.column_of.get(id(getattr(getattr(b.model, blk), var)[key]))
+            own, most = fam.switch.big_m(b.ctx.data).get(key, math.inf), widest.get((fam.name, key), math.inf)
+            j = sf.column_of.get(id(switches[fam.name][key]))
             if j is not None and math.isfinite(most) and most > own:
                 rows.append(i)
                 cols.append(j)
