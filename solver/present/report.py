@@ -623,6 +623,11 @@ def roll_sections(out: Output, max_rows: int | None) -> list[str]:
     return parts
 
 
+
+def _seconds(value: float) -> str:
+    """2.8 s, 0.03 s: two significant digits below 10 s, so a fast build does not read 0.0 s."""
+    return f"{value:.1f} s" if value >= 10 else f"{value:.2g} s"
+
 def _kpi_cards(out: Output) -> str:
     k, cur = out.kpis, out.currency
     cards: list[tuple[str, str, str, str]] = []  # (label, value, note, css)
@@ -668,7 +673,7 @@ def _kpi_cards(out: Output) -> str:
         for col, name in (("cash", "closing cash"), ("receivables", "receivables open at the end")):
             if col in bal:
                 cards.append((name, money(float(row[col]), cur, 0), "", ""))
-    times = [f"{k[x]:.1f} s {x.split('_')[0]}" for x in ("build_seconds", "solve_seconds") if isinstance(k.get(x), int | float)]
+    times = [f"{_seconds(k[x])} {x.split('_')[0]}" for x in ("build_seconds", "solve_seconds") if isinstance(k.get(x), int | float)]
     if times:
         cards.append(("time", ", ".join(times), str(k.get("solver", "")), ""))
     if k.get("joint_vs_sequential"):
