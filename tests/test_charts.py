@@ -179,6 +179,18 @@ def test_sweep_legend_names_exact_and_bracketed_breakpoints():
     assert "points solved to locate a breakpoint" in texts
 
 
+def test_a_breakpoint_at_todays_value_stays_visible():
+    """Today's green line would hide the breakpoint's dashed line at the same value (the demo's
+    credit line: the slope changes exactly at today's ¥15M), so a ring marks it on the curve."""
+    v = np.array([0.0, 5.0, 10.0])
+    df = _sweep_frame(v, np.minimum(3 * v, 2 * v + 5)).assign(marginal_value=[3.0, 2.5, 2.0])
+    with chart_style() as label:
+        ax = sweep_figure(df, "credit_limit", "CNY", today=5.0, label=label).axes[0]
+    rings = [ln for ln in ax.get_lines() if ln.get_marker() == "o" and ln.get_markerfacecolor() == "none"]
+    assert len(rings) == 1 and list(rings[0].get_xdata()) == [5.0] and list(rings[0].get_ydata()) == [15.0]
+    assert rings[0].get_zorder() > max(ln.get_zorder() for ln in ax.get_lines() if ln.get_marker() == "*")
+
+
 def test_sweep_legend_sits_outside_the_plot():
     df = _sweep_frame([1.0, 2.0, 3.0], [10.0, 20.0, 25.0])
     with chart_style() as label:

@@ -70,9 +70,11 @@ def sweep_figure(df: pd.DataFrame, param: Parameter | str, currency: str = "CNY"
                 ms=8, mew=2, label="no plan", zorder=4)
     table = breakpoint_table(df, gap)
     exact = table[table["exact"]]
-    for k, v in enumerate(exact["value"]):
-        ax.axvline(v, color=BREAK_COLOR, ls="--", lw=0.9, zorder=2,
-                   label="breakpoint: the slope changes here (located exactly)" if k == 0 else None)
+    for v in exact["value"]:
+        ax.axvline(v, color=BREAK_COLOR, ls="--", lw=0.9, zorder=2)
+    if len(exact):  # a ring on the curve too: a dashed line at today's value hides under today's
+        ax.plot(exact["value"], exact["profit"], "o", ms=12, mfc="none", mec=BREAK_COLOR, mew=1.6, zorder=6,
+                label="breakpoint: the slope changes here (located exactly)")
     for k, row in enumerate(table[~table["exact"]].itertuples(index=False)):
         ax.axvspan(row.low, row.high, color="#bbbbbb", alpha=0.35, lw=0, zorder=1,
                    label="the slope changes somewhere here (not located)" if k == 0 else None)
