@@ -52,6 +52,10 @@ class StandardForm:
     is_integer: np.ndarray
     column_of: dict[int, int]  # id(VarData) -> column
     offset: float
+    # the model the columns and rows belong to, kept alive with them: a Pyomo VarData holds only
+    # a weak reference to its parent, so a caller that kept `sf` but not the model found
+    # `columns[j].parent_component()` None once the garbage collector had run
+    model: object = field(default=None, repr=False, compare=False)
 
     @property
     def num_rows(self) -> int:
@@ -84,8 +88,11 @@ def compile_model(model: pyo.ConcreteModel) -> StandardForm:
     ctx = getattr(model, "_prodbudget_ctx", None)
     with PauseGC():
         if ctx is not None and not getattr(model, "_prodbudget_materialized", True):
-            return _compile_registry(model, ctx)
-        return _compile_pyomo(model)
+            sf = _compile_registry(model, ctx)
+        else:
+            sf = _compile_pyomo(model)
+    sf.model = model
+    return sf
 
 
 def _compile_registry(model: pyo.ConcreteModel, ctx) -> StandardForm:
