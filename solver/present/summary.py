@@ -23,7 +23,8 @@ def render_summary(result, console: Console | None = None) -> None:
     t.add_column(style="bold")
     t.add_column()
     colour = {"optimal": "green", "feasible": "yellow"}.get(str(result.status), "red")
-    t.add_row("status", styled((str(result.status), colour), f" — {result.message}"))
+    said = "" if result.message.strip().lower() == str(result.status) else f" — {result.message}"  # not "optimal — optimal"
+    t.add_row("status", styled((str(result.status), colour), said))
     if result.has_plan:
         gap = k.get("gap", math.nan)
         t.add_row("profit", f"{money(result.objective, cur)}  (bound {money(result.bound, cur)}, gap {gap:.2%})")
