@@ -499,7 +499,9 @@ def resolve_suite(
 # --- the machine -----------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name as lscpu shows it (the processor or architecture where /proc has
+    none); every benchmark's machine line uses it."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.lower().startswith("model name"):
@@ -518,7 +520,7 @@ def machine_info() -> dict[str, Any]:
     from solver.engine.highs import version as highs_version
 
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "logical_cores": os.cpu_count(),
         "physical_cores": psutil.cpu_count(logical=False),
         "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
