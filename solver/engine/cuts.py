@@ -164,6 +164,10 @@ class PathColumns:
     def values(self, cols, fixed, v):
         return np.where(cols >= 0, v[np.maximum(cols, 0)], fixed)
 
+    def at(self, v):
+        """(lots x, setups y, stock s) of the path per period at the LP point `v`."""
+        return self.values(self.xc, self.xf, v), self.values(self.yc, self.yf, v), self.values(self.sc, self.sfix, v)
+
 
 def _row(terms: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
     """(columns, coefficients, constant) of Σ coef·var over (cols, fixed values, coefs) triples."""
@@ -185,9 +189,7 @@ def _row(terms: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
 
 def separate_ls(p: PathColumns, v: np.ndarray, out: CutRows) -> int:
     """Add the most violated (l,S) row of every period l (exact greedy separation)."""
-    x = p.values(p.xc, p.xf, v)
-    y = p.values(p.yc, p.yf, v)
-    s = p.values(p.sc, p.sfix, v)
+    x, y, s = p.at(v)
     n = len(s)
     found = 0
     for last in range(1, n + 1):
@@ -218,9 +220,7 @@ def separate_interval_mir(p: PathColumns, v: np.ndarray, out: CutRows) -> int:
     """Add the most violated interval MIR row for every last period l (over first periods k)."""
     if not p.path.exact_inflows:
         return 0
-    x = p.values(p.xc, p.xf, v)
-    y = p.values(p.yc, p.yf, v)
-    s = p.values(p.sc, p.sfix, v)
+    x, y, s = p.at(v)
     n = len(s)
     found = 0
     for last in range(1, n + 1):
