@@ -281,13 +281,13 @@ def _finish(inst, model, base, options, all_ext, incumbent, bound, log, build_se
     report = report or Reporter()
     if incumbent is None:
         lp = next((step for step in log if step[0] == "lp relaxation"), None)
-        left = deadline - time.perf_counter()
-        if lp is not None and lp[2] != "optimal" and "infeasible" not in lp[2].lower() and lp[5] >= left:
+        lp_unsolved = lp is not None and lp[2] != "optimal"
+        too_short = (f"no plan within the time limit: the LP relaxation alone was not solved in "
+                     f"{lp[5]:.0f} s ({lp[2]}); give a longer --time-limit") if lp_unsolved else ""
+        if lp_unsolved and "infeasible" not in lp[2].lower() and lp[5] >= deadline - time.perf_counter():
             # The whole MIP starts with this same LP, which already ran out of a longer time
             # than is left: running it would only overrun the limit (1,000 x 24: 183 s for 77 s)
-            message = (f"no plan within the time limit: the LP relaxation alone was not solved in "
-                       f"{lp[5]:.0f} s ({lp[2]}); give a longer --time-limit")
-            result = no_plan(inst, Status.ERROR, message, options, build_seconds)
+            result = no_plan(inst, Status.ERROR, too_short, options, build_seconds)
             result.kpis.update(strategy="relax-and-fix", heuristic=list(log), total_seconds=time.perf_counter() - t_start,
                                time_limit=options.time_limit,
                                heuristic_message="the heuristic found no plan; the whole MIP was not run (its LP alone "
@@ -298,10 +298,8 @@ def _finish(inst, model, base, options, all_ext, incumbent, bound, log, build_se
                              model=model, report=report)
         result.kpis.update(strategy="relax-and-fix", heuristic=list(log),
                            heuristic_message="the heuristic found no plan: the whole MIP was run instead")
-        if not result.status.has_plan and lp is not None and lp[2] != "optimal":
-            result.message = (f"no plan within the time limit: the LP relaxation alone was not solved in "
-                              f"{lp[5]:.0f} s ({lp[2]}); give a longer --time-limit")
-            result.kpis["message"] = result.message
+        if not result.status.has_plan and lp_unsolved:
+            result.message = result.kpis["message"] = too_short
         return result
     final = replace(base, time_limit=max(deadline - time.perf_counter(), 10.0))
     report("re-solving the plan's LP", "every setup and order fixed at the best plan's")
